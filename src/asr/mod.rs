@@ -1,0 +1,1 @@
+//! Speech recognition: the `Recognizer` seam, the whisper-rs engine, a bounded worker pool, model files.

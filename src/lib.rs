@@ -1,0 +1,13 @@
+//! Hotline: a telephony IVR and voice-routing server.
+//!
+//! The layout follows docs/architecture.md: protocol machines and business rules are pure
+//! modules; `call` is the imperative shell that wires them to sockets and clocks.
+
+pub mod asr;
+pub mod call;
+pub mod config;
+pub mod dialplan;
+pub mod media;
+pub mod nlu;
+pub mod prompts;
+pub mod sip;

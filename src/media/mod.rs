@@ -1,0 +1,1 @@
+//! Media: SDP offer/answer, RTP sessions, G.711, RFC 4733 DTMF, jitter buffer, VAD, paced playback.

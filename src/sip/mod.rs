@@ -1,0 +1,1 @@
+//! SIP signalling: a thin adapter over rsipstack (transport, transactions, dialogs).
