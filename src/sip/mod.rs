@@ -6,6 +6,7 @@
 mod guard;
 pub mod reject;
 mod stack;
+mod stream_guard;
 
 pub use guard::GuardStats;
 pub use stack::{SipError, SipStack};

@@ -2,6 +2,7 @@
 //! behind one value. This and `guard.rs` are the only files that open SIP sockets.
 
 use super::guard::{GuardStats, GuardedUdpSocket};
+use super::stream_guard::StreamGuard;
 use crate::config::{SipConfig, Transport};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transaction::endpoint::{EndpointInnerRef, EndpointOption};
@@ -84,6 +85,10 @@ impl SipStack {
         let option = EndpointOption { t1, t1x64: t1 * 64, ..EndpointOption::default() };
         let endpoint = EndpointBuilder::new()
             .with_option(option)
+            .with_transport_inspector(Box::new(StreamGuard {
+                user_agent: config.user_agent.clone(),
+                stats: guard_stats.clone(),
+            }))
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transport_layer)
             .with_cancel_token(cancel.child_token())
