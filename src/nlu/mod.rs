@@ -10,14 +10,21 @@ pub use types::*;
 /// Understands one transcript for one gather step.
 ///
 /// Placeholder until the classifier lands: exact example match only.
-pub fn understand(model: &IntentModel, transcript: &str, expect: &Expectation<'_>) -> Understanding {
+pub fn understand(
+    model: &IntentModel,
+    transcript: &str,
+    expect: &Expectation<'_>,
+) -> Understanding {
     let text = transcript.trim().to_lowercase();
     let intent = model
         .intents()
         .iter()
         .filter(|i| expect.competes(&i.name))
         .find(|i| i.examples.iter().any(|e| e.to_lowercase() == text))
-        .map(|i| IntentMatch { name: i.name.clone(), confidence: 1.0 });
+        .map(|i| IntentMatch {
+            name: i.name.clone(),
+            confidence: 1.0,
+        });
     Understanding {
         transcript: transcript.to_string(),
         intent,

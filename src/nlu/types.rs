@@ -93,12 +93,17 @@ pub struct IntentMatch {
 pub enum Value {
     Digits(String),
     /// Amount in cents (negative allowed).
-    Money { cents: i64 },
+    Money {
+        cents: i64,
+    },
     Date(NaiveDate),
     YesNo(bool),
     Ordinal(u32),
     /// A Luhn-valid card number; `last4` is safe to show.
-    Card { number: String, last4: String },
+    Card {
+        number: String,
+        last4: String,
+    },
 }
 
 /// One extracted entity.
