@@ -13,6 +13,10 @@
 //! - [`inbound`]: `AudioReceiver`: `handle_datagram(&[u8], now)`, `poll(now) -> Option<Received>`.
 //! - [`peer`]: `PeerAddress` (symmetric RTP latching).
 //! - [`rtcp`]: `build_sender_report`, `parse_rtcp`.
+//! - [`sdp`]: `SdpSession::new(local, MediaCapabilities, session_id)`, `answer(offer) ->
+//!   Result<(String, NegotiatedMedia), SdpError>` (`SdpError::NotAcceptable` = 488),
+//!   `offer() -> String`, `accept_answer(answer) -> Result<NegotiatedMedia, SdpError>`,
+//!   `set_holding(bool)`.
 
 pub mod dtmf;
 pub mod dtmf_receiver;
@@ -25,3 +29,4 @@ pub mod outbound;
 pub mod peer;
 pub mod rtcp;
 pub mod rtp_packet;
+pub mod sdp;
