@@ -24,7 +24,11 @@ fn sipp(server: std::net::SocketAddr, scenario: &str, transport: &str, timeout_s
         .args(["-t", transport])
         .args(["-s", "hotline"])
         .args(["-timeout", &format!("{timeout_secs}s"), "-timeout_error"])
-        .args(["-trace_err", "-error_file", &dir.path().join("err.log").display().to_string()])
+        .args([
+            "-trace_err",
+            "-error_file",
+            &dir.path().join("err.log").display().to_string(),
+        ])
         .current_dir(dir.path())
         .output()
         .expect("sipp must be installed (Debian package sip-tester)");
@@ -33,7 +37,12 @@ fn sipp(server: std::net::SocketAddr, scenario: &str, transport: &str, timeout_s
         output.status.success(),
         "SIPp scenario {scenario} failed ({:?}):\n{errors}\n{}",
         output.status,
-        String::from_utf8_lossy(&output.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -42,7 +51,11 @@ fn call_with_rtp_and_rfc2833_digits_over_udp() {
     let server = TestServer::start("");
     sipp(server.sip_udp, "call_rtp_dtmf.xml", "u1", 30);
     for digit in ["digit=1", "digit=2", "digit=3"] {
-        assert!(server.wait_for_log(digit, Duration::from_secs(2)), "server did not report {digit}:\n{}", server.log());
+        assert!(
+            server.wait_for_log(digit, Duration::from_secs(2)),
+            "server did not report {digit}:\n{}",
+            server.log()
+        );
     }
 }
 
@@ -50,14 +63,22 @@ fn call_with_rtp_and_rfc2833_digits_over_udp() {
 fn call_over_tcp() {
     let server = TestServer::start("");
     sipp(server.sip_tcp, "call_rtp_dtmf.xml", "t1", 30);
-    assert!(server.wait_for_log("digit=3", Duration::from_secs(2)), "{}", server.log());
+    assert!(
+        server.wait_for_log("digit=3", Duration::from_secs(2)),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]
 fn cancel_before_answer_gets_200_and_487() {
     let server = TestServer::start("[calls]\nanswer_delay_ms = 3000\n");
     sipp(server.sip_udp, "cancel.xml", "u1", 20);
-    assert!(server.wait_for_log("Cancelled", Duration::from_secs(2)), "{}", server.log());
+    assert!(
+        server.wait_for_log("Cancelled", Duration::from_secs(2)),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]

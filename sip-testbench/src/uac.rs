@@ -39,9 +39,12 @@ impl Uac {
     pub async fn start(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.child_token());
-        let udp =
-            UdpConnection::create_connection(SocketAddr::new(ip, 0), None, Some(cancel.child_token()))
-                .await?;
+        let udp = UdpConnection::create_connection(
+            SocketAddr::new(ip, 0),
+            None,
+            Some(cancel.child_token()),
+        )
+        .await?;
         let local = udp.get_addr().get_socketaddr()?;
         transport.add_transport(udp.into());
         let endpoint = EndpointBuilder::new()
@@ -69,7 +72,11 @@ impl Uac {
                 }
             }
         });
-        Ok(Self { dialogs, local, cancel })
+        Ok(Self {
+            dialogs,
+            local,
+            cancel,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -98,13 +105,20 @@ impl Uac {
             caller: caller.clone(),
             callee,
             contact: caller,
-            destination: Some(SipAddr { r#type: Some(kind), addr: server.into() }),
+            destination: Some(SipAddr {
+                r#type: Some(kind),
+                addr: server.into(),
+            }),
             content_type: offer.as_ref().map(|_| "application/sdp".to_string()),
             offer,
             ..Default::default()
         };
         let (dialog, response) = self.dialogs.do_invite(option, state_tx).await?;
-        Ok(Dialled { dialog, response, states })
+        Ok(Dialled {
+            dialog,
+            response,
+            states,
+        })
     }
 }
 

@@ -58,8 +58,14 @@ mod tests {
     fn welcomes_then_reads_back_keys() {
         let mut demo = Demo::default();
         assert_eq!(demo.on_answered(), DemoAction::Play(vec!["welcome".into()]));
-        assert_eq!(demo.on_key('4'), Some(DemoAction::Play(vec!["four".into()])));
-        assert_eq!(demo.on_key('#'), Some(DemoAction::Play(vec!["pound".into()])));
+        assert_eq!(
+            demo.on_key('4'),
+            Some(DemoAction::Play(vec!["four".into()]))
+        );
+        assert_eq!(
+            demo.on_key('#'),
+            Some(DemoAction::Play(vec!["pound".into()]))
+        );
         assert_eq!(demo.on_key('A'), None, "RFC 4733 A-D have no prompt");
         assert_eq!(demo.digits(), "4#");
     }

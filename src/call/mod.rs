@@ -8,7 +8,7 @@ mod media_leg;
 pub use demo::{Demo, DemoAction, digit_prompt};
 pub use media_leg::{LegError, MediaLeg};
 
-use crate::media::MediaEvent;
+use crate::media::events::MediaEvent;
 use crate::server::Shared;
 use crate::server::registry::CallSummary;
 use crate::sip::message::{Header, StatusCode};
@@ -43,7 +43,11 @@ pub enum EndReason {
 
 /// Runs one inbound call to its end.
 pub async fn run(shared: Arc<Shared>, tx: Transaction) -> Result<(), CallError> {
-    let call_id = tx.original.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();
+    let call_id = tx
+        .original
+        .call_id_header()
+        .map(|h| h.value().to_string())
+        .unwrap_or_default();
     let caller = tx
         .original
         .from_header()
@@ -53,12 +57,21 @@ pub async fn run(shared: Arc<Shared>, tx: Transaction) -> Result<(), CallError> 
         .unwrap_or_default();
     let span = info_span!("call", call_id = %call_id);
     async move {
-        let summary = CallSummary { call_id: call_id.clone(), caller: caller.clone(), started: std::time::SystemTime::now() };
-        let Some(_guard) = shared.calls.admit(summary, shared.config.calls.max_concurrent) else {
+        let summary = CallSummary {
+            call_id: call_id.clone(),
+            caller: caller.clone(),
+            started: std::time::SystemTime::now(),
+        };
+        let Some(_guard) = shared
+            .calls
+            .admit(summary, shared.config.calls.max_concurrent)
+        else {
             warn!("at capacity: refusing the call");
             let mut tx = tx;
             let retry = vec![Header::Other("Retry-After".into(), "30".into())];
-            tx.reply_with(StatusCode::ServiceUnavailable, retry, None).await.ok();
+            tx.reply_with(StatusCode::ServiceUnavailable, retry, None)
+                .await
+                .ok();
             return Ok(());
         };
         info!(%caller, "incoming call");
@@ -73,7 +86,11 @@ pub async fn run(shared: Arc<Shared>, tx: Transaction) -> Result<(), CallError> 
 async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<EndReason, CallError> {
     let (state_tx, mut states) = shared.sip.dialogs.new_dialog_state_channel();
     let contact = shared.sip.contact_uri()?;
-    let mut dialog = shared.sip.dialogs.get_or_create_server_invite(&tx, state_tx, None, Some(contact))?;
+    let mut dialog =
+        shared
+            .sip
+            .dialogs
+            .get_or_create_server_invite(&tx, state_tx, None, Some(contact))?;
     let offer = tx.original.body.clone();
 
     // The INVITE server transaction (100 Trying, retransmissions, ACK, CANCEL) runs
@@ -121,7 +138,10 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
     let answered_at = Instant::now();
     let reason = run_answered(shared, &mut dialog, &mut states, &mut leg, answered_at).await;
     leg.close();
-    if !matches!(reason, EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled) {
+    if !matches!(
+        reason,
+        EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled
+    ) {
         if let Err(err) = dialog.bye().await {
             debug!(error = %err, "BYE failed");
         }

@@ -5,14 +5,25 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 impl ConfigError {
     pub(crate) fn syntax(path: &Path, text: &str, err: &toml::de::Error) -> Self {
-        let (line, column) = err.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
+        let (line, column) = err
+            .span()
+            .map(|s| line_column(text, s.start))
+            .unwrap_or((1, 1));
         ConfigError::Invalid {
             path: path.to_path_buf(),
             line,
@@ -25,7 +36,12 @@ impl ConfigError {
     pub(crate) fn value(path: &Path, text: &str, key: &str, message: String) -> Self {
         let offset = find_key(text, key).unwrap_or(0);
         let (line, column) = line_column(text, offset);
-        ConfigError::Invalid { path: path.to_path_buf(), line, column, message }
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
     }
 }
 
@@ -48,6 +64,11 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }

@@ -145,7 +145,10 @@ impl Default for RtpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::new(LOOPBACK, 8080), enabled: true }
+        Self {
+            listen: SocketAddr::new(LOOPBACK, 8080),
+            enabled: true,
+        }
     }
 }
 
@@ -163,19 +166,27 @@ impl Default for CallsConfig {
 
 impl Default for PromptsConfig {
     fn default() -> Self {
-        Self { dir: PathBuf::from("prompts"), language: "en-US".to_string() }
+        Self {
+            dir: PathBuf::from("prompts"),
+            language: "en-US".to_string(),
+        }
     }
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { hangup_after_secs: 60 }
+        Self {
+            hangup_after_secs: 60,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info,rsipstack=warn".to_string(), format: LogFormat::Text }
+        Self {
+            level: "info,rsipstack=warn".to_string(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -196,8 +207,10 @@ impl Default for Config {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -221,13 +234,22 @@ impl Config {
             ));
         }
         if self.rtp.port_max - self.rtp.port_min < 1 {
-            return Err(bad("port_max", "the RTP range needs at least two ports".into()));
+            return Err(bad(
+                "port_max",
+                "the RTP range needs at least two ports".into(),
+            ));
         }
         if self.sip.transports.is_empty() {
-            return Err(bad("transports", "at least one SIP transport is needed".into()));
+            return Err(bad(
+                "transports",
+                "at least one SIP transport is needed".into(),
+            ));
         }
         if !(10..=10_000).contains(&self.sip.timer_t1_ms) {
-            return Err(bad("timer_t1_ms", "must be between 10 and 10000 milliseconds".into()));
+            return Err(bad(
+                "timer_t1_ms",
+                "must be between 10 and 10000 milliseconds".into(),
+            ));
         }
         if self.calls.max_duration_secs == 0 {
             return Err(bad("max_duration_secs", "must be at least 1 second".into()));
@@ -293,7 +315,10 @@ mod tests {
 
     #[test]
     fn values_are_read() {
-        let config = parse("[sip]\ntransports = [\"udp\"]\ntimer_t1_ms = 100\n[calls]\nmax_duration_secs = 30\n").unwrap();
+        let config = parse(
+            "[sip]\ntransports = [\"udp\"]\ntimer_t1_ms = 100\n[calls]\nmax_duration_secs = 30\n",
+        )
+        .unwrap();
         assert_eq!(config.sip.transports, vec![Transport::Udp]);
         assert_eq!(config.sip.timer_t1_ms, 100);
         assert_eq!(config.max_call_duration(), Duration::from_secs(30));

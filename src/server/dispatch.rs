@@ -4,9 +4,9 @@
 
 use super::Shared;
 use crate::call;
+use crate::sip::Transaction;
 use crate::sip::message::{Header, Method, StatusCode};
 use crate::sip::reject::ALLOWED_METHODS;
-use crate::sip::Transaction;
 use rsipstack::dialog::dialog::Dialog;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::transaction::TransactionReceiver;
@@ -23,7 +23,11 @@ pub async fn run(shared: Arc<Shared>, mut incoming: TransactionReceiver) {
 }
 
 fn has_to_tag(tx: &Transaction) -> bool {
-    tx.original.to_header().ok().and_then(|to| to.tag().ok().flatten()).is_some()
+    tx.original
+        .to_header()
+        .ok()
+        .and_then(|to| to.tag().ok().flatten())
+        .is_some()
 }
 
 async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {

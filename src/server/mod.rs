@@ -22,7 +22,10 @@ pub enum ServerError {
     #[error(transparent)]
     Sip(#[from] SipError),
     #[error("cannot bind HTTP on {addr}: {source}")]
-    HttpBind { addr: SocketAddr, source: std::io::Error },
+    HttpBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Prompts(#[from] crate::prompts::PromptError),
 }
@@ -68,7 +71,12 @@ impl Server {
             Some(incoming) => tokio::spawn(dispatch::run(shared.clone(), incoming)),
             None => tokio::spawn(async {}),
         };
-        Ok(Self { shared, http_addr, stop, dispatcher })
+        Ok(Self {
+            shared,
+            http_addr,
+            stop,
+            dispatcher,
+        })
     }
 
     /// One line that tests and operators can read the real addresses from.
@@ -87,7 +95,11 @@ impl Server {
     pub async fn shutdown(self) {
         let grace = Duration::from_secs(self.shared.config.calls.shutdown_grace_secs);
         let active = self.shared.calls.len();
-        info!(active_calls = active, grace_secs = grace.as_secs(), "draining");
+        info!(
+            active_calls = active,
+            grace_secs = grace.as_secs(),
+            "draining"
+        );
         self.shared.draining.cancel();
         let deadline = tokio::time::Instant::now() + grace;
         while !self.shared.calls.is_empty() && tokio::time::Instant::now() < deadline {
@@ -95,7 +107,10 @@ impl Server {
         }
         let left = self.shared.calls.len();
         if left > 0 {
-            warn!(calls = left, "calls still active at the end of the grace period");
+            warn!(
+                calls = left,
+                "calls still active at the end of the grace period"
+            );
         }
         // In-flight BYE transactions need a moment to be answered before the stack stops.
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -65,7 +65,11 @@ mod tests {
     use super::*;
 
     fn summary() -> CallSummary {
-        CallSummary { call_id: "c".into(), caller: "a".into(), started: std::time::SystemTime::now() }
+        CallSummary {
+            call_id: "c".into(),
+            caller: "a".into(),
+            started: std::time::SystemTime::now(),
+        }
     }
 
     #[test]

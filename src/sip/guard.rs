@@ -26,7 +26,11 @@ pub struct GuardedUdpSocket {
 
 impl GuardedUdpSocket {
     pub fn new(socket: UdpSocket, user_agent: String, stats: Arc<GuardStats>) -> Self {
-        Self { socket, user_agent, stats }
+        Self {
+            socket,
+            user_agent,
+            stats,
+        }
     }
 
     /// What to do with one datagram: `None` lets it through.
@@ -57,7 +61,9 @@ impl PlatformUdpSocket for GuardedUdpSocket {
                 Some(Some(rejection)) => {
                     self.stats.rejected.fetch_add(1, Ordering::Relaxed);
                     info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
-                    if let Some(response) = reject::response_for(packet, &rejection, &self.user_agent) {
+                    if let Some(response) =
+                        reject::response_for(packet, &rejection, &self.user_agent)
+                    {
                         // The response goes back to the source address: the Via of a
                         // message we could not parse is not trustworthy enough to route by.
                         if let Err(err) = self.socket.send_to(&response, from).await {

@@ -17,8 +17,20 @@ pub struct Rejection {
 
 /// Methods this server knows (the parser knows exactly these).
 const KNOWN_METHODS: &[&str] = &[
-    "ACK", "BYE", "CANCEL", "INFO", "INVITE", "MESSAGE", "NOTIFY", "OPTIONS", "PRACK",
-    "PUBLISH", "REFER", "REGISTER", "SUBSCRIBE", "UPDATE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "INFO",
+    "INVITE",
+    "MESSAGE",
+    "NOTIFY",
+    "OPTIONS",
+    "PRACK",
+    "PUBLISH",
+    "REFER",
+    "REGISTER",
+    "SUBSCRIBE",
+    "UPDATE",
 ];
 
 /// Methods answered by this server (the `Allow` header).
@@ -48,7 +60,11 @@ fn split_head(raw: &str) -> Option<RawRequest<'_>> {
     let method = parts.next()?;
     let _uri = parts.next()?;
     let version = parts.next()?;
-    if parts.next().is_some() || !method.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)) {
+    if parts.next().is_some()
+        || !method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    {
         return None;
     }
     let mut headers: Vec<(&str, &str)> = Vec::new();
@@ -61,14 +77,20 @@ fn split_head(raw: &str) -> Option<RawRequest<'_>> {
             headers.push((name.trim(), value.trim()));
         }
     }
-    Some(RawRequest { method, version, headers })
+    Some(RawRequest {
+        method,
+        version,
+        headers,
+    })
 }
 
 impl RawRequest<'_> {
     fn values<'s>(&'s self, long: &'s str, short: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(long) || (!short.is_empty() && n.eq_ignore_ascii_case(short)))
+            .filter(move |(n, _)| {
+                n.eq_ignore_ascii_case(long) || (!short.is_empty() && n.eq_ignore_ascii_case(short))
+            })
             .map(|(_, v)| *v)
     }
 
@@ -99,7 +121,11 @@ pub fn judge_unparseable(raw: &[u8]) -> Option<Rejection> {
             detail: format!("method {}", req.method),
         });
     }
-    Some(Rejection { status: 400, reason: "Bad Request", detail: "malformed message".into() })
+    Some(Rejection {
+        status: 400,
+        reason: "Bad Request",
+        detail: "malformed message".into(),
+    })
 }
 
 /// Judges a request that parsed: missing mandatory headers, a CSeq whose method differs
@@ -157,9 +183,12 @@ pub fn response_for(raw: &[u8], rejection: &Rejection, user_agent: &str) -> Opti
         out.push_str(via);
         out.push_str("\r\n");
     }
-    for (long, short, name) in
-        [("from", "f", "From"), ("to", "t", "To"), ("call-id", "i", "Call-ID"), ("cseq", "", "CSeq")]
-    {
+    for (long, short, name) in [
+        ("from", "f", "From"),
+        ("to", "t", "To"),
+        ("call-id", "i", "Call-ID"),
+        ("cseq", "", "CSeq"),
+    ] {
         if let Some(value) = req.values(long, short).next() {
             out.push_str(name);
             out.push_str(": ");
@@ -203,7 +232,9 @@ mod tests {
         let rej = judge_parsed(OPTIONS_NO_CALLID.as_bytes()).expect("rejected");
         assert_eq!(rej.status, 400);
         assert!(rej.detail.contains("call-id"));
-        let resp = String::from_utf8(response_for(OPTIONS_NO_CALLID.as_bytes(), &rej, "t").unwrap()).unwrap();
+        let resp =
+            String::from_utf8(response_for(OPTIONS_NO_CALLID.as_bytes(), &rej, "t").unwrap())
+                .unwrap();
         assert!(resp.starts_with("SIP/2.0 400 Bad Request\r\n"));
         assert!(resp.contains("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"));
         assert!(resp.contains("To: <sip:a@x>;tag="));

@@ -4,13 +4,13 @@
 use super::guard::{GuardStats, GuardedUdpSocket};
 use super::stream_guard::StreamGuard;
 use crate::config::{SipConfig, Transport};
+use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transaction::endpoint::{EndpointInnerRef, EndpointOption};
 use rsipstack::transaction::{Endpoint, TransactionReceiver};
 use rsipstack::transport::tcp::TcpConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
-use rsipstack::EndpointBuilder;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,11 @@ use tracing::{debug, warn};
 #[derive(Debug, thiserror::Error)]
 pub enum SipError {
     #[error("cannot bind SIP {transport} on {addr}: {source}")]
-    Bind { transport: &'static str, addr: SocketAddr, source: std::io::Error },
+    Bind {
+        transport: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("SIP stack: {0}")]
     Stack(#[from] rsipstack::Error),
 }
@@ -51,9 +55,14 @@ impl SipStack {
 
         if config.transports.contains(&Transport::Udp) {
             let addr = SocketAddr::new(config.listen.ip(), port);
-            let socket = tokio::net::UdpSocket::bind(addr)
-                .await
-                .map_err(|source| SipError::Bind { transport: "UDP", addr, source })?;
+            let socket =
+                tokio::net::UdpSocket::bind(addr)
+                    .await
+                    .map_err(|source| SipError::Bind {
+                        transport: "UDP",
+                        addr,
+                        source,
+                    })?;
             let local = socket.local_addr().map_err(|source| SipError::Bind {
                 transport: "UDP",
                 addr,
@@ -63,12 +72,9 @@ impl SipStack {
             let guarded =
                 GuardedUdpSocket::new(socket, config.user_agent.clone(), guard_stats.clone());
             let external = config.public_address.map(|ip| SocketAddr::new(ip, port));
-            let conn = UdpConnection::from_socket(
-                Arc::new(guarded),
-                external,
-                Some(cancel.child_token()),
-            )
-            .await?;
+            let conn =
+                UdpConnection::from_socket(Arc::new(guarded), external, Some(cancel.child_token()))
+                    .await?;
             transport_layer.add_transport(conn.into());
             udp_addr = Some(local);
         }
@@ -76,13 +82,21 @@ impl SipStack {
             let addr = SocketAddr::new(config.listen.ip(), port);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|source| SipError::Bind { transport: "TCP", addr, source })?;
+                .map_err(|source| SipError::Bind {
+                    transport: "TCP",
+                    addr,
+                    source,
+                })?;
             tcp_listener = Some(listener);
         }
         let tcp_addr = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
 
         let t1 = std::time::Duration::from_millis(config.timer_t1_ms);
-        let option = EndpointOption { t1, t1x64: t1 * 64, ..EndpointOption::default() };
+        let option = EndpointOption {
+            t1,
+            t1x64: t1 * 64,
+            ..EndpointOption::default()
+        };
         let endpoint = EndpointBuilder::new()
             .with_option(option)
             .with_transport_inspector(Box::new(StreamGuard {
@@ -104,8 +118,16 @@ impl SipStack {
             }
         });
         if let (Some(listener), Some(local)) = (tcp_listener, tcp_addr) {
-            let public = config.public_address.map(|ip| SocketAddr::new(ip, local.port()));
-            tokio::spawn(accept_tcp(listener, local, public, inner.clone(), cancel.clone()));
+            let public = config
+                .public_address
+                .map(|ip| SocketAddr::new(ip, local.port()));
+            tokio::spawn(accept_tcp(
+                listener,
+                local,
+                public,
+                inner.clone(),
+                cancel.clone(),
+            ));
         }
 
         let contact_host = config.public_address.unwrap_or(config.listen.ip());
@@ -130,12 +152,18 @@ impl SipStack {
 
     /// Our Contact URI for dialogs.
     pub fn contact_uri(&self) -> Result<rsipstack::sip::Uri, rsipstack::Error> {
-        let port = self.udp_addr.or(self.tcp_addr).map(|a| a.port()).unwrap_or(5060);
+        let port = self
+            .udp_addr
+            .or(self.tcp_addr)
+            .map(|a| a.port())
+            .unwrap_or(5060);
         let host = match self.contact_host {
             IpAddr::V6(v6) => format!("[{v6}]"),
             IpAddr::V4(v4) => v4.to_string(),
         };
-        Ok(rsipstack::sip::Uri::try_from(format!("sip:hotline@{host}:{port}").as_str())?)
+        Ok(rsipstack::sip::Uri::try_from(
+            format!("sip:hotline@{host}:{port}").as_str(),
+        )?)
     }
 
     /// Stops every transport and timer.
@@ -173,7 +201,9 @@ async fn accept_tcp(
         match TcpConnection::from_stream(stream, local_sip.clone(), Some(cancel.child_token())) {
             Ok(conn) => {
                 debug!(%remote, "SIP over TCP connection");
-                endpoint.transport_layer.add_connection(SipConnection::Tcp(conn));
+                endpoint
+                    .transport_layer
+                    .add_connection(SipConnection::Tcp(conn));
             }
             Err(err) => warn!(%remote, error = %err, "cannot set up a TCP connection"),
         }

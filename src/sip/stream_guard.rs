@@ -19,7 +19,8 @@ pub struct StreamGuard {
 #[async_trait::async_trait]
 impl TransportEventInspector for StreamGuard {
     async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
-        let TransportEvent::Incoming(SipMessage::Request(request), connection, from) = &event else {
+        let TransportEvent::Incoming(SipMessage::Request(request), connection, from) = &event
+        else {
             return Some(event);
         };
         if !connection.is_reliable() {

@@ -122,7 +122,11 @@ impl TestServer {
         let addr = self.http.expect("http enabled");
         let mut stream = std::net::TcpStream::connect(addr).expect("connect http");
         use std::io::{Read, Write};
-        write!(stream, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("send");
+        write!(
+            stream,
+            "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("read");
         let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
@@ -146,7 +150,11 @@ impl TestServer {
 }
 
 fn unsafe_kill(pid: u32, signal: &str) {
-    Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().ok();
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .ok();
 }
 
 impl Drop for TestServer {
