@@ -108,11 +108,7 @@ pub fn judge_unparseable(raw: &[u8]) -> Option<Rejection> {
         return None;
     }
     if !req.version.eq_ignore_ascii_case("SIP/2.0") {
-        return Some(Rejection {
-            status: 505,
-            reason: "Version Not Supported",
-            detail: format!("protocol version {}", req.version),
-        });
+        return Some(version_not_supported(req.version));
     }
     if !KNOWN_METHODS.iter().any(|m| *m == req.method) {
         return Some(Rejection {
@@ -128,12 +124,26 @@ pub fn judge_unparseable(raw: &[u8]) -> Option<Rejection> {
     })
 }
 
+fn version_not_supported(version: &str) -> Rejection {
+    Rejection {
+        status: 505,
+        reason: "Version Not Supported",
+        detail: format!("protocol version {version}"),
+    }
+}
+
 /// Judges a request that parsed: missing mandatory headers, a CSeq whose method differs
 /// from the request line, or `Max-Forwards: 0`. `None` means it may go on.
 pub fn judge_parsed(raw: &[u8]) -> Option<Rejection> {
     let text = std::str::from_utf8(raw).ok()?;
     let req = split_head(text)?;
-    if req.method.starts_with("SIP/") || req.method == "ACK" {
+    if req.method.starts_with("SIP/") {
+        return None;
+    }
+    if !req.version.eq_ignore_ascii_case("SIP/2.0") {
+        return Some(version_not_supported(req.version));
+    }
+    if req.method == "ACK" {
         return None;
     }
     for (long, short) in MANDATORY {
