@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub sip: SipConfig,
@@ -190,19 +190,6 @@ impl Default for LogConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            sip: SipConfig::default(),
-            rtp: RtpConfig::default(),
-            http: HttpConfig::default(),
-            calls: CallsConfig::default(),
-            prompts: PromptsConfig::default(),
-            demo: DemoConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
-}
 
 impl Config {
     /// Reads and validates a configuration file.
