@@ -5,7 +5,7 @@
 mod demo;
 mod media_leg;
 
-pub use demo::{Demo, DemoAction, digit_prompt};
+pub use demo::{Demo, DemoAction, digit_prompt, required_prompts};
 pub use media_leg::{LegError, MediaLeg, session_config};
 
 use crate::media::events::MediaEvent;
@@ -85,7 +85,7 @@ pub async fn run(shared: Arc<Shared>, tx: Transaction) -> Result<(), CallError> 
 
 async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<EndReason, CallError> {
     let (state_tx, mut states) = shared.sip.dialogs.new_dialog_state_channel();
-    let contact = shared.sip.contact_uri()?;
+    let contact = shared.sip.contact_uri();
     let mut dialog =
         shared
             .sip

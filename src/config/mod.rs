@@ -190,7 +190,6 @@ impl Default for LogConfig {
     }
 }
 
-
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {

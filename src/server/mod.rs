@@ -29,6 +29,11 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Prompts(#[from] crate::prompts::PromptError),
+    #[error("prompts missing from {}: {ids} (render them with prompts/render.sh)", dir.display())]
+    MissingPrompts {
+        dir: std::path::PathBuf,
+        ids: String,
+    },
     #[error("RTP ports: {0}")]
     Ports(#[from] crate::media::port_allocator::PortError),
 }
@@ -57,6 +62,15 @@ impl Server {
     /// Loads prompts, binds every socket and starts serving.
     pub async fn start(config: Config) -> Result<Self, ServerError> {
         let prompts = PromptCatalog::load(&config.prompts.dir, &config.prompts.language)?;
+        let missing: Vec<&str> = crate::call::required_prompts()
+            .filter(|id| prompts.get(id).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServerError::MissingPrompts {
+                dir: config.prompts.dir.join(&config.prompts.language),
+                ids: missing.join(", "),
+            });
+        }
         let rtp = &config.rtp;
         let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
