@@ -11,7 +11,7 @@
 //!   much of what the caller said belongs to the intent, plus a boost for keywords.
 
 use super::types::{IntentDef, IntentMatch};
-use super::vocabulary::{Vocabulary, stem_content_words};
+use super::vocabulary::Vocabulary;
 use std::collections::HashSet;
 use thiserror::Error;
 
@@ -41,8 +41,8 @@ pub enum IntentDefError {
 struct PreparedIntent {
     /// Each example as (term, weight) pairs.
     examples: Vec<Vec<(usize, f32)>>,
-    /// Each keyword as the terms it is made of.
-    keywords: Vec<Vec<usize>>,
+    /// Each keyword as the terms it is made of, with its boost.
+    keywords: Vec<(Vec<usize>, f32)>,
     /// Every term this intent uses.
     terms: HashSet<usize>,
 }
@@ -107,7 +107,14 @@ impl IntentModel {
                         unique.into_iter().map(|t| (t, weight(t))).collect()
                     })
                     .collect(),
-                keywords,
+                keywords: keywords
+                    .into_iter()
+                    .map(|kw| {
+                        // A keyword other intents also use is weaker evidence.
+                        let used = kw.iter().map(|&t| intents_using[t]).max().unwrap_or(1);
+                        (kw, KEYWORD_BOOST / used.max(1) as f32)
+                    })
+                    .collect(),
                 terms,
             })
             .collect();
@@ -150,9 +157,8 @@ impl IntentModel {
         words: &[String],
         competes: impl Fn(&IntentDef) -> bool,
     ) -> Vec<IntentMatch> {
-        let heard = stem_content_words(words);
-        let similarity = self.vocabulary.match_words(&heard);
-        let heard_weight = heard.len() as f32;
+        let similarity = self.vocabulary.match_words(words);
+        let heard_weight = similarity.heard_weight();
         let mut scores: Vec<IntentMatch> = self
             .intents
             .iter()
@@ -192,13 +198,17 @@ fn score_intent(
     } else {
         0.0
     };
-    let keyword = intent.keywords.iter().any(|kw| {
-        kw.iter()
-            .all(|t| heard.strength(*t) >= KEYWORD_MIN_SIMILARITY)
-    });
+    let boost = intent
+        .keywords
+        .iter()
+        .filter(|(kw, _)| {
+            kw.iter()
+                .all(|t| heard.strength(*t) >= KEYWORD_MIN_SIMILARITY)
+        })
+        .map(|(_, boost)| *boost)
+        .fold(0.0f32, f32::max);
     let base = EXAMPLE_SHARE * best_example + (1.0 - EXAMPLE_SHARE) * explained;
-    let boosted = if keyword { base + KEYWORD_BOOST } else { base };
-    boosted.clamp(0.0, 1.0)
+    (base + boost).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

@@ -148,20 +148,13 @@ fn starts_number(lexeme: Option<&Lexeme>) -> bool {
     }
 }
 
-fn ends_number(lexeme: Option<&Lexeme>) -> bool {
-    match lexeme {
-        Some(Lexeme::Digits(_)) => true,
-        Some(Lexeme::Word(w)) => is_strict_number_word(w),
-        _ => false,
-    }
-}
-
 /// Parses numbers in a lexed transcript.
 pub fn parse(lexemes: &[Lexeme]) -> Vec<Token> {
     let mut out = Vec::with_capacity(lexemes.len());
     let mut i = 0;
     while i < lexemes.len() {
-        let (token, used) = parse_at(lexemes, i);
+        let after_number = matches!(out.last(), Some(Token::Number(_)));
+        let (token, used) = parse_at(lexemes, i, after_number);
         out.push(token);
         i += used.max(1);
     }
@@ -175,7 +168,9 @@ fn word_at(lexemes: &[Lexeme], i: usize) -> Option<&str> {
     }
 }
 
-fn parse_at(lexemes: &[Lexeme], i: usize) -> (Token, usize) {
+/// Parses the token at `i`; `after_number` says whether the previous token was a number
+/// (so that "oh" there is a zero, as in "five one oh oh").
+fn parse_at(lexemes: &[Lexeme], i: usize, after_number: bool) -> (Token, usize) {
     let word = match &lexemes[i] {
         Lexeme::Word(w) => w.as_str(),
         Lexeme::Digits(d) => {
@@ -188,7 +183,6 @@ fn parse_at(lexemes: &[Lexeme], i: usize) -> (Token, usize) {
         Lexeme::Dollar => return (Token::Dollar, 1),
         Lexeme::Slash => return (Token::Slash, 1),
     };
-    let prev = i.checked_sub(1).and_then(|p| lexemes.get(p));
     let next = lexemes.get(i + 1);
 
     if let Some(n) = lookup(ORDINALS, word) {
@@ -207,7 +201,7 @@ fn parse_at(lexemes: &[Lexeme], i: usize) -> (Token, usize) {
         let times = if word == "double" { 2 } else { 3 };
         return (spoken_digits(digit.to_string().repeat(times)), 2);
     }
-    if is_zero(word) && (word == "zero" || ends_number(prev) || starts_number(next)) {
+    if is_zero(word) && (word == "zero" || after_number || starts_number(next)) {
         return (spoken_digits("0".to_string()), 1);
     }
     if let Some(d) = lookup(HOMOPHONES, word)
@@ -414,6 +408,7 @@ mod tests {
     fn spoken_digit_strings() {
         assert_eq!(digits_of("four four seven one"), ["4471"]);
         assert_eq!(digits_of("five oh two"), ["502"]);
+        assert_eq!(digits_of("five one oh oh"), ["5100"]);
         assert_eq!(digits_of("double five six"), ["556"]);
         assert_eq!(digits_of("triple seven"), ["777"]);
         assert_eq!(digits_of("for four seven one"), ["4471"]);
