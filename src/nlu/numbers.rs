@@ -464,7 +464,7 @@ mod tests {
     #[test]
     fn overflowing_numbers_do_not_panic() {
         let long = "9".repeat(400);
-        assert_eq!(digits_of(&long), [long.clone()]);
+        assert_eq!(digits_of(&long), std::slice::from_ref(&long));
         assert_eq!(
             Number {
                 digits: long,
@@ -503,14 +503,14 @@ mod tests {
             if n >= 100 {
                 out.push(DIGIT_WORDS[(n / 100) as usize].to_string());
                 out.push("hundred".to_string());
-                if with_and && n % 100 != 0 {
+                if with_and && !n.is_multiple_of(100) {
                     out.push("and".to_string());
                 }
             }
             let r = n % 100;
             if r >= 20 {
                 out.push(tens[(r / 10) as usize].to_string());
-                if r % 10 != 0 {
+                if !r.is_multiple_of(10) {
                     out.push(DIGIT_WORDS[(r % 10) as usize].to_string());
                 }
             } else if r >= 10 {
