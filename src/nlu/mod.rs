@@ -15,6 +15,8 @@ mod money;
 mod normalise;
 mod numbers;
 mod ordinals;
+#[cfg(test)]
+mod spoken;
 mod types;
 mod vocabulary;
 mod yesno;
