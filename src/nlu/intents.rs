@@ -99,23 +99,33 @@ impl IntentModel {
             .into_iter()
             .zip(keyword_terms)
             .zip(term_sets)
-            .map(|((examples, keywords), terms)| PreparedIntent {
-                examples: examples
-                    .into_iter()
+            .map(|((examples, keywords), terms)| {
+                let examples: Vec<Vec<usize>> = examples.into_iter().map(dedup).collect();
+                // Centrality: a word most of an intent's examples repeat ("card" for a lost
+                // card) is its core; a word one example uses ("block") is a detail.
+                let count = examples.len().max(1) as f32;
+                let centrality =
+                    |t: usize| examples.iter().filter(|ex| ex.contains(&t)).count() as f32 / count;
+                let examples = examples
+                    .iter()
                     .map(|ex| {
-                        let unique: Vec<usize> = dedup(ex);
-                        unique.into_iter().map(|t| (t, weight(t))).collect()
+                        ex.iter()
+                            .map(|&t| (t, weight(t) * (1.0 + centrality(t))))
+                            .collect()
                     })
-                    .collect(),
-                keywords: keywords
-                    .into_iter()
-                    .map(|kw| {
-                        // A keyword other intents also use is weaker evidence.
-                        let used = kw.iter().map(|&t| intents_using[t]).max().unwrap_or(1);
-                        (kw, KEYWORD_BOOST / used.max(1) as f32)
-                    })
-                    .collect(),
-                terms,
+                    .collect();
+                PreparedIntent {
+                    examples,
+                    keywords: keywords
+                        .into_iter()
+                        .map(|kw| {
+                            // A keyword other intents also use is weaker evidence.
+                            let used = kw.iter().map(|&t| intents_using[t]).max().unwrap_or(1);
+                            (kw, KEYWORD_BOOST / used.max(1) as f32)
+                        })
+                        .collect(),
+                    terms,
+                }
             })
             .collect();
         Self {

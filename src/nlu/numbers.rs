@@ -267,7 +267,7 @@ enum Last {
     Teen,
     Tens,
     Hundred,
-    Scale(u64),
+    Scale,
     And,
 }
 
@@ -287,7 +287,7 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
         let next = lexemes.get(i + 1);
         let step = if let Some(u) = unit(word) {
             match last {
-                Last::Start | Last::Tens | Last::Hundred | Last::Scale(_) | Last::And => {
+                Last::Start | Last::Tens | Last::Hundred | Last::Scale | Last::And => {
                     Some((u, Last::Unit))
                 }
                 _ => None,
@@ -295,7 +295,7 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
         } else if let Some(t) = lookup(TEENS, word).or_else(|| lookup(TENS, word)) {
             let kind = if t < 20 { Last::Teen } else { Last::Tens };
             match last {
-                Last::Start | Last::Hundred | Last::Scale(_) | Last::And => Some((t, kind)),
+                Last::Start | Last::Hundred | Last::Scale | Last::And => Some((t, kind)),
                 _ => None,
             }
         } else if word == "a" && last == Last::Start {
@@ -320,7 +320,7 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
             let allowed = scale < smallest_scale
                 && match last {
                     Last::Start => true,
-                    Last::And | Last::Scale(_) => false,
+                    Last::And | Last::Scale => false,
                     _ => current > 0,
                 };
             if !allowed {
@@ -330,12 +330,12 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
                 total = total.checked_add(group.checked_mul(scale)?)?;
                 current = 0;
                 smallest_scale = scale;
-                last = Last::Scale(scale);
+                last = Last::Scale;
                 i += 1;
                 continue;
             }
         } else if word == "and"
-            && matches!(last, Last::Hundred | Last::Scale(_))
+            && matches!(last, Last::Hundred | Last::Scale)
             && starts_cardinal_word(next)
         {
             last = Last::And;

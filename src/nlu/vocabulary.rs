@@ -12,7 +12,7 @@ const FUZZY_MIN_LEN: usize = 4;
 /// Edit-distance similarity (1 - edits / length) needed when trigrams find nothing close.
 const EDIT_MIN: f32 = 0.75;
 /// Words shorter than this are not compared by edit distance.
-const EDIT_MIN_LEN: usize = 5;
+const EDIT_MIN_LEN: usize = 6;
 
 /// Words that carry no intent: pronouns, articles, auxiliaries and the talk around a
 /// request ("hi, I was calling because I wanted to ...").
