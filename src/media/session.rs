@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use super::events::{MediaEvent, PlaybackId};
 use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejected};
+use super::lateness::LatenessHistogram;
 use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
 use super::peer::PeerAddress;
 use super::port_allocator::{PortAllocator, PortError};
@@ -96,6 +97,8 @@ pub struct MediaStats {
     pub send_errors: u64,
     /// The address we send to now.
     pub destination: Option<SocketAddr>,
+    /// How late each 20 ms tick ran after its deadline.
+    pub send_lateness: LatenessHistogram,
 }
 
 /// A bound, not yet started, media port pair.
@@ -293,6 +296,7 @@ impl SessionTask {
                 }
                 () = &mut tick => {
                     let now = Instant::now();
+                    self.stats.send_lateness.record(now.saturating_duration_since(tick.deadline()));
                     self.on_tick(now, &mut out).await;
                     if now >= next_rtcp {
                         self.send_sender_report(now).await;
