@@ -185,6 +185,7 @@ async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
                 sender,
                 receiver: AudioReceiver::new(ReceiveConfig {
                     dtmf_payload_type: Some(101),
+                    dynamic_audio: None,
                     ..ReceiveConfig::default()
                 }),
             });

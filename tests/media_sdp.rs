@@ -327,3 +327,18 @@ fn ipv6_offer_is_answered() {
     let (_, media) = answer(offer);
     assert_eq!(media.remote_rtp, addr("[2001:db8::5]:9000"));
 }
+
+#[test]
+fn g711_under_a_dynamic_payload_type_is_answered_with_that_type() {
+    let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.8\r\ns=-\r\nc=IN IP4 192.0.2.8\r\nt=0 0\r\n\
+m=audio 9000 RTP/AVP 96 97\r\na=rtpmap:96 PCMA/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
+    let (body, media) = answer(offer);
+    assert_eq!(
+        (media.codec, media.payload_type, media.dtmf_payload_type),
+        (AudioCodec::Pcma, 96, Some(97))
+    );
+    assert!(
+        body.contains("m=audio 20000 RTP/AVP 96 97\r\na=rtpmap:96 PCMA/8000\r\n"),
+        "{body}"
+    );
+}

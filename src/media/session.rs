@@ -139,6 +139,7 @@ impl MediaSocket {
         let sender = AudioSender::with_random_ids(send_config(media, config.idle));
         let receiver = AudioReceiver::new(ReceiveConfig {
             dtmf_payload_type: media.dtmf_payload_type,
+            dynamic_audio: dynamic_audio(media),
             jitter_depth: config.jitter_depth,
             jitter_max_delay: config.jitter_max_delay,
         });
@@ -180,6 +181,12 @@ fn send_config(media: &NegotiatedMedia, idle: IdlePolicy) -> SendConfig {
         dtmf_payload_type: media.dtmf_payload_type,
         idle,
     }
+}
+
+/// The negotiated audio payload type when it is not the codec's static one.
+fn dynamic_audio(media: &NegotiatedMedia) -> Option<(u8, super::g711::G711Law)> {
+    (media.payload_type != media.codec.static_payload_type())
+        .then_some((media.payload_type, media.codec.law()))
 }
 
 enum Command {
@@ -326,6 +333,7 @@ impl SessionTask {
                 self.sender
                     .set_config(send_config(&media, self.config.idle));
                 self.receiver.set_dtmf_payload_type(media.dtmf_payload_type);
+                self.receiver.set_dynamic_audio(dynamic_audio(&media));
                 self.receiving = media.direction.receives();
                 self.quiet_since = std::time::Instant::now();
                 self.timed_out = false;
