@@ -42,22 +42,6 @@ pub struct EntityDef {
     pub sensitive: bool,
 }
 
-/// Every intent of a dialplan, prepared once at load for fast classification.
-#[derive(Debug, Clone, Default)]
-pub struct IntentModel {
-    intents: Vec<IntentDef>,
-}
-
-impl IntentModel {
-    pub fn new(intents: Vec<IntentDef>) -> Self {
-        Self { intents }
-    }
-
-    pub fn intents(&self) -> &[IntentDef] {
-        &self.intents
-    }
-}
-
 /// What the current gather step expects.
 #[derive(Debug, Clone)]
 pub struct Expectation<'a> {

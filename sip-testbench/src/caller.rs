@@ -1,0 +1,1 @@
+//! The caller bot (media part comes with the media session).

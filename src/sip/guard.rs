@@ -1,0 +1,85 @@
+//! The UDP socket under the SIP stack, guarded: datagrams the stack would silently drop
+//! (unparseable, unknown method) or must not process (missing mandatory headers,
+//! `Max-Forwards: 0`) are answered statelessly here and never reach the transactions.
+
+use super::reject::{self, Rejection};
+use rsipstack::platform::net::UdpSocket as PlatformUdpSocket;
+use rsipstack::sip::SipMessage;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::net::UdpSocket;
+use tracing::{debug, info};
+
+/// Counts of what the guard refused, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct GuardStats {
+    pub rejected: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+pub struct GuardedUdpSocket {
+    socket: UdpSocket,
+    user_agent: String,
+    stats: Arc<GuardStats>,
+}
+
+impl GuardedUdpSocket {
+    pub fn new(socket: UdpSocket, user_agent: String, stats: Arc<GuardStats>) -> Self {
+        Self {
+            socket,
+            user_agent,
+            stats,
+        }
+    }
+
+    /// What to do with one datagram: `None` lets it through.
+    fn judge(packet: &[u8]) -> Option<Option<Rejection>> {
+        if packet.iter().all(|b| b.is_ascii_whitespace()) {
+            return None; // keep-alives are the stack's business
+        }
+        match SipMessage::try_from(packet) {
+            Ok(SipMessage::Request(_)) => reject::judge_parsed(packet).map(Some),
+            Ok(SipMessage::Response(_)) => None,
+            Err(_) => Some(reject::judge_unparseable(packet)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PlatformUdpSocket for GuardedUdpSocket {
+    async fn recv_from(&self, buf: &mut [u8]) -> rsipstack::Result<(usize, SocketAddr)> {
+        loop {
+            let (len, from) = self.socket.recv_from(buf).await?;
+            let packet = &buf[..len];
+            match Self::judge(packet) {
+                None => return Ok((len, from)),
+                Some(None) => {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    debug!(%from, len, "dropped a datagram that is not a SIP request");
+                }
+                Some(Some(rejection)) => {
+                    self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
+                    if let Some(response) =
+                        reject::response_for(packet, &rejection, &self.user_agent)
+                    {
+                        // The response goes back to the source address: the Via of a
+                        // message we could not parse is not trustworthy enough to route by.
+                        if let Err(err) = self.socket.send_to(&response, from).await {
+                            debug!(%from, error = %err, "could not send a stateless response");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send_to(&self, buf: &[u8], addr: SocketAddr) -> rsipstack::Result<usize> {
+        Ok(self.socket.send_to(buf, addr).await?)
+    }
+
+    fn local_addr(&self) -> rsipstack::Result<SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+}
