@@ -35,6 +35,7 @@ pub mod events;
 pub mod g711;
 pub mod inbound;
 pub mod jitter;
+pub mod lateness;
 pub mod outbound;
 pub mod peer;
 pub mod port_allocator;
