@@ -59,16 +59,20 @@ impl PlatformUdpSocket for GuardedUdpSocket {
                     debug!(%from, len, "dropped a datagram that is not a SIP request");
                 }
                 Some(Some(rejection)) => {
+                    let Some(response) = reject::response_for(packet, &rejection, &self.user_agent)
+                    else {
+                        // No Via to answer by: as good as junk, and a flood of it must
+                        // not flood the log either.
+                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        debug!(%from, len, detail = %rejection.detail, "dropped an unanswerable request");
+                        continue;
+                    };
                     self.stats.rejected.fetch_add(1, Ordering::Relaxed);
                     info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
-                    if let Some(response) =
-                        reject::response_for(packet, &rejection, &self.user_agent)
-                    {
-                        // The response goes back to the source address: the Via of a
-                        // message we could not parse is not trustworthy enough to route by.
-                        if let Err(err) = self.socket.send_to(&response, from).await {
-                            debug!(%from, error = %err, "could not send a stateless response");
-                        }
+                    // The response goes back to the source address: the Via of a
+                    // message we refused is not trustworthy enough to route by.
+                    if let Err(err) = self.socket.send_to(&response, from).await {
+                        debug!(%from, error = %err, "could not send a stateless response");
                     }
                 }
             }
