@@ -4,7 +4,10 @@
 
 use super::reject::{self, Rejection};
 use rsipstack::platform::net::UdpSocket as PlatformUdpSocket;
-use rsipstack::sip::SipMessage;
+use rsipstack::sip::transport::Transport;
+use rsipstack::sip::{Method, Request, SipMessage};
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transport::SipConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,16 +37,40 @@ impl GuardedUdpSocket {
     }
 
     /// What to do with one datagram: `None` lets it through.
-    fn judge(packet: &[u8]) -> Option<Option<Rejection>> {
+    fn judge(packet: &[u8], from: SocketAddr) -> Option<Option<Rejection>> {
         if packet.iter().all(|b| b.is_ascii_whitespace()) {
             return None; // keep-alives are the stack's business
         }
         match SipMessage::try_from(packet) {
-            Ok(SipMessage::Request(_)) => reject::judge_parsed(packet).map(Some),
+            Ok(SipMessage::Request(request)) => reject::judge_parsed(packet)
+                .or_else(|| unkeyable(request, from))
+                .map(Some),
             Ok(SipMessage::Response(_)) => None,
             Err(_) => Some(reject::judge_unparseable(packet)),
         }
     }
+}
+
+/// rsipstack drops, without a word, a request whose top Via it cannot type or whose
+/// transaction key it cannot build (no From tag it can read: RFC 2543 requests, or
+/// `tag = x` written with spaces). Running the same two steps here lets us answer 400
+/// instead (see "Known limits" in docs/architecture.md).
+fn unkeyable(request: Request, from: SocketAddr) -> Option<Rejection> {
+    if request.method == Method::Ack {
+        return None; // never answered; the stack drops what it cannot match
+    }
+    let problem = match SipConnection::update_msg_received(request.into(), from, Transport::Udp) {
+        Ok(SipMessage::Request(request)) => {
+            TransactionKey::from_request(&request, TransactionRole::Server).err()
+        }
+        Ok(SipMessage::Response(_)) => None,
+        Err(err) => Some(err),
+    }?;
+    Some(Rejection {
+        status: 400,
+        reason: "Bad Request",
+        detail: format!("the SIP stack cannot match it to a transaction: {problem}"),
+    })
 }
 
 #[async_trait::async_trait]
@@ -52,7 +79,7 @@ impl PlatformUdpSocket for GuardedUdpSocket {
         loop {
             let (len, from) = self.socket.recv_from(buf).await?;
             let packet = &buf[..len];
-            match Self::judge(packet) {
+            match Self::judge(packet, from) {
                 None => return Ok((len, from)),
                 Some(None) => {
                     self.stats.dropped.fetch_add(1, Ordering::Relaxed);
