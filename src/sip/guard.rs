@@ -1,8 +1,10 @@
 //! The UDP socket under the SIP stack, guarded: datagrams the stack would silently drop
-//! (unparseable, unknown method) or must not process (missing mandatory headers,
-//! `Max-Forwards: 0`) are answered statelessly here and never reach the transactions.
+//! (unparseable, unknown method, no From tag it can read) or must not process (malformed,
+//! missing mandatory headers, `Max-Forwards: 0`) are answered statelessly here and never
+//! reach the transactions; From/To parameters the stack would misread are tidied first.
 
 use super::reject::{self, Rejection};
+use super::tidy;
 use rsipstack::platform::net::UdpSocket as PlatformUdpSocket;
 use rsipstack::sip::transport::Transport;
 use rsipstack::sip::{Method, Request, SipMessage};
@@ -77,7 +79,14 @@ fn unkeyable(request: Request, from: SocketAddr) -> Option<Rejection> {
 impl PlatformUdpSocket for GuardedUdpSocket {
     async fn recv_from(&self, buf: &mut [u8]) -> rsipstack::Result<(usize, SocketAddr)> {
         loop {
-            let (len, from) = self.socket.recv_from(buf).await?;
+            let (mut len, from) = self.socket.recv_from(buf).await?;
+            if let Some(tidied) = tidy::tidy_from_to(&buf[..len]) {
+                if tidied.len() <= buf.len() {
+                    debug!(%from, "tidied white space in From/To parameters");
+                    buf[..tidied.len()].copy_from_slice(&tidied);
+                    len = tidied.len();
+                }
+            }
             let packet = &buf[..len];
             match Self::judge(packet, from) {
                 None => return Ok((len, from)),
