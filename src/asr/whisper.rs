@@ -43,6 +43,9 @@ impl Default for WhisperOptions {
     }
 }
 
+/// Below this confidence, a transcript that is a known hallucination is dropped.
+const HALLUCINATION_CONFIDENCE: f32 = 0.6;
+
 /// Whisper's window: audio longer than this is recognised in consecutive pieces.
 const WINDOW_SECONDS: usize = 28;
 const FULL_AUDIO_CTX: usize = 1500;
@@ -110,20 +113,78 @@ fn rms_dbfs(pcm: &[f32]) -> f32 {
     (10.0 * mean_square.max(1e-20).log10()) as f32
 }
 
-/// Drops what Whisper writes for non-speech: `[BLANK_AUDIO]`, `(music)`, `*coughs*`.
+/// Drops what Whisper writes for non-speech: `[BLANK_AUDIO]`, `(music)`, `*coughs*`, `♪`.
 fn strip_annotations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut depth = 0usize;
+    let mut brackets = 0usize;
+    let mut starred = false;
     for ch in text.chars() {
         match ch {
-            '[' | '(' | '*' if depth == 0 || ch != '*' => depth += 1,
-            '*' => depth = depth.saturating_sub(1),
-            ']' | ')' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => out.push(ch),
+            '[' | '(' => brackets += 1,
+            ']' | ')' => brackets = brackets.saturating_sub(1),
+            '*' => starred = !starred,
+            _ if brackets == 0 && !starred => out.push(ch),
             _ => {}
         }
     }
+    if !out.chars().any(char::is_alphanumeric) {
+        return String::new();
+    }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What Whisper says over noise, music and tones when it hears no words. Kept only when the
+/// model was confident.
+const HALLUCINATIONS: &[&str] = &[
+    "you",
+    "thank you",
+    "thanks for watching",
+    "thank you for watching",
+    "i'm so sorry",
+    "bye",
+    "so",
+    "oh",
+];
+
+fn is_hallucination(text: &str) -> bool {
+    let plain: String = text
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'')
+        .collect::<String>()
+        .to_lowercase();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    HALLUCINATIONS.contains(&plain.as_str())
+}
+
+/// Cuts a decoding loop ("three three three …", "1, 2, 3, 1, 2, 3, …") back to its first
+/// pass. Only applied when decoding ran into the token cap, where such loops come from.
+fn trim_loop(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let norm: Vec<String> = words
+        .iter()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .collect();
+    for i in 0..norm.len() {
+        for n in 1..=8 {
+            let repeats_needed = if n < 3 { 3 } else { 2 };
+            if i + n * repeats_needed > norm.len() {
+                break;
+            }
+            let unit = &norm[i..i + n];
+            if (1..repeats_needed).all(|k| &norm[i + k * n..i + (k + 1) * n] == unit) {
+                return words[..i + n].join(" ");
+            }
+        }
+    }
+    text.to_string()
+}
+
+/// What one window decoded to.
+struct Window {
+    text: String,
+    prob_sum: f32,
+    tokens: usize,
+    hit_cap: bool,
 }
 
 impl WhisperRecognizer {
@@ -141,7 +202,7 @@ impl WhisperRecognizer {
         &mut self,
         pcm: &[f32],
         prompt: Option<&str>,
-    ) -> Result<(String, f32, usize), AsrError> {
+    ) -> Result<Window, AsrError> {
         let seconds = pcm.len() as f32 / WHISPER_RATE as f32;
         // 50 encoder frames per second, plus slack so the end of the audio is inside.
         let needed = (seconds * 50.0).ceil() as usize + 64;
@@ -187,6 +248,7 @@ impl WhisperRecognizer {
         let mut text = String::new();
         let mut prob_sum = 0.0f32;
         let mut tokens = 0usize;
+        let mut hit_cap = false;
         for i in 0..eot {
             let Some(segment) = self.state.get_segment(i) else {
                 continue;
@@ -212,12 +274,23 @@ impl WhisperRecognizer {
                     tokens += 1;
                 }
             }
+            if segment.n_tokens() as usize >= max_tokens {
+                hit_cap = true;
+            }
             if !text.is_empty() {
                 text.push(' ');
             }
             text.push_str(&piece);
         }
-        Ok((text, prob_sum, tokens))
+        if hit_cap {
+            text = trim_loop(&text);
+        }
+        Ok(Window {
+            text,
+            prob_sum,
+            tokens,
+            hit_cap,
+        })
     }
 }
 
@@ -235,25 +308,31 @@ impl Recognizer for WhisperRecognizer {
         }
         let prompt = hints.initial_prompt();
         let mut text = String::new();
-        let (mut prob_sum, mut tokens) = (0.0f32, 0usize);
+        let (mut prob_sum, mut tokens, mut looped) = (0.0f32, 0usize, false);
         for window in pcm_16k.chunks(WINDOW_SECONDS * WHISPER_RATE as usize) {
-            let (piece, p, n) = self.decode_window(window, prompt.as_deref())?;
-            if !piece.is_empty() {
+            let w = self.decode_window(window, prompt.as_deref())?;
+            if !w.text.is_empty() {
                 if !text.is_empty() {
                     text.push(' ');
                 }
-                text.push_str(&piece);
+                text.push_str(&w.text);
             }
-            prob_sum += p;
-            tokens += n;
+            prob_sum += w.prob_sum;
+            tokens += w.tokens;
+            looped |= w.hit_cap;
         }
-        let confidence = if text.is_empty() || tokens == 0 {
+        let mut confidence = if text.is_empty() || tokens == 0 {
             0.0
         } else {
             (prob_sum / tokens as f32).clamp(0.0, 1.0)
         };
-        if text.is_empty() {
+        // A transcript cut out of a loop is a guess at best.
+        if looped {
+            confidence *= 0.5;
+        }
+        if confidence < HALLUCINATION_CONFIDENCE && is_hallucination(&text) {
             text.clear();
+            confidence = 0.0;
         }
         Ok(Transcript {
             text,
@@ -273,6 +352,24 @@ mod tests {
         assert_eq!(strip_annotations(" [BLANK_AUDIO]"), "");
         assert_eq!(strip_annotations("(music) I lost my card."), "I lost my card.");
         assert_eq!(strip_annotations("yes *coughs* please"), "yes please");
+        assert_eq!(strip_annotations("♪ ♪"), "");
+    }
+
+    #[test]
+    fn loops_are_cut_back_to_the_first_pass() {
+        assert_eq!(trim_loop("Two three three three three three"), "Two three");
+        assert_eq!(
+            trim_loop("1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 1, 2"),
+            "1, 2, 3, 4, 5, 6,"
+        );
+        assert_eq!(trim_loop("four four seven one"), "four four seven one");
+    }
+
+    #[test]
+    fn known_hallucinations() {
+        assert!(is_hallucination("I'm so sorry."));
+        assert!(is_hallucination(" You"));
+        assert!(!is_hallucination("I lost my card"));
     }
 
     #[test]
