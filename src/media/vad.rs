@@ -29,6 +29,9 @@ pub struct VadParams {
     pub continue_threshold: f32,
     /// Frames quieter than this (dBFS) are never speech: line hiss, comfort noise.
     pub floor_dbfs: f32,
+    /// Speech must stand this far (dB) above the line's tracked noise floor: steady noise
+    /// and hum that earshot scores as speech do not.
+    pub min_snr_db: f32,
     /// Speech must add up to this before it counts: clicks, coughs and DTMF digits
     /// (50–150 ms) do not.
     pub min_speech: Duration,
@@ -72,8 +75,9 @@ impl Default for VadParams {
             threshold: 0.5,
             continue_threshold: 0.3,
             floor_dbfs: -55.0,
+            min_snr_db: 5.0,
             min_speech: Duration::from_millis(200),
-            max_start_gap: Duration::from_millis(100),
+            max_start_gap: Duration::from_millis(150),
             end_silence: Duration::from_millis(800),
             max_utterance: Duration::from_secs(15),
             no_input: Duration::from_secs(5),
@@ -144,6 +148,7 @@ struct ToneGuard {
     window: Vec<f32>,
     /// Magnitude spectra of recent frames, oldest first.
     recent: VecDeque<Vec<f32>>,
+    steadiness: VecDeque<f32>,
 }
 
 /// FFT length for one 20 ms frame (zero-padded): 31.25 Hz bins at 8 kHz.
@@ -152,6 +157,8 @@ const TONE_FFT: usize = 256;
 const TONE_TOP_BINS: usize = 8;
 /// Frames back to compare the spectrum with (100 ms).
 const TONE_LAG: usize = 5;
+/// Frames whose steadiness is averaged.
+const STEADY_FRAMES: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ToneMeasure {
@@ -159,6 +166,18 @@ pub struct ToneMeasure {
     pub concentration: f32,
     /// Cosine similarity of the magnitude spectrum with 100 ms earlier (steady: near 1).
     pub steadiness: f32,
+    /// Mean steadiness of the last 4 frames: music and tones stay above 0.9, speech's
+    /// spectrum moves on within a syllable.
+    pub steady_mean: f32,
+    /// Share of the energy in one DTMF low-group and one high-group frequency.
+    pub dtmf: f32,
+}
+
+impl ToneMeasure {
+    /// A frame of a steady tone, a held chord or a DTMF digit.
+    pub fn is_tonal(&self) -> bool {
+        self.steady_mean >= 0.91 || self.dtmf >= 0.75
+    }
 }
 
 impl ToneGuard {
@@ -179,6 +198,7 @@ impl ToneGuard {
             spectrum,
             window,
             recent: VecDeque::with_capacity(TONE_LAG + 1),
+            steadiness: VecDeque::with_capacity(STEADY_FRAMES + 1),
         }
     }
 
@@ -188,6 +208,7 @@ impl ToneGuard {
             *slot = f32::from(*s) / 32768.0 * w;
         }
         let ok = self.fft.process(&mut self.input, &mut self.spectrum).is_ok();
+        let dtmf = if ok { dtmf_share(&self.spectrum) } else { 0.0 };
         // Skip DC and the lowest bin (mains hum, offsets).
         let magnitudes: Vec<f32> = if ok {
             self.spectrum[2..].iter().map(|c| c.norm()).collect()
@@ -215,11 +236,52 @@ impl ToneGuard {
         while self.recent.len() > TONE_LAG {
             self.recent.pop_front();
         }
+        self.steadiness.push_back(steadiness);
+        while self.steadiness.len() > STEADY_FRAMES {
+            self.steadiness.pop_front();
+        }
+        let steady_mean = self.steadiness.iter().sum::<f32>() / STEADY_FRAMES as f32;
         ToneMeasure {
             concentration,
             steadiness,
+            steady_mean,
+            dtmf,
         }
     }
+}
+
+/// Share of a frame's energy (above 62 Hz) held by its strongest DTMF low-group frequency
+/// (697–941 Hz) and strongest high-group frequency (1209–1633 Hz), ±1 bin each.
+fn dtmf_share(spectrum: &[realfft::num_complex::Complex<f32>]) -> f32 {
+    let power = |k: usize| spectrum.get(k).map_or(0.0, |c| c.norm_sqr());
+    let total: f32 = (2..spectrum.len()).map(power).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let peak_with_neighbours = |lo: usize, hi: usize| {
+        (lo..=hi)
+            .max_by(|a, b| power(*a).total_cmp(&power(*b)))
+            .map_or(0.0, |k| power(k - 1) + power(k) + power(k + 1))
+    };
+    (peak_with_neighbours(22, 30) + peak_with_neighbours(38, 53)) / total
+}
+
+/// Lowest noise floor tracked (dBFS), about G.711's idle-channel noise.
+const FLOOR_MIN_DBFS: f32 = -70.0;
+/// Share of the gap the noise floor climbs per frame when the line gets louder (~2 s).
+const FLOOR_RISE: f32 = 0.01;
+/// Consecutive tonal frames before the line counts as carrying a tone.
+const TONAL_RUN: u32 = 1;
+
+/// What the gates in front of earshot made of the latest frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Loud enough and not a tone: earshot decides.
+    Open,
+    /// Below the absolute floor or too close to the line's noise floor.
+    Quiet,
+    /// A steady tone, chord or DTMF.
+    Tonal,
 }
 
 /// The end-pointer for one gather. Reuse it across gathers with [`Endpointer::restart`].
@@ -230,7 +292,14 @@ pub struct Endpointer {
     pending_8k: Vec<f32>,
     pending_16k: Vec<f32>,
     upsampled: Vec<f32>,
+    tone_guard: ToneGuard,
+    /// Tracked noise floor of the line (dBFS): follows the quietest frames at once and
+    /// rises slowly, so it settles on steady noise but not on speech.
+    noise_floor: Option<f32>,
+    tonal_run: u32,
     last_score: f32,
+    last_tone: ToneMeasure,
+    last_gate: Gate,
     phase: Phase,
     listen_start: Duration,
     /// Recent audio while waiting, for the pre-roll; (frame start, samples).
@@ -281,7 +350,17 @@ impl Endpointer {
             pending_8k: Vec::with_capacity(FRAME_SAMPLES * 2),
             pending_16k: Vec::with_capacity(DETECTOR_FRAME * 2),
             upsampled: vec![0.0; FRAME_SAMPLES * 4],
+            tone_guard: ToneGuard::new(),
+            noise_floor: None,
+            tonal_run: 0,
             last_score: 0.0,
+            last_tone: ToneMeasure {
+                concentration: 0.0,
+                steadiness: 0.0,
+                steady_mean: 0.0,
+                dtmf: 0.0,
+            },
+            last_gate: Gate::Quiet,
             phase: Phase::Waiting,
             listen_start: now,
             history: VecDeque::new(),
@@ -330,6 +409,27 @@ impl Endpointer {
     /// The detector's latest speech score (0..1), for diagnostics.
     pub fn last_score(&self) -> f32 {
         self.last_score
+    }
+
+    /// The floor never goes below this: digital silence would make any later hiss "speech".
+    fn track_floor(&mut self, level: f32) -> f32 {
+        let floor = match self.noise_floor {
+            None => level,
+            Some(f) if level < f => level,
+            Some(f) => f + (level - f) * FLOOR_RISE,
+        };
+        self.noise_floor = Some(floor);
+        floor
+    }
+
+    /// Why the latest frame was or was not allowed to be speech, for diagnostics.
+    pub fn last_gate(&self) -> Gate {
+        self.last_gate
+    }
+
+    /// The tone guard's latest measure, for diagnostics.
+    pub fn last_tone(&self) -> ToneMeasure {
+        self.last_tone
     }
 
     /// The next event, if any.
@@ -383,7 +483,15 @@ impl Endpointer {
         }
         let length = Duration::from_micros(frame.len() as u64 * 1_000_000 / u64::from(RATE));
         let end = at + length;
-        let loud = rms_dbfs(frame) >= self.params.floor_dbfs;
+        self.last_tone = self.tone_guard.measure(frame);
+        self.tonal_run = if self.last_tone.is_tonal() { self.tonal_run + 1 } else { 0 };
+        let tonal = self.tonal_run >= TONAL_RUN;
+        let level = rms_dbfs(frame).max(FLOOR_MIN_DBFS);
+        let floor = self.track_floor(level);
+        let loud = !tonal
+            && level >= self.params.floor_dbfs
+            && level - floor >= self.params.min_snr_db;
+        self.last_gate = if tonal { Gate::Tonal } else if !loud { Gate::Quiet } else { Gate::Open };
         match self.phase {
             Phase::Waiting => self.on_waiting(frame, at, end, loud && score >= self.params.threshold),
             Phase::Speaking => {
@@ -611,25 +719,5 @@ mod tests {
         assert!(!is_backchannel("I lost my card"));
         assert!(!is_backchannel("agent"));
         assert!(!is_backchannel(""));
-    }
-}
-#[cfg(test)]
-mod probe {
-    use super::*;
-    #[test]
-    fn probe_scores() {
-        let mk = |f: &[f32], a: f32| -> Vec<i16> { (0..8000).map(|i| { let t = i as f32 / 8000.0; let v: f32 = f.iter().map(|f| (2.0 * std::f32::consts::PI * f * t).sin()).sum(); (v / f.len() as f32 * a * 32767.0) as i16 }).collect() };
-        for (name, sig) in [("dial", mk(&[350.0, 440.0], 0.3)), ("440", mk(&[440.0], 0.3)), ("1k", mk(&[1000.0], 0.3)), ("chord", mk(&[261.6, 329.6, 392.0], 0.3)), ("dtmf", mk(&[770.0, 1209.0], 0.5))] {
-            let mut g = ToneGuard::new();
-            let mut scores = Vec::new();
-            for fr in sig.chunks(160) { let m = g.measure(fr); scores.push(((m.concentration * 100.0) as i32, (m.steadiness*100.0) as i32)); }
-            println!("{name}: {scores:?}");
-        }
-        let wav = hound::WavReader::open("/tmp/t1p.wav").unwrap().into_samples::<i16>().map(|s| s.unwrap()).collect::<Vec<_>>();
-        let mut ep = Endpointer::new(VadParams::default(), Duration::ZERO);
-        let mut g = ToneGuard::new();
-        let mut scores = Vec::new();
-        for (i, fr) in wav.chunks(160).enumerate() { ep.push_frame(fr, FRAME * i as u32); let m = g.measure(fr); scores.push(((ep.last_score() * 100.0) as i32, (m.concentration * 100.0) as i32, (m.steadiness*100.0) as i32)); }
-        println!("speech: {scores:?}");
     }
 }
