@@ -5,6 +5,7 @@
 //! step's hints; a worker resamples it to 16 kHz and runs Whisper; the call gets a
 //! [`Transcript`] back, or [`PoolFull`] at once when the machine is saturated.
 
+pub mod bench;
 pub mod catalog;
 pub mod convert;
 pub mod ctranslate2;

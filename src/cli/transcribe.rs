@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use hotline::asr::bench::BenchInput;
 use hotline::asr::resample::ToWhisperRate;
 use hotline::asr::wav::read_wav_mono;
 use hotline::asr::whisper::WhisperModel;
@@ -34,6 +35,16 @@ pub struct Args {
     /// Print JSON (an array with one object per file).
     #[arg(long)]
     pub json: bool,
+    /// Measure instead of printing transcripts: latency p50/p95, CPU per utterance and
+    /// utterances per second per core, decoding the files `--repeat` times.
+    #[arg(long)]
+    pub bench: bool,
+    /// Parallel recognisers for `--bench` (each with its own state, one shared model).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// How many times `--bench` decodes each file.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
 }
 
 #[derive(serde::Serialize)]
@@ -55,8 +66,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: args.threads.max(1),
         ..WhisperOptions::default()
     };
-    let mut recognizer = model.recognizer(options)?;
     let hints = RecognitionHints::new(args.hints.iter().cloned());
+    if args.bench {
+        return bench(&args, &model, &options, &hints);
+    }
+    let mut recognizer = model.recognizer(options)?;
     let mut results = Vec::new();
     let mut failures = 0;
     for file in &args.files {
@@ -111,4 +125,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
     Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn bench(
+    args: &Args,
+    model: &WhisperModel,
+    options: &WhisperOptions,
+    hints: &RecognitionHints,
+) -> anyhow::Result<ExitCode> {
+    let mut inputs = Vec::new();
+    for file in &args.files {
+        let audio = read_wav_mono(file)?;
+        let pcm_16k = ToWhisperRate::new(audio.rate)?.process(&audio.samples)?;
+        inputs.push(BenchInput {
+            name: file.display().to_string(),
+            pcm_16k,
+        });
+    }
+    let report = hotline::asr::bench::run(model, options, &inputs, args.workers, args.repeat, hints)?;
+    println!(
+        "| model | workers | threads | utterances | mean audio ms | p50 ms | p95 ms | CPU ms/utt | utt/s | utt/s/core |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {:.2} | {:.2} |",
+        args.model,
+        report.workers,
+        report.threads_per_worker,
+        report.utterances,
+        report.mean_audio_ms,
+        report.p50_ms,
+        report.p95_ms,
+        report
+            .cpu_ms_per_utterance
+            .map_or("n/a".to_string(), |c| format!("{c:.0}")),
+        report.utterances_per_second(),
+        report.utterances_per_second_per_core()
+    );
+    Ok(ExitCode::SUCCESS)
 }
