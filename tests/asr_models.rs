@@ -35,7 +35,15 @@ fn install_from_a_local_file_then_verify_and_list() {
     let source = cached_model();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf-8 path");
-    let out = hotline(&["models", "fetch", "tiny.en-q8_0", "--dir", d, "--from", source.to_str().expect("path")]);
+    let out = hotline(&[
+        "models",
+        "fetch",
+        "tiny.en-q8_0",
+        "--dir",
+        d,
+        "--from",
+        source.to_str().expect("path"),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(dir.path().join("ggml-tiny.en-q8_0.bin").exists());
 
@@ -45,8 +53,14 @@ fn install_from_a_local_file_then_verify_and_list() {
 
     let out = hotline(&["models", "list", "--dir", d]);
     let listing = text(&out);
-    assert!(listing.contains("tiny.en-q8_0") && listing.contains("present"), "{listing}");
-    assert!(listing.contains("missing"), "tiny.en is not there: {listing}");
+    assert!(
+        listing.contains("tiny.en-q8_0") && listing.contains("present"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("missing"),
+        "tiny.en is not there: {listing}"
+    );
 }
 
 #[test]
@@ -71,14 +85,29 @@ fn a_file_that_is_not_the_model_is_refused_with_its_checksum() {
     ]);
     assert!(!out.status.success());
     assert!(text(&out).contains("sha256 is"), "{}", text(&out));
-    assert!(!target.join("ggml-tiny.en-q8_0.bin").exists(), "nothing installed");
+    assert!(
+        !target.join("ggml-tiny.en-q8_0.bin").exists(),
+        "nothing installed"
+    );
 
     // An HTML error page saved under the model's name.
     let page = dir.path().join("page.bin");
     std::fs::write(&page, b"<html><body>404</body></html>").expect("writes");
-    let out = hotline(&["models", "fetch", "tiny.en", "--dir", target.to_str().expect("path"), "--from", page.to_str().expect("path")]);
+    let out = hotline(&[
+        "models",
+        "fetch",
+        "tiny.en",
+        "--dir",
+        target.to_str().expect("path"),
+        "--from",
+        page.to_str().expect("path"),
+    ]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("not a whisper.cpp ggml model"), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a whisper.cpp ggml model"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -87,9 +116,21 @@ fn transcribe_prints_text_and_json() {
     let wav = "sip-testbench/utterances/dispute-awb.wav";
     let out = hotline(&["transcribe", "--no-fetch", "--model", "tiny.en-q8_0", wav]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("I want to dispute a charge"), "{}", text(&out));
+    assert!(
+        text(&out).contains("I want to dispute a charge"),
+        "{}",
+        text(&out)
+    );
 
-    let out = hotline(&["transcribe", "--no-fetch", "--json", "--model", "tiny.en-q8_0", wav, "sip-testbench/utterances/silence.wav"]);
+    let out = hotline(&[
+        "transcribe",
+        "--no-fetch",
+        "--json",
+        "--model",
+        "tiny.en-q8_0",
+        wav,
+        "sip-testbench/utterances/silence.wav",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     let items = json.as_array().expect("array");
@@ -112,7 +153,10 @@ fn transcribe_without_a_model_and_without_fetching_names_the_command() {
     ]);
     assert!(!out.status.success());
     assert!(
-        text(&out).contains(&format!("hotline models fetch tiny.en --dir {}", dir.path().display())),
+        text(&out).contains(&format!(
+            "hotline models fetch tiny.en --dir {}",
+            dir.path().display()
+        )),
         "{}",
         text(&out)
     );
@@ -121,9 +165,19 @@ fn transcribe_without_a_model_and_without_fetching_names_the_command() {
 #[test]
 fn a_file_that_is_not_audio_is_reported_per_file() {
     cached_model();
-    let out = hotline(&["transcribe", "--no-fetch", "--model", "tiny.en-q8_0", "Cargo.toml", "sip-testbench/utterances/agent-kal.wav"]);
+    let out = hotline(&[
+        "transcribe",
+        "--no-fetch",
+        "--model",
+        "tiny.en-q8_0",
+        "Cargo.toml",
+        "sip-testbench/utterances/agent-kal.wav",
+    ]);
     assert!(!out.status.success(), "a failed file fails the command");
     let report = text(&out);
     assert!(report.contains("Cargo.toml\terror:"), "{report}");
-    assert!(report.contains("Agent"), "other files still transcribed: {report}");
+    assert!(
+        report.contains("Agent"),
+        "other files still transcribed: {report}"
+    );
 }

@@ -61,7 +61,10 @@ fn normalise(text: &str) -> Vec<String> {
             continue;
         }
         if word.chars().all(|c| c.is_ascii_digit()) {
-            words.extend(word.bytes().map(|b| DIGITS[usize::from(b - b'0')].to_string()));
+            words.extend(
+                word.bytes()
+                    .map(|b| DIGITS[usize::from(b - b'0')].to_string()),
+            );
         } else {
             words.push(word);
         }
@@ -107,7 +110,9 @@ fn normaliser_and_word_errors() {
 
 #[test]
 fn fixtures_transcribe_under_the_word_error_rate_threshold() {
-    let mut recognizer = model().recognizer(WhisperOptions::default()).expect("state");
+    let mut recognizer = model()
+        .recognizer(WhisperOptions::default())
+        .expect("state");
     let (mut errors, mut words) = (0, 0);
     let mut report = String::new();
     for (file, text) in speech_manifest() {
@@ -118,66 +123,110 @@ fn fixtures_transcribe_under_the_word_error_rate_threshold() {
         let e = word_errors(&reference, &normalise(&t.text));
         errors += e;
         words += reference.len();
-        report.push_str(&format!("{file}: {e} errors: {:?} (confidence {:.2})\n", t.text, t.confidence));
+        report.push_str(&format!(
+            "{file}: {e} errors: {:?} (confidence {:.2})\n",
+            t.text, t.confidence
+        ));
         assert!(t.audio_ms > 500 && t.decode_ms > 0, "{file}: timing {t:?}");
         assert!((0.0..=1.0).contains(&t.confidence), "{file}");
     }
     let wer = errors as f64 / words as f64;
     println!("{report}WER {errors}/{words} = {:.1}%", wer * 100.0);
     assert!(words >= 50, "enough reference words");
-    assert!(wer <= MAX_WER, "WER {:.1}% over {:.0}%\n{report}", wer * 100.0, MAX_WER * 100.0);
+    assert!(
+        wer <= MAX_WER,
+        "WER {:.1}% over {:.0}%\n{report}",
+        wer * 100.0,
+        MAX_WER * 100.0
+    );
 }
 
 #[test]
 fn hints_steer_towards_the_expected_words() {
-    let mut recognizer = model().recognizer(WhisperOptions::default()).expect("state");
+    let mut recognizer = model()
+        .recognizer(WhisperOptions::default())
+        .expect("state");
     let pcm = fixture_16k("balance-awb-noisy.wav");
     let hinted = recognizer
-        .transcribe(&pcm, &RecognitionHints::new(["balance", "what's my balance", "lost card", "agent"]))
+        .transcribe(
+            &pcm,
+            &RecognitionHints::new(["balance", "what's my balance", "lost card", "agent"]),
+        )
         .expect("transcribes");
-    assert!(normalise(&hinted.text).contains(&"balance".to_string()), "{hinted:?}");
+    assert!(
+        normalise(&hinted.text).contains(&"balance".to_string()),
+        "{hinted:?}"
+    );
 }
 
 #[test]
 fn non_speech_gives_no_words_or_low_confidence() {
-    let mut recognizer = model().recognizer(WhisperOptions::default()).expect("state");
-    for file in ["silence.wav", "line-noise.wav", "hold-music.wav", "dtmf-4471.wav", "dial-tone.wav"] {
+    let mut recognizer = model()
+        .recognizer(WhisperOptions::default())
+        .expect("state");
+    for file in [
+        "silence.wav",
+        "line-noise.wav",
+        "hold-music.wav",
+        "dtmf-4471.wav",
+        "dial-tone.wav",
+    ] {
         let t = recognizer
             .transcribe(&fixture_16k(file), &RecognitionHints::default())
             .expect("no error on non-speech");
         assert!(t.is_empty() || t.confidence < 0.3, "{file}: {t:?}");
     }
-    let t = recognizer.transcribe(&[], &RecognitionHints::default()).expect("empty input");
+    let t = recognizer
+        .transcribe(&[], &RecognitionHints::default())
+        .expect("empty input");
     assert!(t.is_empty());
 }
 
 #[test]
 fn a_sixty_second_monologue_is_transcribed_in_windows_without_looping() {
-    let mut recognizer = model().recognizer(WhisperOptions::default()).expect("state");
+    let mut recognizer = model()
+        .recognizer(WhisperOptions::default())
+        .expect("state");
     let mut pcm = Vec::new();
-    let files = ["transfer-rms.wav", "statement-kal.wav", "dispute-awb.wav", "lost-card-rms.wav"];
+    let files = [
+        "transfer-rms.wav",
+        "statement-kal.wav",
+        "dispute-awb.wav",
+        "lost-card-rms.wav",
+    ];
     while pcm.len() < 60 * 16_000 {
         for file in files {
             pcm.extend(fixture_16k(file));
         }
     }
     pcm.truncate(60 * 16_000);
-    let t = recognizer.transcribe(&pcm, &RecognitionHints::default()).expect("transcribes");
+    let t = recognizer
+        .transcribe(&pcm, &RecognitionHints::default())
+        .expect("transcribes");
     assert_eq!(t.audio_ms, 60_000);
     let words = normalise(&t.text);
     // Twenty-odd sentences of 4–9 words: far more than one window, far fewer than a loop.
-    assert!((60..=260).contains(&words.len()), "{} words: {}", words.len(), t.text);
+    assert!(
+        (60..=260).contains(&words.len()),
+        "{} words: {}",
+        words.len(),
+        t.text
+    );
     assert!(words.contains(&"statement".to_string()), "{}", t.text);
 }
 
 #[test]
 fn clipped_audio_still_transcribes() {
-    let mut recognizer = model().recognizer(WhisperOptions::default()).expect("state");
+    let mut recognizer = model()
+        .recognizer(WhisperOptions::default())
+        .expect("state");
     let clipped: Vec<f32> = fixture_16k("lost-card-rms.wav")
         .iter()
         .map(|s| (s * 8.0).clamp(-1.0, 1.0))
         .collect();
-    let t = recognizer.transcribe(&clipped, &RecognitionHints::default()).expect("transcribes");
+    let t = recognizer
+        .transcribe(&clipped, &RecognitionHints::default())
+        .expect("transcribes");
     assert!(normalise(&t.text).contains(&"card".to_string()), "{t:?}");
 }
 
@@ -189,7 +238,10 @@ fn a_corrupt_or_missing_model_is_a_clear_error() {
     let bytes = std::fs::read(&good).expect("reads model");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("writes");
     let err = WhisperModel::load(&truncated).expect_err("truncated model refused");
-    assert!(matches!(err, AsrError::Model(ModelError::Corrupt { .. })), "{err}");
+    assert!(
+        matches!(err, AsrError::Model(ModelError::Corrupt { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("ends early"), "{err}");
     let err = ensure_model(dir.path(), "tiny.en-q8_0", false).expect_err("refused");
     assert!(err.to_string().contains("hotline models fetch"), "{err}");
@@ -199,18 +251,20 @@ fn a_corrupt_or_missing_model_is_a_clear_error() {
     std::fs::copy(&good, &renamed).expect("copies");
     let err = ensure_model(dir.path(), "tiny.en", false).expect_err("wrong model refused");
     assert!(err.to_string().contains("not tiny.en"), "{err}");
-    let missing = WhisperModel::load(Path::new("/nonexistent/ggml-tiny.en.bin")).expect_err("missing");
+    let missing =
+        WhisperModel::load(Path::new("/nonexistent/ggml-tiny.en.bin")).expect_err("missing");
     assert!(missing.to_string().contains("cannot open"), "{missing}");
 }
 
 #[tokio::test]
 async fn the_pool_transcribes_8k_utterances_and_sheds_load_when_full() {
     let pool = Pool::new(|| model().recognizer(WhisperOptions::default()), 1, 1).expect("pool");
-    let pcm: Vec<i16> = hound::WavReader::open(root().join("sip-testbench/utterances/lost-card-rms.wav"))
-        .expect("fixture")
-        .into_samples::<i16>()
-        .collect::<Result<_, _>>()
-        .expect("decodes");
+    let pcm: Vec<i16> =
+        hound::WavReader::open(root().join("sip-testbench/utterances/lost-card-rms.wav"))
+            .expect("fixture")
+            .into_samples::<i16>()
+            .collect::<Result<_, _>>()
+            .expect("decodes");
     let hints = RecognitionHints::new(["lost card", "balance"]);
     let mut accepted = Vec::new();
     let mut rejected = 0;
@@ -230,5 +284,8 @@ async fn the_pool_transcribes_8k_utterances_and_sheds_load_when_full() {
         let t = rx.await.expect("worker answers").expect("transcribes");
         assert!(normalise(&t.text).contains(&"card".to_string()), "{t:?}");
     }
-    assert!(pool.submit(pcm, hints).is_ok(), "accepts again once drained");
+    assert!(
+        pool.submit(pcm, hints).is_ok(),
+        "accepts again once drained"
+    );
 }

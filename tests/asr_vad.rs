@@ -47,7 +47,10 @@ fn speech_fixtures() -> Vec<Entry> {
 /// time of the frame that produced them.
 fn run(params: VadParams, pcm: &[i16], trailing: Duration) -> Vec<(Duration, VadEvent)> {
     let mut audio = pcm.to_vec();
-    audio.extend(std::iter::repeat_n(0i16, (trailing.as_millis() as usize) * 8));
+    audio.extend(std::iter::repeat_n(
+        0i16,
+        (trailing.as_millis() as usize) * 8,
+    ));
     let mut ep = Endpointer::new(params, Duration::ZERO);
     let mut events = Vec::new();
     for (i, frame) in audio.chunks(FRAME_SAMPLES).enumerate() {
@@ -76,38 +79,66 @@ fn speech_boundaries_match_the_manifest() {
     let fixtures = speech_fixtures();
     assert!(fixtures.len() >= 10, "manifest lists the speech fixtures");
     for entry in fixtures {
-        let events = run(VadParams::default(), &read_pcm(&entry.file), Duration::from_secs(1));
+        let events = run(
+            VadParams::default(),
+            &read_pcm(&entry.file),
+            Duration::from_secs(1),
+        );
         let started = events.iter().find_map(|(_, e)| match e {
             VadEvent::SpeechStarted { at } => Some(*at),
             _ => None,
         });
-        let started = started.unwrap_or_else(|| panic!("{}: no speech start in {events:?}", entry.file));
+        let started =
+            started.unwrap_or_else(|| panic!("{}: no speech start in {events:?}", entry.file));
         let start_error = ms(started) - entry.start_ms as i64;
         assert!(
             (-60..=120).contains(&start_error),
             "{}: start {start_error} ms off",
             entry.file
         );
-        let utterance = ended(&events).unwrap_or_else(|| panic!("{}: no end in {events:?}", entry.file));
+        let utterance =
+            ended(&events).unwrap_or_else(|| panic!("{}: no end in {events:?}", entry.file));
         let end_error = ms(utterance.speech_end) - entry.end_ms as i64;
-        assert!((-150..=150).contains(&end_error), "{}: end {end_error} ms off", entry.file);
+        assert!(
+            (-150..=150).contains(&end_error),
+            "{}: end {end_error} ms off",
+            entry.file
+        );
         // The delivered audio starts before the speech (pre-roll) and covers all of it.
-        assert!(utterance.audio_start < utterance.speech_start, "{}", entry.file);
+        assert!(
+            utterance.audio_start < utterance.speech_start,
+            "{}",
+            entry.file
+        );
         let covered_ms = ms(utterance.audio_start) + utterance.pcm.len() as i64 / 8;
-        assert!(covered_ms >= entry.end_ms as i64, "{}: audio ends at {covered_ms}", entry.file);
+        assert!(
+            covered_ms >= entry.end_ms as i64,
+            "{}: audio ends at {covered_ms}",
+            entry.file
+        );
         // The end is reported once the step's end silence has passed, not much later.
         let (reported, _) = events
             .iter()
             .find(|(_, e)| matches!(e, VadEvent::SpeechEnded { .. }))
             .expect("ended by silence");
         let delay = ms(*reported) - ms(utterance.speech_end);
-        assert!((800..=860).contains(&delay), "{}: end reported {delay} ms after speech", entry.file);
+        assert!(
+            (800..=860).contains(&delay),
+            "{}: end reported {delay} ms after speech",
+            entry.file
+        );
     }
 }
 
 #[test]
 fn silence_noise_music_tones_and_dtmf_never_start_speech() {
-    for file in ["silence.wav", "line-noise.wav", "hold-music.wav", "dtmf-4471.wav", "dial-tone.wav"] {
+    for file in [
+        "silence.wav",
+        "line-noise.wav",
+        "hold-music.wav",
+        "dtmf-4471.wav",
+        "dial-tone.wav",
+    ] {
         let params = VadParams {
             no_input: Duration::from_millis(700),
             ..VadParams::default()
@@ -146,7 +177,10 @@ fn barge_in_fires_soon_after_the_minimum_speech_unless_disabled() {
         .expect("barge-in");
     // 400 ms of speech, then at most 100 ms to decide.
     let after = ms(barge) - ms(*onset);
-    assert!((400..=500).contains(&after), "barge-in {after} ms after onset");
+    assert!(
+        (400..=500).contains(&after),
+        "barge-in {after} ms after onset"
+    );
 
     let legal_notice = VadParams {
         barge_in: BargeIn {
@@ -156,7 +190,11 @@ fn barge_in_fires_soon_after_the_minimum_speech_unless_disabled() {
         ..VadParams::default()
     };
     let events = run(legal_notice, &pcm, Duration::from_secs(1));
-    assert!(!events.iter().any(|(_, e)| matches!(e, VadEvent::BargeIn { .. })));
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, VadEvent::BargeIn { .. }))
+    );
     assert!(ended(&events).is_some(), "still listens without barge-in");
 }
 
@@ -171,7 +209,12 @@ fn a_short_backchannel_does_not_barge_in() {
         ..VadParams::default()
     };
     let events = run(params, &read_pcm("agent-kal.wav"), Duration::from_secs(1));
-    assert!(!events.iter().any(|(_, e)| matches!(e, VadEvent::BargeIn { .. })), "{events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, VadEvent::BargeIn { .. })),
+        "{events:?}"
+    );
     assert!(ended(&events).is_some());
 }
 
@@ -183,16 +226,33 @@ fn end_silence_is_per_step() {
         end_silence: Duration::from_millis(120),
         ..VadParams::default()
     };
-    let short = ended(&run(quick, &pcm, Duration::from_secs(1))).cloned().expect("ends");
-    let long = ended(&run(VadParams::default(), &pcm, Duration::from_secs(1))).cloned().expect("ends");
-    assert!(ms(short.speech_end) < 1100, "quick step ends after 'yes': {:?}", short.speech_end);
-    assert!(ms(long.speech_end) > 1700, "default step hears it all: {:?}", long.speech_end);
+    let short = ended(&run(quick, &pcm, Duration::from_secs(1)))
+        .cloned()
+        .expect("ends");
+    let long = ended(&run(VadParams::default(), &pcm, Duration::from_secs(1)))
+        .cloned()
+        .expect("ends");
+    assert!(
+        ms(short.speech_end) < 1100,
+        "quick step ends after 'yes': {:?}",
+        short.speech_end
+    );
+    assert!(
+        ms(long.speech_end) > 1700,
+        "default step hears it all: {:?}",
+        long.speech_end
+    );
 }
 
 #[test]
 fn a_monologue_is_cut_at_the_maximum_length() {
     let mut pcm = Vec::new();
-    for file in ["transfer-rms.wav", "statement-kal.wav", "dispute-awb.wav", "transfer-rms.wav"] {
+    for file in [
+        "transfer-rms.wav",
+        "statement-kal.wav",
+        "dispute-awb.wav",
+        "transfer-rms.wav",
+    ] {
         let speech = read_pcm(file);
         // Only the speech part, back to back, so there is no pause to end on.
         pcm.extend_from_slice(&speech[4000..speech.len() - 6400]);
@@ -209,5 +269,9 @@ fn a_monologue_is_cut_at_the_maximum_length() {
     let cut = cut.unwrap_or_else(|| panic!("no max-length cut in {events:?}"));
     let length = ms(cut.speech_end) - ms(cut.speech_start);
     assert!((3980..=4100).contains(&length), "cut after {length} ms");
-    assert!(!events.iter().any(|(_, e)| matches!(e, VadEvent::SpeechEnded { .. })));
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, VadEvent::SpeechEnded { .. }))
+    );
 }

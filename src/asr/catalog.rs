@@ -60,7 +60,11 @@ impl ModelSpec {
             .find(|m| m.name == name || m.file_name == name)
             .ok_or_else(|| ModelError::Unknown {
                 name: name.to_string(),
-                known: CATALOG.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+                known: CATALOG
+                    .iter()
+                    .map(|m| m.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 
@@ -174,7 +178,10 @@ pub fn verify_model_file(path: &Path, spec: &ModelSpec) -> Result<String, ModelE
     } else {
         Err(ModelError::Checksum {
             what: path.display().to_string(),
-            expected: format!("{} (or whisper.cpp's {})", spec.sha256, spec.upstream_sha256),
+            expected: format!(
+                "{} (or whisper.cpp's {})",
+                spec.sha256, spec.upstream_sha256
+            ),
             found,
         })
     }
@@ -204,7 +211,10 @@ mod tests {
 
     #[test]
     fn finds_models_by_name_or_file_name() {
-        assert_eq!(ModelSpec::find("tiny.en").unwrap().file_name, "ggml-tiny.en.bin");
+        assert_eq!(
+            ModelSpec::find("tiny.en").unwrap().file_name,
+            "ggml-tiny.en.bin"
+        );
         assert_eq!(
             ModelSpec::find("ggml-tiny.en-q8_0.bin").unwrap().name,
             "tiny.en-q8_0"
@@ -216,9 +226,14 @@ mod tests {
     #[test]
     fn missing_model_without_fetch_names_the_command() {
         let dir = std::env::temp_dir().join(format!("hotline-no-model-{}", std::process::id()));
-        let err = ensure_model(&dir, "tiny.en-q8_0", false).unwrap_err().to_string();
+        let err = ensure_model(&dir, "tiny.en-q8_0", false)
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains(&format!("hotline models fetch tiny.en-q8_0 --dir {}", dir.display())),
+            err.contains(&format!(
+                "hotline models fetch tiny.en-q8_0 --dir {}",
+                dir.display()
+            )),
             "{err}"
         );
     }

@@ -58,7 +58,7 @@ impl<W: Write> Writer<'_, W> {
             (Kind::Conv, _) | (Kind::Matrix, FileType::F16) => TensorType::F16,
             (Kind::Matrix, FileType::Q8_0) => {
                 let row = shape.last().copied().unwrap_or(0);
-                if row % ggml::Q8_0_BLOCK != 0 {
+                if !row.is_multiple_of(ggml::Q8_0_BLOCK) {
                     return Err(ConvertError::Shape {
                         name: name.into(),
                         shape: shape.to_vec(),
@@ -73,7 +73,11 @@ impl<W: Write> Writer<'_, W> {
     }
 }
 
-fn expect_shape(model: &Ct2Model, name: &str, expected: &[usize]) -> Result<Vec<f32>, ConvertError> {
+fn expect_shape(
+    model: &Ct2Model,
+    name: &str,
+    expected: &[usize],
+) -> Result<Vec<f32>, ConvertError> {
     let var = model.get(name)?;
     if var.dims != expected {
         return Err(ConvertError::Shape {
@@ -100,7 +104,8 @@ pub fn hparams_of(model: &Ct2Model, file_type: FileType) -> Result<HParams, Conv
     if model.spec != "WhisperSpec" {
         return Err(ConvertError::NotWhisper(model.spec.clone()));
     }
-    let dims = |name: &str| -> Result<Vec<usize>, ConvertError> { Ok(model.get(name)?.dims.clone()) };
+    let dims =
+        |name: &str| -> Result<Vec<usize>, ConvertError> { Ok(model.get(name)?.dims.clone()) };
     let two = |name: &str| -> Result<(usize, usize), ConvertError> {
         match dims(name)?.as_slice() {
             [a, b] => Ok((*a, *b)),
@@ -159,11 +164,25 @@ pub fn convert(
     let t = h.n_text_state as usize;
     let mels = h.n_mels as usize;
 
-    let v = expect_shape(model, "encoder/position_encodings/encodings", &[h.n_audio_ctx as usize, a])?;
-    w.tensor("encoder.positional_embedding", &[h.n_audio_ctx as usize, a], Kind::F32, &v)?;
+    let v = expect_shape(
+        model,
+        "encoder/position_encodings/encodings",
+        &[h.n_audio_ctx as usize, a],
+    )?;
+    w.tensor(
+        "encoder.positional_embedding",
+        &[h.n_audio_ctx as usize, a],
+        Kind::F32,
+        &v,
+    )?;
     for (conv, inputs) in [("conv1", mels), ("conv2", a)] {
         let v = expect_shape(model, &format!("encoder/{conv}/weight"), &[a, inputs, 3])?;
-        w.tensor(&format!("encoder.{conv}.weight"), &[a, inputs, 3], Kind::Conv, &v)?;
+        w.tensor(
+            &format!("encoder.{conv}.weight"),
+            &[a, inputs, 3],
+            Kind::Conv,
+            &v,
+        )?;
         let v = expect_shape(model, &format!("encoder/{conv}/bias"), &[a])?;
         w.tensor(&format!("encoder.{conv}.bias"), &[a, 1], Kind::F32, &v)?;
     }
@@ -174,11 +193,25 @@ pub fn convert(
         ffn(&mut w, model, &src, &dst, a)?;
     }
 
-    let v = expect_shape(model, "decoder/position_encodings/encodings", &[h.n_text_ctx as usize, t])?;
-    w.tensor("decoder.positional_embedding", &[h.n_text_ctx as usize, t], Kind::F32, &v)?;
+    let v = expect_shape(
+        model,
+        "decoder/position_encodings/encodings",
+        &[h.n_text_ctx as usize, t],
+    )?;
+    w.tensor(
+        "decoder.positional_embedding",
+        &[h.n_text_ctx as usize, t],
+        Kind::F32,
+        &v,
+    )?;
     let vocab = h.n_vocab as usize;
     let v = expect_shape(model, "decoder/embeddings/weight", &[vocab, t])?;
-    w.tensor("decoder.token_embedding.weight", &[vocab, t], Kind::Matrix, &v)?;
+    w.tensor(
+        "decoder.token_embedding.weight",
+        &[vocab, t],
+        Kind::Matrix,
+        &v,
+    )?;
     layer_norm(&mut w, model, "decoder/layer_norm", "decoder.ln", t)?;
     for i in 0..h.n_text_layer as usize {
         let (src, dst) = (format!("decoder/layer_{i}"), format!("decoder.blocks.{i}"));
@@ -212,13 +245,17 @@ fn linear<W: Write>(
     in_dim: usize,
 ) -> Result<(), ConvertError> {
     let weight = expect_shape(model, &format!("{src}/weight"), &[out_dim, in_dim])?;
-    w.tensor(&format!("{dst}.weight"), &[out_dim, in_dim], Kind::Matrix, &weight)?;
+    w.tensor(
+        &format!("{dst}.weight"),
+        &[out_dim, in_dim],
+        Kind::Matrix,
+        &weight,
+    )?;
     let bias = expect_shape(model, &format!("{src}/bias"), &[out_dim])?;
     w.tensor(&format!("{dst}.bias"), &[out_dim], Kind::F32, &bias)
 }
 
 /// Writes rows `part` of a fused `[parts·d, d]` projection (and its bias slice, if any).
-#[allow(clippy::too_many_arguments)]
 fn fused_part<W: Write>(
     w: &mut Writer<'_, W>,
     weight: &[f32],
@@ -231,7 +268,12 @@ fn fused_part<W: Write>(
     let rows = &weight[part * d * d..(part + 1) * d * d];
     w.tensor(&format!("{dst}.weight"), &[d, d], Kind::Matrix, rows)?;
     if with_bias {
-        w.tensor(&format!("{dst}.bias"), &[d], Kind::F32, &bias[part * d..(part + 1) * d])?;
+        w.tensor(
+            &format!("{dst}.bias"),
+            &[d],
+            Kind::F32,
+            &bias[part * d..(part + 1) * d],
+        )?;
     }
     Ok(())
 }
@@ -257,8 +299,21 @@ fn self_attention<W: Write>(
     fused_part(w, &weight, &bias, 0, d, &format!("{dst}.attn.query"), true)?;
     fused_part(w, &weight, &bias, 1, d, &format!("{dst}.attn.key"), false)?;
     fused_part(w, &weight, &bias, 2, d, &format!("{dst}.attn.value"), true)?;
-    linear(w, model, &format!("{src}/self_attention/linear_1"), &format!("{dst}.attn.out"), d, d)?;
-    layer_norm(w, model, &format!("{src}/self_attention/layer_norm"), &format!("{dst}.attn_ln"), d)
+    linear(
+        w,
+        model,
+        &format!("{src}/self_attention/linear_1"),
+        &format!("{dst}.attn.out"),
+        d,
+        d,
+    )?;
+    layer_norm(
+        w,
+        model,
+        &format!("{src}/self_attention/layer_norm"),
+        &format!("{dst}.attn_ln"),
+        d,
+    )
 }
 
 fn cross_attention<W: Write>(
@@ -268,15 +323,51 @@ fn cross_attention<W: Write>(
     dst: &str,
     d: usize,
 ) -> Result<(), ConvertError> {
-    linear(w, model, &format!("{src}/attention/linear_0"), &format!("{dst}.cross_attn.query"), d, d)?;
+    linear(
+        w,
+        model,
+        &format!("{src}/attention/linear_0"),
+        &format!("{dst}.cross_attn.query"),
+        d,
+        d,
+    )?;
     let fused = format!("{src}/attention/linear_1");
     let weight = expect_shape(model, &format!("{fused}/weight"), &[2 * d, d])?;
     let bias = expect_shape(model, &format!("{fused}/bias"), &[2 * d])?;
     check_zero_bias(&bias[..d], &fused)?;
-    fused_part(w, &weight, &bias, 0, d, &format!("{dst}.cross_attn.key"), false)?;
-    fused_part(w, &weight, &bias, 1, d, &format!("{dst}.cross_attn.value"), true)?;
-    linear(w, model, &format!("{src}/attention/linear_2"), &format!("{dst}.cross_attn.out"), d, d)?;
-    layer_norm(w, model, &format!("{src}/attention/layer_norm"), &format!("{dst}.cross_attn_ln"), d)
+    fused_part(
+        w,
+        &weight,
+        &bias,
+        0,
+        d,
+        &format!("{dst}.cross_attn.key"),
+        false,
+    )?;
+    fused_part(
+        w,
+        &weight,
+        &bias,
+        1,
+        d,
+        &format!("{dst}.cross_attn.value"),
+        true,
+    )?;
+    linear(
+        w,
+        model,
+        &format!("{src}/attention/linear_2"),
+        &format!("{dst}.cross_attn.out"),
+        d,
+        d,
+    )?;
+    layer_norm(
+        w,
+        model,
+        &format!("{src}/attention/layer_norm"),
+        &format!("{dst}.cross_attn_ln"),
+        d,
+    )
 }
 
 fn ffn<W: Write>(
@@ -286,8 +377,30 @@ fn ffn<W: Write>(
     dst: &str,
     d: usize,
 ) -> Result<(), ConvertError> {
-    let hidden = model.get(&format!("{src}/ffn/linear_0/bias"))?.element_count();
-    linear(w, model, &format!("{src}/ffn/linear_0"), &format!("{dst}.mlp.0"), hidden, d)?;
-    linear(w, model, &format!("{src}/ffn/linear_1"), &format!("{dst}.mlp.2"), d, hidden)?;
-    layer_norm(w, model, &format!("{src}/ffn/layer_norm"), &format!("{dst}.mlp_ln"), d)
+    let hidden = model
+        .get(&format!("{src}/ffn/linear_0/bias"))?
+        .element_count();
+    linear(
+        w,
+        model,
+        &format!("{src}/ffn/linear_0"),
+        &format!("{dst}.mlp.0"),
+        hidden,
+        d,
+    )?;
+    linear(
+        w,
+        model,
+        &format!("{src}/ffn/linear_1"),
+        &format!("{dst}.mlp.2"),
+        d,
+        hidden,
+    )?;
+    layer_norm(
+        w,
+        model,
+        &format!("{src}/ffn/layer_norm"),
+        &format!("{dst}.mlp_ln"),
+        d,
+    )
 }

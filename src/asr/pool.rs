@@ -49,7 +49,9 @@ pub struct Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("stats", &self.stats()).finish()
+        f.debug_struct("Pool")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -142,7 +144,11 @@ impl Drop for Pool {
     }
 }
 
-fn worker_loop<R: Recognizer>(mut recognizer: R, receiver: &Mutex<Receiver<Job>>, pending: &AtomicUsize) {
+fn worker_loop<R: Recognizer>(
+    mut recognizer: R,
+    receiver: &Mutex<Receiver<Job>>,
+    pending: &AtomicUsize,
+) {
     let mut resampler = ToWhisperRate::new(8000);
     loop {
         let job = {
@@ -175,7 +181,11 @@ mod tests {
     }
 
     impl Recognizer for Gated {
-        fn transcribe(&mut self, pcm: &[f32], hints: &RecognitionHints) -> Result<Transcript, AsrError> {
+        fn transcribe(
+            &mut self,
+            pcm: &[f32],
+            hints: &RecognitionHints,
+        ) -> Result<Transcript, AsrError> {
             let _ = self.go.lock().unwrap().recv();
             Ok(Transcript {
                 text: format!("{} samples, {}", pcm.len(), hints.phrases.join("+")),
@@ -190,7 +200,16 @@ mod tests {
     async fn full_pool_rejects_at_once_and_recovers() {
         let (go_tx, go_rx) = mpsc::channel();
         let go = Arc::new(Mutex::new(go_rx));
-        let pool = Pool::new(|| Ok(Gated { go: Arc::clone(&go) }), 1, 1).unwrap();
+        let pool = Pool::new(
+            || {
+                Ok(Gated {
+                    go: Arc::clone(&go),
+                })
+            },
+            1,
+            1,
+        )
+        .unwrap();
         let hints = RecognitionHints::new(["balance"]);
         let first = pool.submit(vec![0; 8000], hints.clone()).unwrap();
         // Wait (bounded) until the worker has taken the first job off the queue.
@@ -206,7 +225,13 @@ mod tests {
         }
         let second = second.expect("queue slot frees once the worker starts");
         let rejected = pool.submit(vec![0; 800], hints.clone()).unwrap_err();
-        assert_eq!(rejected, PoolFull { workers: 1, queued: 1 });
+        assert_eq!(
+            rejected,
+            PoolFull {
+                workers: 1,
+                queued: 1
+            }
+        );
         assert_eq!(pool.stats().pending, 2);
         assert_eq!(pool.stats().rejected, 1);
 
@@ -222,7 +247,11 @@ mod tests {
 
     #[test]
     fn factory_failure_fails_start_up() {
-        let result = Pool::new(|| Err::<Gated, _>(AsrError::Engine("no model".into())), 2, 4);
+        let result = Pool::new(
+            || Err::<Gated, _>(AsrError::Engine("no model".into())),
+            2,
+            4,
+        );
         assert!(result.is_err());
     }
 }

@@ -14,7 +14,9 @@ pub struct ToWhisperRate {
 
 impl std::fmt::Debug for ToWhisperRate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToWhisperRate").field("rate", &self.rate).finish()
+        f.debug_struct("ToWhisperRate")
+            .field("rate", &self.rate)
+            .finish()
     }
 }
 
@@ -27,8 +29,14 @@ impl ToWhisperRate {
             None
         } else {
             Some(
-                Fft::<f32>::new(rate as usize, WHISPER_RATE as usize, 1024, 1, FixedSync::Input)
-                    .map_err(|e| AsrError::Resample(e.to_string()))?,
+                Fft::<f32>::new(
+                    rate as usize,
+                    WHISPER_RATE as usize,
+                    1024,
+                    1,
+                    FixedSync::Input,
+                )
+                .map_err(|e| AsrError::Resample(e.to_string()))?,
             )
         };
         Ok(Self { rate, fft })

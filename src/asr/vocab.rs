@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 /// GPT-2's `bytes_to_unicode`, inverted: printable character → the byte it stands for.
 fn unicode_to_byte() -> HashMap<char, u8> {
-    let printable = |b: u32| (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+    let printable = |b: u32| {
+        (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b)
+    };
     let mut map = HashMap::with_capacity(256);
     let mut shifted = 0u32;
     for b in 0u32..256 {

