@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hotline", version, about = "Telephony IVR and voice-routing server")]
+#[command(
+    name = "hotline",
+    version,
+    about = "Telephony IVR and voice-routing server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -42,22 +42,6 @@ pub struct EntityDef {
     pub sensitive: bool,
 }
 
-/// Every intent of a dialplan, prepared once at load for fast classification.
-#[derive(Debug, Clone, Default)]
-pub struct IntentModel {
-    intents: Vec<IntentDef>,
-}
-
-impl IntentModel {
-    pub fn new(intents: Vec<IntentDef>) -> Self {
-        Self { intents }
-    }
-
-    pub fn intents(&self) -> &[IntentDef] {
-        &self.intents
-    }
-}
-
 /// What the current gather step expects.
 #[derive(Debug, Clone)]
 pub struct Expectation<'a> {
@@ -93,12 +77,17 @@ pub struct IntentMatch {
 pub enum Value {
     Digits(String),
     /// Amount in cents (negative allowed).
-    Money { cents: i64 },
+    Money {
+        cents: i64,
+    },
     Date(NaiveDate),
     YesNo(bool),
     Ordinal(u32),
     /// A Luhn-valid card number; `last4` is safe to show.
-    Card { number: String, last4: String },
+    Card {
+        number: String,
+        last4: String,
+    },
 }
 
 /// One extracted entity.

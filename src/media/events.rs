@@ -1,0 +1,42 @@
+//! What a media session reports to its owner (the call, or the caller bot).
+
+/// Samples in one 20 ms frame at 8000 Hz.
+pub const FRAME_SAMPLES: usize = 160;
+
+/// One 20 ms frame of decoded 8 kHz mono audio.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AudioFrame {
+    /// The samples, 16-bit linear.
+    pub samples: [i16; FRAME_SAMPLES],
+}
+
+impl std::fmt::Debug for AudioFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let peak = self.samples.iter().map(|s| s.unsigned_abs()).max();
+        write!(f, "AudioFrame(peak {})", peak.unwrap_or(0))
+    }
+}
+
+/// Identifies one queued playback.
+pub type PlaybackId = u64;
+
+/// An event from a media session.
+// Frames travel inline: boxing them would allocate 50 times a second per call.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// 20 ms of caller audio, in order, after the jitter buffer.
+    Audio(AudioFrame),
+    /// A DTMF digit (`0-9 * # A-D`) from RFC 4733 events.
+    Dtmf(char),
+    /// A queued playback left the queue: `completed` is false when `stop_playback` cut it.
+    PlaybackFinished {
+        /// The id `play` returned.
+        id: PlaybackId,
+        /// True when every sample was sent (or consumed while on hold).
+        completed: bool,
+    },
+    /// No RTP from the peer for the configured timeout (a peer that vanished). Sent once
+    /// per silence; the session keeps running, the owner decides to hang up.
+    RtpTimeout,
+}
