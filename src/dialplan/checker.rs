@@ -227,6 +227,27 @@ impl<'a> Checker<'a> {
                 self.check_global_target(target, "anywhere");
             }
         }
+        let defs: Vec<IntentDef> = doc
+            .intents
+            .iter()
+            .map(|(name, decl)| IntentDef {
+                name: name.value.clone(),
+                examples: decl.examples.clone(),
+                keywords: decl.keywords.clone(),
+                global: decl.anywhere.is_some(),
+            })
+            .collect();
+        if let Err(crate::nlu::IntentDefError::Unmatchable(name)) = IntentModel::try_new(defs) {
+            let pos = doc.intents.get_entry(&name).map(|(k, _)| k.pos).unwrap_or(Pos::UNKNOWN);
+            if !self.out.iter().any(|d| d.code == "intent-without-examples" && d.pos == pos) {
+                self.error(
+                    "intent-without-examples",
+                    pos,
+                    format!("intent `{name}` can never match: its examples have no words caller understanding uses"),
+                    "write examples as whole phrases a caller would say",
+                );
+            }
+        }
         for (name, entity) in doc.entities.iter() {
             if doc.intents.contains_key(name) {
                 self.error(
@@ -266,7 +287,10 @@ impl<'a> Checker<'a> {
         for (_, flow) in self.doc.flows.iter() {
             for (_, step) in flow.steps.iter() {
                 match step {
-                    Step::Set(s) => vars.extend(s.values.keys().map(|k| k.value.clone())),
+                    Step::Set(s) => {
+                        vars.extend(s.values.keys().map(|k| k.value.clone()));
+                        vars.extend(s.increment.iter().map(|k| k.value.clone()));
+                    }
                     Step::Gather(g) => {
                         if let Some(var) = g.into.as_ref().or(g.entity.as_ref()) {
                             vars.insert(var.value.clone());
@@ -419,6 +443,14 @@ impl<'a> Checker<'a> {
                 }
             }
             Step::Set(s) => {
+                if s.values.is_empty() && s.increment.is_empty() {
+                    self.error("empty-set", step_name.pos, format!("set step `{}` sets nothing", step_name.value), "add `values:` or `increment:`");
+                }
+                for name in &s.increment {
+                    if !is_var_name(name) {
+                        self.error("bad-name", name.pos, format!("`{}` is not a variable name", name.value), "use letters, digits and `_`");
+                    }
+                }
                 for (name, value) in s.values.iter() {
                     if !is_var_name(name) {
                         self.error("bad-name", name.pos, format!("`{}` is not a variable name", name.value), "use letters, digits and `_`");

@@ -302,7 +302,11 @@ pub struct BranchCase {
 #[serde(deny_unknown_fields)]
 pub struct SetStep {
     /// Variable names and values (text with `{variables}`; `true`/`false` and numbers are typed).
+    #[serde(default)]
     pub values: OrderedMap<Name>,
+    /// Counters to add one to (an unset counter becomes 1).
+    #[serde(default)]
+    pub increment: Vec<Name>,
     #[serde(default)]
     pub next: Option<Name>,
 }

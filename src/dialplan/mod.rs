@@ -8,11 +8,17 @@ pub mod prompt_catalog;
 pub mod schedule;
 pub mod template;
 pub mod variables;
+pub mod actions;
 pub mod checker;
 pub mod edges;
+pub mod events;
 pub mod loader;
 pub mod plan;
+pub mod runtime;
 
 pub use diagnostic::{Diagnostic, Report, Severity};
 pub use loader::{load_path, load_source};
 pub use plan::{Dialplan, StepRef};
+pub use actions::{Action, Listen, LookupArg, PlayItem, TransferContext};
+pub use events::{Event, LookupResult};
+pub use runtime::{CallState, Runtime};
