@@ -2,10 +2,12 @@
 
 pub mod condition;
 pub mod diagnostic;
+pub mod flow_test;
 pub mod format;
 pub mod located;
 pub mod prompt_catalog;
 pub mod schedule;
+pub mod session;
 pub mod template;
 pub mod variables;
 pub mod actions;
