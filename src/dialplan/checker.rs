@@ -714,7 +714,13 @@ impl<'a> Checker<'a> {
         let mut calls: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
         for (i, at) in nodes.iter().enumerate() {
             let Some(step) = doc.flows.get(&at.flow).and_then(|f| f.steps.get(&at.step)) else { continue };
+            // The runtime hangs up rather than retry a failed transfer that is itself
+            // the fallback.
+            let is_fallback = at.flow == self.start_flow && doc.fallback.as_ref().is_some_and(|f| f.value == at.step);
             for edge in edges(doc, step) {
+                if edge.implicit && is_fallback && matches!(step, Step::Transfer(_)) {
+                    continue;
+                }
                 let target = match edge.target {
                     Target::Step { name, global, .. } => {
                         let flow = if global { self.start_flow.clone() } else { at.flow.clone() };
@@ -781,7 +787,8 @@ impl<'a> Checker<'a> {
                 .collect();
             let leaves = component.iter().any(|&i| succ[i].iter().any(|j| !members.contains(j)))
                 || steps.iter().any(|s| exit_of(s).is_some() || matches!(s, Step::Call(_)));
-            let waits = steps.iter().any(|s| matches!(s, Step::Gather(_) | Step::Lookup(_)));
+            let asks_caller = steps.iter().any(|s| matches!(s, Step::Gather(_)));
+            let waits_outside = steps.iter().any(|s| matches!(s, Step::Lookup(_) | Step::Transfer(_)));
             let mut names: Vec<String> = component.iter().map(|&i| nodes[i].to_string()).collect();
             names.sort();
             let first = component.iter().copied().min().unwrap_or(component[0]);
@@ -798,7 +805,14 @@ impl<'a> Checker<'a> {
                     format!("the caller can be trapped forever in the loop {}", names.join(" -> ")),
                     "give the loop a way out: a gather with `exhausted`, a branch to another step, a transfer or a hangup",
                 );
-            } else if !waits {
+            } else if !asks_caller && waits_outside {
+                self.warning(
+                    "retry-loop",
+                    pos,
+                    format!("the loop {} retries a lookup or transfer without asking the caller", names.join(" -> ")),
+                    "if the service keeps failing the caller waits forever: count tries (`increment`) and branch out",
+                );
+            } else if !asks_caller {
                 self.error(
                     "busy-loop",
                     pos,

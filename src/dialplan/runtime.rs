@@ -136,7 +136,12 @@ impl Runtime {
                     Some(Step::Transfer(t)) => t.on_failure.as_ref().map(|f| self.local(&at, f)),
                     _ => None,
                 };
-                self.go_or_fallback(target, now, &mut out, "transfer failed");
+                // A fallback that is the failed transfer itself would retry forever.
+                if target.is_none() && self.plan.fallback.as_ref() == Some(&at) {
+                    self.end(&mut out, "transfer failed");
+                } else {
+                    self.go_or_fallback(target, now, &mut out, "transfer failed");
+                }
             }
             // Anything else (a late DTMF while a lookup runs, a duplicate start...) does
             // not concern the current state.
