@@ -71,8 +71,8 @@ fn unknown_intent_entity_queue_source_schedule_are_errors() {
     assert!(codes(&with_entity).contains(&("unknown-entity", 25, 19)));
     assert_eq!(codes(&replace("queue: general }", "queue: generl }")), vec![("unknown-queue", 28, 28)]);
     assert_eq!(codes(&replace("source: accounts,", "source: acounts,"))[0], ("unknown-data-source", 20, 27));
-    assert_eq!(codes(&replace("schedule: office", "schedule: ofice")), vec![("unknown-schedule", 18, 27)]);
-    assert_eq!(codes(&replace("phone: \"{caller_id}\"", "fone: \"{caller_id}\"")).first(), Some(&("unknown-argument", 20, 54)));
+    assert_eq!(codes(&replace("schedule: office", "schedule: ofice")), vec![("unknown-schedule", 18, 28)]);
+    assert_eq!(codes(&replace("phone: \"{caller_id}\"", "fone: \"{caller_id}\"")).first(), Some(&("unknown-argument", 20, 45)));
 }
 
 #[test]
