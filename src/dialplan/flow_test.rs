@@ -340,3 +340,23 @@ fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> V
     }
     failures
 }
+
+/// A simulation script (`hotline simulate --script`): one call's turns, without a name or
+/// final expectations (`expect` turns are checked and reported).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Script {
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub caller_id: Option<String>,
+    #[serde(default)]
+    pub lookups: Mocks,
+    #[serde(default)]
+    pub turns: Vec<Turn>,
+}
+
+/// Checks an `expect` turn against everything that happened so far (for scripts).
+pub fn check_expect(session: &Session, expect: &Expect) -> Vec<String> {
+    check(session, expect, (0, 0, 0))
+}
