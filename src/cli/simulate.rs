@@ -133,6 +133,9 @@ fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<(
             print!("lookup {source}({args}): answer `found k=v ...`, `notfound` or `error REASON` > ");
             std::io::stdout().flush()?;
             let Some(line) = lines.next().transpose()? else { return Ok(()) };
+            if matches!(line.trim(), "/quit" | "/q") {
+                return Ok(());
+            }
             match parse_answer(&line) {
                 Some(answer) => session.answer_lookup(&answer),
                 None => println!("not understood: {line}"),

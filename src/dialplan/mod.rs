@@ -4,6 +4,7 @@ pub mod condition;
 pub mod diagnostic;
 pub mod flow_test;
 pub mod format;
+pub mod graph;
 pub mod located;
 pub mod prompt_catalog;
 pub mod schedule;

@@ -260,6 +260,7 @@ impl Runtime {
                 Next::Go(self.local(at, target))
             }
             Step::Gather(g) => {
+                self.vars.set("attempts", VarValue::Number(0), false);
                 let items = self.render(&g.play);
                 if !items.is_empty() {
                     out.push(Action::Play { items, barge_in: g.barge_in.unwrap_or(true) });
