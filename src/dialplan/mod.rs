@@ -8,6 +8,7 @@ pub mod graph;
 pub mod located;
 pub mod prompt_catalog;
 pub mod schedule;
+pub mod schema;
 pub mod session;
 pub mod store;
 pub mod template;
