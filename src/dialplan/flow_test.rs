@@ -150,32 +150,39 @@ pub enum FileOutcome {
 
 /// Loads and runs one test file.
 pub fn run_file(path: &Path) -> FileOutcome {
+    match load_file(path) {
+        Ok((tests, plan, dialplan)) => {
+            let outcomes = tests.tests.iter().map(|t| run_test(&plan, &tests, t)).collect();
+            FileOutcome::Ran { dialplan, outcomes }
+        }
+        Err(report) => FileOutcome::Broken(report),
+    }
+}
+
+/// Reads a test file and loads the dialplan it names.
+pub fn load_file(path: &Path) -> Result<(TestFile, Arc<Dialplan>, PathBuf), Report> {
     let file = path.display().to_string();
     let text = match std::fs::read(path) {
         Ok(bytes) if bytes.len() <= loader::MAX_DIALPLAN_BYTES => bytes,
-        Ok(_) => return broken(&file, "", Diagnostic::error("too-large", Default::default(), "test file over the size limit")),
-        Err(e) => return broken(&file, "", Diagnostic::error("io", Default::default(), format!("cannot read: {e}"))),
+        Ok(_) => return Err(broken(&file, "", Diagnostic::error("too-large", Default::default(), "test file over the size limit"))),
+        Err(e) => return Err(broken(&file, "", Diagnostic::error("io", Default::default(), format!("cannot read: {e}")))),
     };
     let Ok(text) = String::from_utf8(text) else {
-        return broken(&file, "", Diagnostic::error("not-utf8", Default::default(), "the file is not valid UTF-8"));
+        return Err(broken(&file, "", Diagnostic::error("not-utf8", Default::default(), "the file is not valid UTF-8")));
     };
     let tests: TestFile = match serde_saphyr::from_str(&text) {
         Ok(t) => t,
-        Err(e) => return broken(&file, &text, loader::yaml_diagnostic(&e)),
+        Err(e) => return Err(broken(&file, &text, loader::yaml_diagnostic(&e))),
     };
     let dialplan_path = path.parent().unwrap_or(Path::new(".")).join(&tests.dialplan);
-    let plan = match loader::load_path(&dialplan_path) {
-        Ok((plan, _)) => Arc::new(plan),
-        Err(report) => return FileOutcome::Broken(report),
-    };
-    let outcomes = tests.tests.iter().map(|t| run_test(&plan, &tests, t)).collect();
-    FileOutcome::Ran { dialplan: dialplan_path, outcomes }
+    let plan = loader::load_path(&dialplan_path).map(|(plan, _)| Arc::new(plan))?;
+    Ok((tests, plan, dialplan_path))
 }
 
-fn broken(file: &str, source: &str, diagnostic: Diagnostic) -> FileOutcome {
+fn broken(file: &str, source: &str, diagnostic: Diagnostic) -> Report {
     let mut report = Report::new(file, source);
     report.push(diagnostic);
-    FileOutcome::Broken(report)
+    report
 }
 
 /// Runs one scripted call.
