@@ -10,4 +10,5 @@ pub mod dialplan;
 pub mod media;
 pub mod nlu;
 pub mod prompts;
+pub mod server;
 pub mod sip;

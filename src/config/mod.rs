@@ -1,1 +1,312 @@
-//! Server configuration (`hotline.toml`): every key optional, unknown keys refused with file:line:column.
+//! Server configuration (`hotline.toml`): every key optional with a sensible default;
+//! unknown keys and bad values are refused with file:line:column.
+//!
+//! Every key is documented in docs/configuration.md; keep the two in step.
+
+mod error;
+
+pub use error::ConfigError;
+
+use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub rtp: RtpConfig,
+    pub http: HttpConfig,
+    pub calls: CallsConfig,
+    pub prompts: PromptsConfig,
+    pub demo: DemoConfig,
+    pub log: LogConfig,
+}
+
+/// Which SIP transports to listen on.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// Address and port the SIP transports bind to.
+    pub listen: SocketAddr,
+    pub transports: Vec<Transport>,
+    /// Address written in Contact headers when it differs from `listen` (NAT, 0.0.0.0).
+    pub public_address: Option<IpAddr>,
+    pub user_agent: String,
+    /// RFC 3261 timer T1 (round-trip estimate) in milliseconds; retransmission and
+    /// transaction timeouts scale with it (64×T1 = 32 s by default).
+    pub timer_t1_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtpConfig {
+    /// Local address for media sockets, also written in SDP unless `public_address` is set.
+    pub address: IpAddr,
+    pub public_address: Option<IpAddr>,
+    /// First port of the media range (inclusive; RTP uses even ports).
+    pub port_min: u16,
+    /// Last port of the media range (inclusive).
+    pub port_max: u16,
+    /// Symmetric RTP: send to the source of the first packet received (callers behind NAT).
+    pub latching: bool,
+    /// Depth of the reordering buffer, in 20 ms packets.
+    pub jitter_buffer_packets: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address of the HTTP API (health check); `enabled = false` turns it off.
+    pub listen: SocketAddr,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallsConfig {
+    /// Hard limit on a call's duration, in seconds; the server sends BYE when it is reached.
+    pub max_duration_secs: u64,
+    /// New calls beyond this many active ones get 503.
+    pub max_concurrent: usize,
+    /// On SIGINT/SIGTERM: how long active calls get before the server stops.
+    pub shutdown_grace_secs: u64,
+    /// How long a call may stay without RTP from the caller before it is hung up.
+    pub media_timeout_secs: u64,
+    /// How long to ring (180) before answering, in milliseconds.
+    pub answer_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromptsConfig {
+    pub dir: PathBuf,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// The built-in demo hangs up after this many seconds.
+    pub hangup_after_secs: u64,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `hotline=debug,rsipstack=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(LOOPBACK, 5060),
+            transports: vec![Transport::Udp, Transport::Tcp],
+            public_address: None,
+            user_agent: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
+            timer_t1_ms: 500,
+        }
+    }
+}
+
+impl Default for RtpConfig {
+    fn default() -> Self {
+        Self {
+            address: LOOPBACK,
+            public_address: None,
+            port_min: 10000,
+            port_max: 20000,
+            latching: true,
+            jitter_buffer_packets: 3,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(LOOPBACK, 8080),
+            enabled: true,
+        }
+    }
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            max_duration_secs: 3600,
+            max_concurrent: 10_000,
+            shutdown_grace_secs: 5,
+            media_timeout_secs: 60,
+            answer_delay_ms: 0,
+        }
+    }
+}
+
+impl Default for PromptsConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("prompts"),
+            language: "en-US".to_string(),
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            hangup_after_secs: 60,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info,rsipstack=warn".to_string(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates configuration text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|err| ConfigError::syntax(path, text, &err))?;
+        config.validate(path, text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| ConfigError::value(path, text, key, message);
+        if self.rtp.port_min > self.rtp.port_max {
+            return Err(bad(
+                "port_min",
+                format!(
+                    "rtp.port_min ({}) is above rtp.port_max ({})",
+                    self.rtp.port_min, self.rtp.port_max
+                ),
+            ));
+        }
+        if self.rtp.port_max - self.rtp.port_min < 1 {
+            return Err(bad(
+                "port_max",
+                "the RTP range needs at least two ports".into(),
+            ));
+        }
+        if self.sip.transports.is_empty() {
+            return Err(bad(
+                "transports",
+                "at least one SIP transport is needed".into(),
+            ));
+        }
+        if !(10..=10_000).contains(&self.sip.timer_t1_ms) {
+            return Err(bad(
+                "timer_t1_ms",
+                "must be between 10 and 10000 milliseconds".into(),
+            ));
+        }
+        if self.calls.max_duration_secs == 0 {
+            return Err(bad("max_duration_secs", "must be at least 1 second".into()));
+        }
+        if self.rtp.jitter_buffer_packets > 50 {
+            return Err(bad(
+                "jitter_buffer_packets",
+                "at most 50 packets (one second) of reordering buffer".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn max_call_duration(&self) -> Duration {
+        Duration::from_secs(self.calls.max_duration_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("hotline.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let config = parse("").expect("empty config is valid");
+        assert_eq!(config, Config::default());
+        assert_eq!(config.sip.listen.to_string(), "127.0.0.1:5060");
+        assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.sip.transports, vec![Transport::Udp, Transport::Tcp]);
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_position() {
+        let err = parse("[sip]\nlisten = \"127.0.0.1:5070\"\nlistn = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("hotline.toml:3:1:"), "{text}");
+        assert!(text.contains("listn"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_points_at_the_value() {
+        let err = parse("[rtp]\nport_min = \"ten\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("hotline.toml:2:12:"), "{err}");
+    }
+
+    #[test]
+    fn inverted_port_range_is_refused_at_the_key() {
+        let err = parse("[rtp]\nport_min = 3000\nport_max = 2000\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("hotline.toml:2:1:"), "{text}");
+        assert!(text.contains("above"), "{text}");
+    }
+
+    #[test]
+    fn bad_address_is_refused() {
+        let err = parse("[http]\nlisten = \"localhost\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("hotline.toml:2:10:"), "{err}");
+    }
+
+    #[test]
+    fn values_are_read() {
+        let config = parse(
+            "[sip]\ntransports = [\"udp\"]\ntimer_t1_ms = 100\n[calls]\nmax_duration_secs = 30\n",
+        )
+        .unwrap();
+        assert_eq!(config.sip.transports, vec![Transport::Udp]);
+        assert_eq!(config.sip.timer_t1_ms, 100);
+        assert_eq!(config.max_call_duration(), Duration::from_secs(30));
+    }
+}

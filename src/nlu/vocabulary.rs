@@ -9,6 +9,10 @@ use std::collections::HashMap;
 const FUZZY_MIN: f32 = 0.6;
 /// Words shorter than this match only exactly: their trigrams say too little.
 const FUZZY_MIN_LEN: usize = 4;
+/// Edit-distance similarity (1 - edits / length) needed when trigrams find nothing close.
+const EDIT_MIN: f32 = 0.75;
+/// Words shorter than this are not compared by edit distance.
+const EDIT_MIN_LEN: usize = 6;
 
 /// Words that carry no intent: pronouns, articles, auxiliaries and the talk around a
 /// request ("hi, I was calling because I wanted to ...").
@@ -229,11 +233,11 @@ fn light_stem(word: &str) -> String {
     s
 }
 
-/// The stems of a transcript's content words.
+/// The stems of a transcript's content words (digits are not content either).
 pub fn stem_content_words(words: &[String]) -> Vec<String> {
     words
         .iter()
-        .filter(|w| !is_content_free(w))
+        .filter(|w| is_content(w))
         .map(|w| stem(w))
         .collect()
 }
@@ -269,7 +273,26 @@ pub struct Matches {
     per_word: Vec<Vec<(usize, f32)>>,
 }
 
+/// Weight, in the share of a transcript an intent explains, of a word that resembles
+/// nothing any intent declares: such words are more often talk around a request than
+/// evidence against it; words of other intents count fully.
+const UNKNOWN_WORD_WEIGHT: f32 = 0.5;
+
 impl Matches {
+    /// The content words heard, words unknown to every intent counting part.
+    pub fn heard_weight(&self) -> f32 {
+        self.per_word
+            .iter()
+            .map(|c| {
+                if c.is_empty() {
+                    UNKNOWN_WORD_WEIGHT
+                } else {
+                    1.0
+                }
+            })
+            .sum()
+    }
+
     /// 0.0 (not heard) ..= 1.0 (heard exactly).
     pub fn strength(&self, term: usize) -> f32 {
         self.strength.get(term).copied().unwrap_or(0.0)
@@ -327,27 +350,41 @@ impl Vocabulary {
         self.terms.len()
     }
 
-    /// Matches heard stems against the vocabulary, exactly and fuzzily; adjacent heard
-    /// stems are also tried joined ("this pute" for "dispute").
-    pub fn match_words(&self, heard: &[String]) -> Matches {
+    /// Matches a transcript's words against the vocabulary. Content words are matched
+    /// exactly or fuzzily; adjacent words are also tried joined, content-free ones
+    /// included ("a gent" for "agent", "dis pute" for "dispute").
+    pub fn match_words(&self, words: &[String]) -> Matches {
         let mut strength = vec![0.0f32; self.terms.len()];
         let mut shared = vec![0usize; self.terms.len()];
-        let mut per_word: Vec<Vec<(usize, f32)>> = Vec::with_capacity(heard.len());
-        for word in heard {
+        let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
+        let content: Vec<bool> = words.iter().map(|w| is_content(w)).collect();
+        // per_word slots exist for content words only; `slot[i]` maps word i to its slot.
+        let mut slot = vec![None; words.len()];
+        let mut per_word: Vec<Vec<(usize, f32)>> = Vec::new();
+        for (i, word) in stems.iter().enumerate() {
+            if !content[i] {
+                continue;
+            }
             let cands = self.similar_terms(word, &mut shared);
             for &(t, s) in &cands {
                 strength[t] = strength[t].max(s);
             }
+            slot[i] = Some(per_word.len());
             per_word.push(cands);
         }
-        for i in 1..heard.len() {
-            let joined = stem(&format!("{}{}", heard[i - 1], heard[i]));
+        for i in 1..words.len() {
+            if !(content[i - 1] || content[i]) {
+                continue;
+            }
+            let joined = stem(&format!("{}{}", words[i - 1], words[i]));
             for (t, s) in self.similar_terms(&joined, &mut shared) {
                 if strength[t] < s {
                     strength[t] = s;
                     for k in [i - 1, i] {
-                        if !per_word[k].iter().any(|(x, _)| *x == t) {
-                            per_word[k].push((t, s));
+                        if let Some(j) = slot[k]
+                            && !per_word[j].iter().any(|(x, _)| *x == t)
+                        {
+                            per_word[j].push((t, s));
                         }
                     }
                 }
@@ -361,8 +398,10 @@ impl Vocabulary {
         let mut out = Vec::new();
         if let Some(&id) = self.ids.get(word) {
             out.push((id, 1.0));
+            return out;
         }
-        if word.chars().count() < FUZZY_MIN_LEN {
+        let len = word.chars().count();
+        if len < FUZZY_MIN_LEN {
             return out;
         }
         let grams = trigrams(word);
@@ -380,12 +419,55 @@ impl Vocabulary {
         for id in touched {
             let dice = 2.0 * shared[id] as f32 / (grams.len() + self.trigram_counts[id]) as f32;
             shared[id] = 0;
-            if dice >= FUZZY_MIN && !out.iter().any(|(t, _)| *t == id) {
+            if dice >= FUZZY_MIN {
                 out.push((id, dice));
             }
         }
+        if len >= EDIT_MIN_LEN && !out.iter().any(|(_, s)| *s >= EDIT_MIN) {
+            self.add_edit_neighbours(word, &mut out);
+        }
         out
     }
+
+    /// One slip per four letters, for mishearings trigrams miss ("despute").
+    fn add_edit_neighbours(&self, word: &str, out: &mut Vec<(usize, f32)>) {
+        let chars: Vec<char> = word.chars().collect();
+        for (id, term) in self.terms.iter().enumerate() {
+            let tchars: Vec<char> = term.chars().collect();
+            if tchars.len() < EDIT_MIN_LEN
+                || tchars.len().abs_diff(chars.len()) > 2
+                || (tchars.first() != chars.first() && tchars.last() != chars.last())
+            {
+                continue;
+            }
+            let longest = tchars.len().max(chars.len()) as f32;
+            let sim = 1.0 - levenshtein(&chars, &tchars) as f32 / longest;
+            if sim >= EDIT_MIN {
+                match out.iter_mut().find(|(t, _)| *t == id) {
+                    Some(existing) => existing.1 = existing.1.max(sim),
+                    None => out.push((id, sim)),
+                }
+            }
+        }
+    }
+}
+
+fn is_content(word: &str) -> bool {
+    !is_content_free(word) && !word.chars().all(|c| c.is_ascii_digit())
+}
+
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -409,9 +491,11 @@ mod tests {
         let ids = v.add_phrase("check my balance");
         v.build_index();
         let balance = ids[1];
-        let m = v.match_words(&[stem("ballance")]);
+        let m = v.match_words(&["ballance".to_string()]);
         assert!(m.strength(balance) >= FUZZY_MIN);
-        let m = v.match_words(&[stem("weather")]);
+        let m = v.match_words(&["valance".to_string()]);
+        assert!(m.strength(balance) >= EDIT_MIN);
+        let m = v.match_words(&["weather".to_string()]);
         assert_eq!(m.strength(balance), 0.0);
     }
 
@@ -422,5 +506,23 @@ mod tests {
         v.build_index();
         let m = v.match_words(&["dis".to_string(), "pute".to_string()]);
         assert!(m.strength(ids[0]) > 0.9);
+        let m = v.match_words(&["despute".to_string()]);
+        assert!(m.strength(ids[0]) >= EDIT_MIN);
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    #[test]
+    fn levenshtein_counts_edits() {
+        let d = |a: &str, b: &str| {
+            super::levenshtein(
+                &a.chars().collect::<Vec<_>>(),
+                &b.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(d("disput", "desput"), 1);
+        assert_eq!(d("kitten", "sitting"), 3);
+        assert_eq!(d("", "abc"), 3);
     }
 }

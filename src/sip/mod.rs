@@ -1,1 +1,21 @@
-//! SIP signalling: a thin adapter over rsipstack (transport, transactions, dialogs).
+//! SIP signalling: a thin adapter over rsipstack (pinned exactly in Cargo.toml).
+//!
+//! Only this module names rsipstack types in its own logic; the call shell uses the
+//! stack through `SipStack`, and requests the stack must not see are refused in `guard`.
+
+pub mod admission;
+mod guard;
+pub mod reject;
+mod stack;
+mod stream_guard;
+mod tidy;
+
+pub use guard::GuardStats;
+pub use stack::{SipError, SipStack};
+
+/// Re-exported so the call shell can name dialogs and transactions without depending on
+/// rsipstack's module layout.
+pub use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+pub use rsipstack::dialog::invite_dialog::InviteDialog;
+pub use rsipstack::sip as message;
+pub use rsipstack::transaction::transaction::Transaction;

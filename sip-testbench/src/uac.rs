@@ -1,0 +1,134 @@
+//! The SIP side of the caller bot: an rsipstack endpoint on loopback that places INVITEs
+//! and answers whatever in-dialog requests the server sends (BYE above all).
+
+use rsipstack::EndpointBuilder;
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{Response, StatusCode, Uri};
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Which transport the bot dials over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SipTransport {
+    Udp,
+    Tcp,
+}
+
+/// A running user agent client.
+pub struct Uac {
+    dialogs: Arc<DialogLayer>,
+    local: SocketAddr,
+    cancel: CancellationToken,
+}
+
+/// An answered (or refused) INVITE.
+pub struct Dialled {
+    pub dialog: InviteDialog,
+    pub response: Option<Response>,
+    pub states: DialogStateReceiver,
+}
+
+impl Uac {
+    /// Starts an endpoint bound to a free port on `ip`.
+    pub async fn start(ip: std::net::IpAddr) -> anyhow::Result<Self> {
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.child_token());
+        let udp = UdpConnection::create_connection(
+            SocketAddr::new(ip, 0),
+            None,
+            Some(cancel.child_token()),
+        )
+        .await?;
+        let local = udp.get_addr().get_socketaddr()?;
+        transport.add_transport(udp.into());
+        let endpoint = EndpointBuilder::new()
+            .with_user_agent("hotline-sip-testbench")
+            .with_transport_layer(transport)
+            .with_cancel_token(cancel.child_token())
+            .build();
+        let inner = endpoint.inner.clone();
+        let mut incoming = endpoint.incoming_transactions()?;
+        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+        tokio::spawn(async move {
+            let _keep = endpoint;
+            inner.serve().await.ok();
+        });
+        let answering = dialogs.clone();
+        tokio::spawn(async move {
+            while let Some(mut tx) = incoming.recv().await {
+                match answering.match_dialog(&tx) {
+                    Some(rsipstack::dialog::dialog::Dialog::Invite(mut dialog)) => {
+                        tokio::spawn(async move { dialog.handle(&mut tx).await.ok() });
+                    }
+                    _ => {
+                        tx.reply(StatusCode::CallTransactionDoesNotExist).await.ok();
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            dialogs,
+            local,
+            cancel,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Sends an INVITE with `offer` to `server` and waits for the final response.
+    pub async fn invite(
+        &self,
+        server: SocketAddr,
+        transport: SipTransport,
+        offer: Option<Vec<u8>>,
+    ) -> anyhow::Result<Dialled> {
+        let (state_tx, states) = self.dialogs.new_dialog_state_channel();
+        let kind = match transport {
+            SipTransport::Udp => rsipstack::sip::transport::Transport::Udp,
+            SipTransport::Tcp => rsipstack::sip::transport::Transport::Tcp,
+        };
+        let suffix = match transport {
+            SipTransport::Udp => "",
+            SipTransport::Tcp => ";transport=tcp",
+        };
+        let caller = Uri::try_from(format!("sip:bot@{}", self.local).as_str())?;
+        let callee = Uri::try_from(format!("sip:hotline@{server}{suffix}").as_str())?;
+        let option = InviteOption {
+            caller: caller.clone(),
+            callee,
+            contact: caller,
+            destination: Some(SipAddr {
+                r#type: Some(kind),
+                addr: server.into(),
+            }),
+            content_type: offer.as_ref().map(|_| "application/sdp".to_string()),
+            offer,
+            ..Default::default()
+        };
+        let (dialog, response) = self.dialogs.do_invite(option, state_tx).await?;
+        Ok(Dialled {
+            dialog,
+            response,
+            states,
+        })
+    }
+}
+
+impl Drop for Uac {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// True once the dialog reports it ended (the server hung up, or it failed).
+pub fn is_terminated(state: &DialogState) -> bool {
+    matches!(state, DialogState::Terminated(_, _))
+}

@@ -1,0 +1,110 @@
+//! Routes every new server transaction: a new INVITE becomes a call task, in-dialog
+//! requests go to their dialog, OPTIONS is answered here, everything else is refused
+//! with the right status.
+
+use super::Shared;
+use crate::call;
+use crate::sip::Transaction;
+use crate::sip::admission;
+use crate::sip::message::{Header, Method, StatusCode};
+use crate::sip::reject::ALLOWED_METHODS;
+use rsipstack::dialog::dialog::Dialog;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::transaction::TransactionReceiver;
+use std::sync::Arc;
+use tracing::{debug, info, warn};
+
+/// How long a caller is asked to wait before retrying while we drain or are full.
+const RETRY_AFTER_SECS: &str = "30";
+
+pub async fn run(shared: Arc<Shared>, mut incoming: TransactionReceiver) {
+    while let Some(tx) = incoming.recv().await {
+        dispatch(&shared, tx).await;
+    }
+}
+
+fn has_to_tag(tx: &Transaction) -> bool {
+    tx.original
+        .to_header()
+        .ok()
+        .and_then(|to| to.tag().ok().flatten())
+        .is_some()
+}
+
+async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
+    let method = tx.original.method;
+    if has_to_tag(&tx) {
+        return in_dialog(shared, tx).await;
+    }
+    if let Some(refusal) = admission::judge_request(&tx.original) {
+        info!(status = refusal.status, detail = %refusal.detail, "refused a request");
+        let headers = refusal
+            .headers
+            .into_iter()
+            .map(|(name, value)| Header::Other(name.into(), value))
+            .collect();
+        return reply(tx, StatusCode::from(refusal.status), headers).await;
+    }
+    match method {
+        Method::Invite => new_call(shared, tx).await,
+        Method::Options => {
+            let headers = capability_headers();
+            if let Err(err) = tx.reply_with(StatusCode::OK, headers, None).await {
+                debug!(error = %err, "could not answer OPTIONS");
+            }
+        }
+        Method::Ack => {} // an ACK for nothing we know: absorbed (RFC 3261 §17.2.3)
+        Method::Bye | Method::Info | Method::Update | Method::PRack => {
+            reply(tx, StatusCode::CallTransactionDoesNotExist, vec![]).await;
+        }
+        _ => {
+            let allow = vec![Header::Other("Allow".into(), ALLOWED_METHODS.into())];
+            reply(tx, StatusCode::MethodNotAllowed, allow).await;
+        }
+    }
+}
+
+/// Allow/Accept/Supported, for OPTIONS and 405 answers.
+pub fn capability_headers() -> Vec<Header> {
+    vec![
+        Header::Other("Allow".into(), ALLOWED_METHODS.into()),
+        Header::Other("Accept".into(), "application/sdp".into()),
+        Header::Other("Accept-Language".into(), "en".into()),
+        Header::Other("Supported".into(), String::new()),
+    ]
+}
+
+async fn reply(mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {
+    if let Err(err) = tx.reply_with(status, headers, None).await {
+        debug!(error = %err, "could not send a response");
+    }
+}
+
+async fn in_dialog(shared: &Arc<Shared>, mut tx: Transaction) {
+    match shared.sip.dialogs.match_dialog(&tx) {
+        Some(Dialog::Invite(mut dialog)) => {
+            tokio::spawn(async move {
+                if let Err(err) = dialog.handle(&mut tx).await {
+                    debug!(error = %err, "in-dialog request ended with an error");
+                }
+            });
+        }
+        Some(_) => reply(tx, StatusCode::MethodNotAllowed, vec![]).await,
+        None if tx.original.method == Method::Ack => {}
+        None => reply(tx, StatusCode::CallTransactionDoesNotExist, vec![]).await,
+    }
+}
+
+async fn new_call(shared: &Arc<Shared>, tx: Transaction) {
+    if shared.draining.is_cancelled() {
+        info!("refusing a call while shutting down");
+        let retry = vec![Header::Other("Retry-After".into(), RETRY_AFTER_SECS.into())];
+        return reply(tx, StatusCode::ServiceUnavailable, retry).await;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        if let Err(err) = call::run(shared, tx).await {
+            warn!(error = %err, "call ended with an error");
+        }
+    });
+}

@@ -1,0 +1,46 @@
+//! The HTTP API: for now a health endpoint that load balancers and tests can poll.
+
+use super::{ServerError, Shared};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub async fn start(
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) -> Result<SocketAddr, ServerError> {
+    let addr = shared.config.http.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::HttpBind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServerError::HttpBind { addr, source })?;
+    let app = Router::new()
+        .route("/health", get(health))
+        .with_state(shared);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(err) = served.await {
+            tracing::warn!(error = %err, "HTTP server stopped");
+        }
+    });
+    Ok(local)
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    let status = if shared.draining.is_cancelled() {
+        "draining"
+    } else {
+        "ok"
+    };
+    Json(serde_json::json!({
+        "status": status,
+        "active_calls": shared.calls.len(),
+        "total_calls": shared.calls.total(),
+        "sip_rejected": shared.sip.guard_stats.rejected.load(std::sync::atomic::Ordering::Relaxed),
+    }))
+}

@@ -1,0 +1,144 @@
+//! `hotline serve`: starts the SIP stack and the HTTP API, dispatches every incoming
+//! request, and shuts down gracefully (503 to new calls, BYE to active ones).
+
+mod dispatch;
+mod http;
+pub mod registry;
+
+pub use registry::CallRegistry;
+
+use crate::config::Config;
+use crate::media::port_allocator::PortAllocator;
+use crate::prompts::PromptCatalog;
+use crate::sip::{SipError, SipStack};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Sip(#[from] SipError),
+    #[error("cannot bind HTTP on {addr}: {source}")]
+    HttpBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Prompts(#[from] crate::prompts::PromptError),
+    #[error("prompts missing from {}: {ids} (render them with prompts/render.sh)", dir.display())]
+    MissingPrompts {
+        dir: std::path::PathBuf,
+        ids: String,
+    },
+    #[error("RTP ports: {0}")]
+    Ports(#[from] crate::media::port_allocator::PortError),
+}
+
+/// What every call task shares: configuration, prompts, the SIP stack and the registry.
+pub struct Shared {
+    pub config: Config,
+    pub prompts: PromptCatalog,
+    pub sip: SipStack,
+    pub calls: CallRegistry,
+    /// The RTP port range.
+    pub ports: PortAllocator,
+    /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
+    pub draining: CancellationToken,
+}
+
+/// A started server.
+pub struct Server {
+    pub shared: Arc<Shared>,
+    pub http_addr: Option<SocketAddr>,
+    stop: CancellationToken,
+    dispatcher: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Loads prompts, binds every socket and starts serving.
+    pub async fn start(config: Config) -> Result<Self, ServerError> {
+        let prompts = PromptCatalog::load(&config.prompts.dir, &config.prompts.language)?;
+        let missing: Vec<&str> = crate::call::required_prompts()
+            .filter(|id| prompts.get(id).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServerError::MissingPrompts {
+                dir: config.prompts.dir.join(&config.prompts.language),
+                ids: missing.join(", "),
+            });
+        }
+        let rtp = &config.rtp;
+        let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
+        let stop = CancellationToken::new();
+        let mut sip = SipStack::start(&config.sip, stop.child_token()).await?;
+        let incoming = sip.take_incoming();
+        let shared = Arc::new(Shared {
+            config,
+            prompts,
+            sip,
+            calls: CallRegistry::default(),
+            ports,
+            draining: CancellationToken::new(),
+        });
+        let http_addr = if shared.config.http.enabled {
+            Some(http::start(shared.clone(), stop.child_token()).await?)
+        } else {
+            None
+        };
+        let dispatcher = match incoming {
+            Some(incoming) => tokio::spawn(dispatch::run(shared.clone(), incoming)),
+            None => tokio::spawn(async {}),
+        };
+        Ok(Self {
+            shared,
+            http_addr,
+            stop,
+            dispatcher,
+        })
+    }
+
+    /// One line that tests and operators can read the real addresses from.
+    pub fn ready_line(&self) -> String {
+        let fmt = |a: Option<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        format!(
+            "hotline ready sip_udp={} sip_tcp={} http={}",
+            fmt(self.shared.sip.udp_addr),
+            fmt(self.shared.sip.tcp_addr),
+            fmt(self.http_addr)
+        )
+    }
+
+    /// Graceful shutdown: refuse new calls, hang up active ones, wait for them (bounded),
+    /// then stop the stack.
+    pub async fn shutdown(self) {
+        let grace = Duration::from_secs(self.shared.config.calls.shutdown_grace_secs);
+        let active = self.shared.calls.len();
+        info!(
+            active_calls = active,
+            grace_secs = grace.as_secs(),
+            "draining"
+        );
+        self.shared.draining.cancel();
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.shared.calls.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left = self.shared.calls.len();
+        if left > 0 {
+            warn!(
+                calls = left,
+                "calls still active at the end of the grace period"
+            );
+        }
+        // In-flight BYE transactions need a moment to be answered before the stack stops.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.stop.cancel();
+        self.shared.sip.shutdown();
+        self.dispatcher.abort();
+        info!("stopped");
+    }
+}

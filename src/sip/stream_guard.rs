@@ -1,0 +1,44 @@
+//! The guard for stream transports (TCP): the same judgement as `guard.rs` gives UDP
+//! datagrams, applied to parsed requests before the transaction layer sees them.
+//! (A TCP message that does not parse at all is rsipstack's stream codec's business.)
+
+use super::guard::GuardStats;
+use super::reject;
+use rsipstack::sip::SipMessage;
+use rsipstack::transaction::endpoint::TransportEventInspector;
+use rsipstack::transport::TransportEvent;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tracing::{debug, info};
+
+pub struct StreamGuard {
+    pub user_agent: String,
+    pub stats: Arc<GuardStats>,
+}
+
+#[async_trait::async_trait]
+impl TransportEventInspector for StreamGuard {
+    async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
+        let TransportEvent::Incoming(SipMessage::Request(request), connection, from) = &event
+        else {
+            return Some(event);
+        };
+        if !connection.is_reliable() {
+            return Some(event); // datagrams were judged by the UDP guard already
+        }
+        let raw = request.to_string();
+        let Some(rejection) = reject::judge_parsed(raw.as_bytes()) else {
+            return Some(event);
+        };
+        self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
+        let response = reject::response_for(raw.as_bytes(), &rejection, &self.user_agent)
+            .and_then(|bytes| SipMessage::try_from(bytes.as_slice()).ok());
+        if let Some(response) = response {
+            if let Err(err) = connection.send(response, None).await {
+                debug!(error = %err, "could not send a stateless response");
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,182 @@
+//! Starts the real `hotline` binary on loopback with free ports and a temporary
+//! configuration, reads the addresses it bound from its ready line, and keeps its log.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct TestServer {
+    child: Option<Child>,
+    pub sip_udp: SocketAddr,
+    pub sip_tcp: SocketAddr,
+    pub http: Option<SocketAddr>,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+/// The repository root (prompts/, dialplans/ live there).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl TestServer {
+    /// Starts the server with `extra` TOML appended to a loopback/free-port base config.
+    pub fn start(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let base = format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n[prompts]\ndir = \"{}\"\n[log]\nlevel = \"info,rsipstack=warn\"\n",
+            repo_root().join("prompts").display(),
+        );
+        let mut config: toml::Table = base.parse().expect("base config");
+        let extra: toml::Table = extra.parse().expect("extra config is TOML");
+        for (section, values) in extra {
+            match (config.get_mut(&section), values) {
+                (Some(toml::Value::Table(into)), toml::Value::Table(from)) => into.extend(from),
+                (_, values) => {
+                    config.insert(section, values);
+                }
+            }
+        }
+        let config = toml::to_string(&config).expect("serialise config");
+        let path = dir.path().join("hotline.toml");
+        std::fs::write(&path, config).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&path)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hotline");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let log_writer = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("HOTLINE_TEST_LOG").is_some() {
+                    eprintln!("[server] {line}");
+                }
+                if let Ok(mut log) = log_writer.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("hotline ready") {
+                    tx.send(line).ok();
+                }
+            }
+        });
+        let ready = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => line,
+            Err(_) => {
+                child.kill().ok();
+                let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+                panic!("server did not become ready; its log:\n{log}");
+            }
+        };
+        let field = |name: &str| -> Option<SocketAddr> {
+            ready
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+        };
+        TestServer {
+            child: Some(child),
+            sip_udp: field("sip_udp=").expect("udp address"),
+            sip_tcp: field("sip_tcp=").expect("tcp address"),
+            http: field("http="),
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle` (bounded).
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// GET /health as JSON.
+    pub fn health(&self) -> serde_json::Value {
+        let addr = self.http.expect("http enabled");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect http");
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("bad health body {body:?}: {e}"))
+    }
+
+    /// Sends SIGTERM and waits (bounded) for a clean exit; returns the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        unsafe_kill(child.id(), "TERM");
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// Sends a signal to the server without waiting for it to exit.
+pub fn signal(server: &TestServer, name: &str) {
+    if let Some(child) = server.child.as_ref() {
+        unsafe_kill(child.id(), name);
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .ok();
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+/// A free UDP port on 127.0.0.1 (released before return: a small race, fine for tests).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
