@@ -5,8 +5,8 @@
 mod demo;
 mod media_leg;
 
-pub use demo::{Demo, DemoAction, digit_prompt};
-pub use media_leg::{LegError, MediaLeg};
+pub use demo::{Demo, DemoAction, digit_prompt, required_prompts};
+pub use media_leg::{LegError, MediaLeg, session_config};
 
 use crate::media::events::MediaEvent;
 use crate::server::Shared;
@@ -85,7 +85,7 @@ pub async fn run(shared: Arc<Shared>, tx: Transaction) -> Result<(), CallError> 
 
 async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<EndReason, CallError> {
     let (state_tx, mut states) = shared.sip.dialogs.new_dialog_state_channel();
-    let contact = shared.sip.contact_uri()?;
+    let contact = shared.sip.contact_uri();
     let mut dialog =
         shared
             .sip
@@ -102,7 +102,12 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
         }
     });
 
-    let leg = MediaLeg::open(shared, (!offer.is_empty()).then_some(offer.as_slice())).await;
+    let leg = MediaLeg::open(
+        &shared.ports,
+        shared.config.rtp.public_address,
+        media_leg::session_config(shared),
+        (!offer.is_empty()).then_some(offer.as_slice()),
+    );
     let (mut leg, local_sdp) = match leg {
         Ok(pair) => pair,
         Err(err) => {
@@ -125,7 +130,7 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
             _ = sleep_until(ring_end) => {}
             state = states.recv() => match state {
                 Some(DialogState::Terminated(_, _)) | None => {
-                    leg.close();
+                    leg.close().await;
                     shared.sip.dialogs.remove_dialog(&dialog.id());
                     return Ok(EndReason::Cancelled);
                 }
@@ -137,14 +142,13 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
     dialog.accept(Some(vec![sdp_type]), Some(local_sdp.into_bytes()))?;
     let answered_at = Instant::now();
     let reason = run_answered(shared, &mut dialog, &mut states, &mut leg, answered_at).await;
-    leg.close();
-    if !matches!(
+    leg.close().await;
+    let we_hang_up = !matches!(
         reason,
         EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled
-    ) {
-        if let Err(err) = dialog.bye().await {
-            debug!(error = %err, "BYE failed");
-        }
+    );
+    if we_hang_up && let Err(err) = dialog.bye().await {
+        debug!(error = %err, "BYE failed");
     }
     shared.sip.dialogs.remove_dialog(&dialog.id());
     Ok(reason)
@@ -160,29 +164,22 @@ async fn run_answered(
     let calls = &shared.config.calls;
     let max_end = answered_at + Duration::from_secs(calls.max_duration_secs);
     let demo_end = answered_at + Duration::from_secs(shared.config.demo.hangup_after_secs);
-    let media_timeout = Duration::from_secs(calls.media_timeout_secs);
     let mut demo = Demo::default();
     let mut confirmed = false;
 
     loop {
-        let silent_since = leg.last_received().unwrap_or(answered_at);
-        let media_deadline = silent_since + media_timeout;
         tokio::select! {
             _ = sleep_until(max_end) => return EndReason::MaxDuration,
             _ = sleep_until(demo_end) => return EndReason::DemoFinished,
-            _ = sleep_until(media_deadline), if confirmed => return EndReason::MediaTimeout,
             _ = shared.draining.cancelled() => return EndReason::Shutdown,
             state = states.recv() => match state {
                 None => return EndReason::CallerHungUp,
                 Some(DialogState::Confirmed(_, _)) if !confirmed => {
                     confirmed = true;
-                    if let Some(ack) = dialog.last_remote_ack() {
-                        if !ack.body.is_empty() {
-                            if let Err(err) = leg.apply_answer(&ack.body) {
-                                warn!(error = %err, "unusable SDP answer in ACK");
-                                return EndReason::Refused;
-                            }
-                        }
+                    let late_answer = dialog.last_remote_ack().map(|ack| ack.body).filter(|b| !b.is_empty());
+                    if let Some(answer) = late_answer && let Err(err) = leg.apply_answer(&answer) {
+                        warn!(error = %err, "unusable SDP answer in ACK");
+                        return EndReason::Refused;
                     }
                     let DemoAction::Play(prompts) = demo.on_answered();
                     leg.play_prompts(&shared.prompts, &prompts);
@@ -219,6 +216,7 @@ async fn run_answered(
                         leg.play_prompts(&shared.prompts, &prompts);
                     }
                 }
+                Some(MediaEvent::RtpTimeout) => return EndReason::MediaTimeout,
                 Some(_) => {}
                 None => return EndReason::MediaTimeout,
             },

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub sip: SipConfig,
@@ -186,20 +186,6 @@ impl Default for LogConfig {
         Self {
             level: "info,rsipstack=warn".to_string(),
             format: LogFormat::Text,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            sip: SipConfig::default(),
-            rtp: RtpConfig::default(),
-            http: HttpConfig::default(),
-            calls: CallsConfig::default(),
-            prompts: PromptsConfig::default(),
-            demo: DemoConfig::default(),
-            log: LogConfig::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use super::events::{MediaEvent, PlaybackId};
 use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejected};
+use super::lateness::LatenessHistogram;
 use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
 use super::peer::PeerAddress;
 use super::port_allocator::{PortAllocator, PortError};
@@ -96,6 +97,8 @@ pub struct MediaStats {
     pub send_errors: u64,
     /// The address we send to now.
     pub destination: Option<SocketAddr>,
+    /// How late each 20 ms tick ran after its deadline.
+    pub send_lateness: LatenessHistogram,
 }
 
 /// A bound, not yet started, media port pair.
@@ -136,6 +139,7 @@ impl MediaSocket {
         let sender = AudioSender::with_random_ids(send_config(media, config.idle));
         let receiver = AudioReceiver::new(ReceiveConfig {
             dtmf_payload_type: media.dtmf_payload_type,
+            dynamic_audio: dynamic_audio(media),
             jitter_depth: config.jitter_depth,
             jitter_max_delay: config.jitter_max_delay,
         });
@@ -177,6 +181,12 @@ fn send_config(media: &NegotiatedMedia, idle: IdlePolicy) -> SendConfig {
         dtmf_payload_type: media.dtmf_payload_type,
         idle,
     }
+}
+
+/// The negotiated audio payload type when it is not the codec's static one.
+fn dynamic_audio(media: &NegotiatedMedia) -> Option<(u8, super::g711::G711Law)> {
+    (media.payload_type != media.codec.static_payload_type())
+        .then_some((media.payload_type, media.codec.law()))
 }
 
 enum Command {
@@ -293,6 +303,7 @@ impl SessionTask {
                 }
                 () = &mut tick => {
                     let now = Instant::now();
+                    self.stats.send_lateness.record(now.saturating_duration_since(tick.deadline()));
                     self.on_tick(now, &mut out).await;
                     if now >= next_rtcp {
                         self.send_sender_report(now).await;
@@ -322,6 +333,7 @@ impl SessionTask {
                 self.sender
                     .set_config(send_config(&media, self.config.idle));
                 self.receiver.set_dtmf_payload_type(media.dtmf_payload_type);
+                self.receiver.set_dynamic_audio(dynamic_audio(&media));
                 self.receiving = media.direction.receives();
                 self.quiet_since = std::time::Instant::now();
                 self.timed_out = false;

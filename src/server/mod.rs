@@ -8,6 +8,7 @@ pub mod registry;
 pub use registry::CallRegistry;
 
 use crate::config::Config;
+use crate::media::port_allocator::PortAllocator;
 use crate::prompts::PromptCatalog;
 use crate::sip::{SipError, SipStack};
 use std::net::SocketAddr;
@@ -28,6 +29,13 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Prompts(#[from] crate::prompts::PromptError),
+    #[error("prompts missing from {}: {ids} (render them with prompts/render.sh)", dir.display())]
+    MissingPrompts {
+        dir: std::path::PathBuf,
+        ids: String,
+    },
+    #[error("RTP ports: {0}")]
+    Ports(#[from] crate::media::port_allocator::PortError),
 }
 
 /// What every call task shares: configuration, prompts, the SIP stack and the registry.
@@ -36,6 +44,8 @@ pub struct Shared {
     pub prompts: PromptCatalog,
     pub sip: SipStack,
     pub calls: CallRegistry,
+    /// The RTP port range.
+    pub ports: PortAllocator,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
     pub draining: CancellationToken,
 }
@@ -52,6 +62,17 @@ impl Server {
     /// Loads prompts, binds every socket and starts serving.
     pub async fn start(config: Config) -> Result<Self, ServerError> {
         let prompts = PromptCatalog::load(&config.prompts.dir, &config.prompts.language)?;
+        let missing: Vec<&str> = crate::call::required_prompts()
+            .filter(|id| prompts.get(id).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServerError::MissingPrompts {
+                dir: config.prompts.dir.join(&config.prompts.language),
+                ids: missing.join(", "),
+            });
+        }
+        let rtp = &config.rtp;
+        let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
         let mut sip = SipStack::start(&config.sip, stop.child_token()).await?;
         let incoming = sip.take_incoming();
@@ -60,6 +81,7 @@ impl Server {
             prompts,
             sip,
             calls: CallRegistry::default(),
+            ports,
             draining: CancellationToken::new(),
         });
         let http_addr = if shared.config.http.enabled {

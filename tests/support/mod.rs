@@ -149,6 +149,13 @@ impl TestServer {
     }
 }
 
+/// Sends a signal to the server without waiting for it to exit.
+pub fn signal(server: &TestServer, name: &str) {
+    if let Some(child) = server.child.as_ref() {
+        unsafe_kill(child.id(), name);
+    }
+}
+
 fn unsafe_kill(pid: u32, signal: &str) {
     Command::new("kill")
         .arg(format!("-{signal}"))
