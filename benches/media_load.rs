@@ -92,7 +92,7 @@ struct Outcome {
 
 async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
     let ports = PortAllocator::new(LOOPBACK, 40000, 64000).expect("port range");
-    let mut sessions: Vec<MediaSession> = Vec::with_capacity(legs);
+    let mut sessions: Vec<Arc<MediaSession>> = Vec::with_capacity(legs);
     let frames = Arc::new(AtomicU64::new(0));
     let config = SessionConfig {
         latching: false,
@@ -119,27 +119,19 @@ async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
                     }
                 }
             });
-            sessions.push(session);
+            sessions.push(Arc::new(session));
         }
     }
     tokio::time::sleep(WARM_UP).await;
-    let mut before = LatenessHistogram::default();
-    for s in &sessions {
-        if let Some(stats) = s.stats().await {
-            before.merge(&stats.send_lateness);
-        }
-    }
+    let before = lateness_of(&sessions).await;
     let (cpu0, wall0, frames0) = (cpu_time(), Instant::now(), frames.load(Ordering::Relaxed));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let (cpu1, wall1, frames1) = (cpu_time(), Instant::now(), frames.load(Ordering::Relaxed));
-    let mut after = LatenessHistogram::default();
-    for s in &sessions {
-        if let Some(stats) = s.stats().await {
-            after.merge(&stats.send_lateness);
-        }
-    }
+    let after = lateness_of(&sessions).await;
     for s in sessions {
-        s.close().await;
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.close().await;
+        }
     }
     Outcome {
         cpu: cpu1.saturating_sub(cpu0),
@@ -147,6 +139,22 @@ async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
         lateness: after.since(&before),
         packets_received: frames1 - frames0,
     }
+}
+
+/// Every session's lateness histogram merged, asked of all sessions at once.
+async fn lateness_of(sessions: &[Arc<MediaSession>]) -> LatenessHistogram {
+    let mut requests = tokio::task::JoinSet::new();
+    for s in sessions {
+        let s = Arc::clone(s);
+        requests.spawn(async move { s.stats().await });
+    }
+    let mut merged = LatenessHistogram::default();
+    while let Some(result) = requests.join_next().await {
+        if let Ok(Some(stats)) = result {
+            merged.merge(&stats.send_lateness);
+        }
+    }
+    merged
 }
 
 struct TickerLeg {
