@@ -210,7 +210,8 @@ struct UsableAudio {
 }
 
 impl SdpSession {
-    /// Our side, with RTP at `local` (the address written in `c=` and `m=`).
+    /// Our side, with RTP at `local` (the address written in `c=` and `m=`): it must be
+    /// an address the peer can reach, never `0.0.0.0` (which means hold in SDP).
     pub fn new(local: SocketAddr, capabilities: MediaCapabilities, session_id: u64) -> Self {
         SdpSession {
             local,
