@@ -78,6 +78,7 @@ fn media_to(remote: SocketAddr) -> NegotiatedMedia {
         codec: AudioCodec::Pcmu,
         payload_type: 0,
         dtmf_payload_type: Some(101),
+        receive_dtmf_payload_type: Some(101),
         direction: Direction::SendRecv,
         remote_ptime_ms: None,
     }

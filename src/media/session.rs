@@ -39,6 +39,9 @@ use super::sdp::NegotiatedMedia;
 const EVENT_CAPACITY: usize = 512;
 /// Datagrams read per socket per tick; a flood beyond this waits (or the kernel drops it).
 const MAX_DATAGRAMS_PER_TICK: usize = 64;
+/// The RTCP socket is read every this many ticks (RTCP comes every few seconds): one
+/// system call saved per tick.
+const RTCP_READ_EVERY_TICKS: u32 = 25;
 
 /// How a session behaves.
 #[derive(Debug, Clone)]
@@ -147,7 +150,7 @@ impl MediaSocket {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let sender = AudioSender::with_random_ids(send_config(media, config.idle));
         let receiver = AudioReceiver::new(ReceiveConfig {
-            dtmf_payload_type: media.dtmf_payload_type,
+            dtmf_payload_type: media.receive_dtmf_payload_type,
             dynamic_audio: dynamic_audio(media),
             jitter_depth: config.jitter_depth,
             jitter_max_delay: config.jitter_max_delay,
@@ -291,6 +294,7 @@ impl SessionTask {
         let mut next_rtcp = started + self.config.rtcp_interval;
         let tick = tokio::time::sleep_until(started);
         tokio::pin!(tick);
+        let mut ticks: u32 = 0;
         loop {
             tokio::select! {
                 biased;
@@ -301,7 +305,8 @@ impl SessionTask {
                 () = &mut tick => {
                     let now = Instant::now();
                     self.stats.send_lateness.record(now.saturating_duration_since(tick.deadline()));
-                    self.receive_pending(now);
+                    ticks = ticks.wrapping_add(1);
+                    self.receive_pending(now, ticks % RTCP_READ_EVERY_TICKS == 0);
                     self.on_tick(now, &mut out);
                     if now >= next_rtcp {
                         self.send_sender_report(now);
@@ -316,7 +321,7 @@ impl SessionTask {
 
     /// Reads what arrived since the last tick. The sockets are non-blocking and not
     /// registered with the reactor: one wake-up per 20 ms serves sending and receiving.
-    fn receive_pending(&mut self, now: Instant) {
+    fn receive_pending(&mut self, now: Instant, read_rtcp: bool) {
         let mut buf = [0u8; 2048];
         for _ in 0..MAX_DATAGRAMS_PER_TICK {
             match self.rtp.recv_from(&mut buf) {
@@ -324,6 +329,9 @@ impl SessionTask {
                 Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(_) => self.stats.receive_errors += 1,
             }
+        }
+        if !read_rtcp {
+            return;
         }
         for _ in 0..MAX_DATAGRAMS_PER_TICK {
             match self.rtcp.recv_from(&mut buf) {
@@ -350,7 +358,8 @@ impl SessionTask {
                 self.remote_rtcp = media.remote_rtcp;
                 self.sender
                     .set_config(send_config(&media, self.config.idle));
-                self.receiver.set_dtmf_payload_type(media.dtmf_payload_type);
+                self.receiver
+                    .set_dtmf_payload_type(media.receive_dtmf_payload_type);
                 self.receiver.set_dynamic_audio(dynamic_audio(&media));
                 self.receiving = media.direction.receives();
                 self.quiet_since = std::time::Instant::now();
