@@ -306,7 +306,7 @@ impl SessionTask {
                     let now = Instant::now();
                     self.stats.send_lateness.record(now.saturating_duration_since(tick.deadline()));
                     ticks = ticks.wrapping_add(1);
-                    self.receive_pending(now, ticks % RTCP_READ_EVERY_TICKS == 0);
+                    self.receive_pending(now, ticks.is_multiple_of(RTCP_READ_EVERY_TICKS));
                     self.on_tick(now, &mut out);
                     if now >= next_rtcp {
                         self.send_sender_report(now);
