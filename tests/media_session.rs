@@ -355,3 +355,35 @@ async fn sender_reports_reach_the_peer() {
     }
     a.session.close().await;
 }
+
+#[tokio::test]
+async fn reinvite_moves_the_stream_to_the_new_address() {
+    let (a, b) = connect(SessionConfig::default(), SessionConfig::default());
+    // The peer moves its media (a new socket, as after a transfer or a new device).
+    let moved_socket = MediaSocket::bind(&ports()).unwrap();
+    let moved_media = NegotiatedMedia {
+        remote_rtp: Some(a.session.local_addr()),
+        ..b.media.clone()
+    };
+    let moved_addr = moved_socket.local_addr();
+    b.session.close().await;
+    let (moved, mut moved_events) = moved_socket
+        .start(&moved_media, SessionConfig::default())
+        .unwrap();
+    a.session.update(&NegotiatedMedia {
+        remote_rtp: Some(moved_addr),
+        ..a.media.clone()
+    });
+    let mut heard = Vec::new();
+    collect_frames(&mut moved_events, &mut heard, 10).await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let stats = a.session.stats().await.unwrap();
+        if stats.destination == Some(moved_addr) && stats.received.packets > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    moved.close().await;
+}
