@@ -45,7 +45,7 @@ impl GuardedUdpSocket {
         }
         match SipMessage::try_from(packet) {
             Ok(SipMessage::Request(request)) => reject::judge_parsed(packet)
-                .or_else(|| unkeyable(request, from))
+                .or_else(|| unkeyable(request, from, Transport::Udp))
                 .map(Some),
             Ok(SipMessage::Response(_)) => None,
             Err(_) => Some(reject::judge_unparseable(packet)),
@@ -57,11 +57,15 @@ impl GuardedUdpSocket {
 /// transaction key it cannot build (no From tag it can read: RFC 2543 requests, or
 /// `tag = x` written with spaces). Running the same two steps here lets us answer 400
 /// instead (see "Known limits" in docs/architecture.md).
-fn unkeyable(request: Request, from: SocketAddr) -> Option<Rejection> {
+pub(super) fn unkeyable(
+    request: Request,
+    from: SocketAddr,
+    transport: Transport,
+) -> Option<Rejection> {
     if request.method == Method::Ack {
         return None; // never answered; the stack drops what it cannot match
     }
-    let problem = match SipConnection::update_msg_received(request.into(), from, Transport::Udp) {
+    let problem = match SipConnection::update_msg_received(request.into(), from, transport) {
         Ok(SipMessage::Request(request)) => {
             TransactionKey::from_request(&request, TransactionRole::Server).err()
         }
