@@ -84,12 +84,12 @@ impl PlatformUdpSocket for GuardedUdpSocket {
     async fn recv_from(&self, buf: &mut [u8]) -> rsipstack::Result<(usize, SocketAddr)> {
         loop {
             let (mut len, from) = self.socket.recv_from(buf).await?;
-            if let Some(tidied) = tidy::tidy_from_to(&buf[..len]) {
-                if tidied.len() <= buf.len() {
-                    debug!(%from, "tidied white space in From/To parameters");
-                    buf[..tidied.len()].copy_from_slice(&tidied);
-                    len = tidied.len();
-                }
+            if let Some(tidied) = tidy::tidy_from_to(&buf[..len])
+                && tidied.len() <= buf.len()
+            {
+                debug!(%from, "tidied white space in From/To parameters");
+                buf[..tidied.len()].copy_from_slice(&tidied);
+                len = tidied.len();
             }
             let packet = &buf[..len];
             match Self::judge(packet, from) {

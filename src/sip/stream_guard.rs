@@ -42,10 +42,10 @@ impl TransportEventInspector for StreamGuard {
         info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
         let response = reject::response_for(raw.as_bytes(), &rejection, &self.user_agent)
             .and_then(|bytes| SipMessage::try_from(bytes.as_slice()).ok());
-        if let Some(response) = response {
-            if let Err(err) = connection.send(response, None).await {
-                debug!(error = %err, "could not send a stateless response");
-            }
+        if let Some(response) = response
+            && let Err(err) = connection.send(response, None).await
+        {
+            debug!(error = %err, "could not send a stateless response");
         }
         None
     }
