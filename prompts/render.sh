@@ -4,6 +4,7 @@
 # silence trimmed at both ends and the peak normalised to -3 dBFS.
 # Only entries whose text (or these settings) changed are rendered again: a hash per
 # prompt is kept in prompts/<lang>/.rendered. Pass --force to render everything.
+# A line "id<TAB>recorded" there marks a human recording that is never overwritten.
 # Needs the Debian packages flite and sox.
 set -euo pipefail
 
@@ -39,6 +40,10 @@ for list in "$here"/*/*.txt; do
         text="${line#*$'\t'}"
         wav="$dir/$id.wav"
         hash="$(printf '%s|%s' "$settings" "$text" | sha256sum | cut -c1-16)"
+        if [[ -f "$wav" ]] && grep -qx "$id	recorded" "$cache"; then
+            kept=$((kept + 1))   # a human recording: never overwritten
+            continue
+        fi
         if [[ $force -eq 0 && -f "$wav" ]] && grep -qx "$id	$hash" "$cache"; then
             kept=$((kept + 1))
             continue

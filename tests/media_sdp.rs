@@ -327,3 +327,49 @@ fn ipv6_offer_is_answered() {
     let (_, media) = answer(offer);
     assert_eq!(media.remote_rtp, addr("[2001:db8::5]:9000"));
 }
+
+#[test]
+fn g711_under_a_dynamic_payload_type_is_answered_with_that_type() {
+    let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.8\r\ns=-\r\nc=IN IP4 192.0.2.8\r\nt=0 0\r\n\
+m=audio 9000 RTP/AVP 96 97\r\na=rtpmap:96 PCMA/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
+    let (body, media) = answer(offer);
+    assert_eq!(
+        (media.codec, media.payload_type, media.dtmf_payload_type),
+        (AudioCodec::Pcma, 96, Some(97))
+    );
+    assert!(
+        body.contains("m=audio 20000 RTP/AVP 96 97\r\na=rtpmap:96 PCMA/8000\r\n"),
+        "{body}"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Whatever a peer sends as SDP, negotiation returns a result instead of panicking.
+    #[test]
+    fn mangled_offers_never_panic(
+        cut in 0usize..700,
+        flips in proptest::collection::vec((0usize..700, proptest::num::u8::ANY), 0..6),
+        which in 0usize..4,
+    ) {
+        let base = [BARESIP, LINPHONE, ASTERISK, YEALINK][which];
+        let mut bytes = base.as_bytes().to_vec();
+        for (at, byte) in flips {
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+        }
+        bytes.truncate(cut.min(bytes.len()));
+        let text = String::from_utf8_lossy(&bytes);
+        let mut ours = local();
+        let _ = ours.answer(&text);
+        let _ = ours.accept_answer(&text);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = local().answer(&text);
+        let _ = local().answer(&format!("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n{text}"));
+    }
+}

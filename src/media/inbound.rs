@@ -26,6 +26,9 @@ pub const PT_COMFORT_NOISE: u8 = 13;
 pub struct ReceiveConfig {
     /// The negotiated telephone-event payload type, if any.
     pub dtmf_payload_type: Option<u8>,
+    /// A dynamic payload type negotiated for PCMU or PCMA (`a=rtpmap:96 PCMU/8000`);
+    /// the static types 0 and 8 are always understood.
+    pub dynamic_audio: Option<(u8, G711Law)>,
     /// Packets the jitter buffer reorders across (1..=8).
     pub jitter_depth: usize,
     /// Longest a packet waits for a missing predecessor.
@@ -36,6 +39,7 @@ impl Default for ReceiveConfig {
     fn default() -> Self {
         ReceiveConfig {
             dtmf_payload_type: None,
+            dynamic_audio: None,
             jitter_depth: 3,
             jitter_max_delay: Duration::from_millis(60),
         }
@@ -115,6 +119,23 @@ impl AudioReceiver {
         self.config.dtmf_payload_type = payload_type;
     }
 
+    /// Changes the dynamic audio payload type after a re-INVITE.
+    pub fn set_dynamic_audio(&mut self, dynamic_audio: Option<(u8, G711Law)>) {
+        self.config.dynamic_audio = dynamic_audio;
+    }
+
+    fn audio_law(&self, payload_type: u8) -> Option<G711Law> {
+        match payload_type {
+            PT_PCMU => Some(G711Law::Ulaw),
+            PT_PCMA => Some(G711Law::Alaw),
+            _ => self
+                .config
+                .dynamic_audio
+                .filter(|(pt, _)| *pt == payload_type)
+                .map(|(_, law)| law),
+        }
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> ReceiveStats {
         ReceiveStats {
@@ -135,7 +156,7 @@ impl AudioReceiver {
             return Err(Rejected::Junk);
         };
         let pt = packet.payload_type;
-        let known = pt == PT_PCMU || pt == PT_PCMA || Some(pt) == self.config.dtmf_payload_type;
+        let known = self.audio_law(pt).is_some() || Some(pt) == self.config.dtmf_payload_type;
         if pt == PT_COMFORT_NOISE {
             self.last_packet = Some(now);
             return Err(Rejected::ComfortNoise);
@@ -176,15 +197,11 @@ impl AudioReceiver {
                 return Some(Received::Audio(frame));
             }
             let packet = self.jitter.pop(now)?;
-            let law = match packet.payload_type {
-                PT_PCMU => G711Law::Ulaw,
-                PT_PCMA => G711Law::Alaw,
-                _ => {
-                    if let Some(digit) = self.dtmf.handle(packet.timestamp, packet.payload()) {
-                        return Some(Received::Dtmf(digit));
-                    }
-                    continue;
+            let Some(law) = self.audio_law(packet.payload_type) else {
+                if let Some(digit) = self.dtmf.handle(packet.timestamp, packet.payload()) {
+                    return Some(Received::Dtmf(digit));
                 }
+                continue;
             };
             // Keep the partial frame, then append this payload after it.
             self.decoded
@@ -253,6 +270,21 @@ mod tests {
         let u = G711Law::Ulaw.decode(ulaw[0]);
         let a = G711Law::Alaw.decode(alaw[0]);
         assert_eq!(levels, vec![u, u, a]);
+    }
+
+    #[test]
+    fn dynamic_pcmu_payload_type_is_decoded_when_negotiated() {
+        let t0 = Instant::now();
+        let mut rx = AudioReceiver::new(config());
+        let payload = [G711Law::Ulaw.encode(500); 160];
+        assert_eq!(
+            rx.handle_datagram(&rtp(96, 1, 0, 5, &payload), t0),
+            Err(Rejected::UnknownPayloadType(96))
+        );
+        rx.set_dynamic_audio(Some((96, G711Law::Ulaw)));
+        rx.handle_datagram(&rtp(96, 2, 160, 5, &payload), t0)
+            .unwrap();
+        assert!(matches!(drain(&mut rx, t0)[..], [Received::Audio(_)]));
     }
 
     #[test]

@@ -17,6 +17,16 @@
 //!   Result<(String, NegotiatedMedia), SdpError>` (`SdpError::NotAcceptable` = 488),
 //!   `offer() -> String`, `accept_answer(answer) -> Result<NegotiatedMedia, SdpError>`,
 //!   `set_holding(bool)`.
+//!
+//! The tokio shell, [`session`]:
+//! - `PortAllocator::new(ip, first, last)` (shared by all calls).
+//! - `MediaSocket::bind(&ports)?` → `local_addr()` for the SDP → `start(&NegotiatedMedia,
+//!   SessionConfig) -> (MediaSession, mpsc::Receiver<MediaEvent>)`.
+//! - `MediaSession`: `play(Arc<[i16]>) -> PlaybackId`, `stop_playback()`,
+//!   `send_dtmf(char, ms)`, `update(&NegotiatedMedia)` (re-INVITE, hold), `stats().await`,
+//!   `close().await`.
+//! - [`events::MediaEvent`]: `Audio(AudioFrame)`, `Dtmf(char)`, `PlaybackFinished { id,
+//!   completed }`, `RtpTimeout`.
 
 pub mod dtmf;
 pub mod dtmf_receiver;
@@ -25,8 +35,12 @@ pub mod events;
 pub mod g711;
 pub mod inbound;
 pub mod jitter;
+pub mod lateness;
 pub mod outbound;
 pub mod peer;
+pub mod port_allocator;
 pub mod rtcp;
 pub mod rtp_packet;
 pub mod sdp;
+pub mod session;
+pub mod vad;

@@ -153,12 +153,18 @@ impl AudioSender {
     pub fn play(&mut self, samples: Arc<[i16]>) -> PlaybackId {
         let id = self.next_id;
         self.next_id += 1;
+        self.enqueue(id, samples);
+        id
+    }
+
+    /// Queues samples under an id chosen by the caller (a session handle numbers its own
+    /// playbacks; do not mix with [`AudioSender::play`] on one sender).
+    pub fn enqueue(&mut self, id: PlaybackId, samples: Arc<[i16]>) {
         self.queue.push_back(Playback {
             id,
             samples,
             position: 0,
         });
-        id
     }
 
     /// True while any playback is queued.

@@ -139,14 +139,14 @@ impl PromptCatalog {
         }
         for list in lists {
             let content = std::fs::read_to_string(&list).map_err(io(&list))?;
-            for (index, (id, text)) in parse_list(&list, &content)? {
+            for ListEntry { line, id, text } in parse_list(&list, &content)? {
                 match prompts.get_mut(&id) {
                     Some(prompt) => prompt.text = Some(text),
                     None => {
                         return Err(PromptError::MissingWav {
                             wav: dir.join(format!("{id}.wav")),
                             list,
-                            line: index,
+                            line,
                             id,
                         });
                     }
@@ -232,8 +232,15 @@ pub fn read_prompt_wav(path: &Path) -> Result<Arc<[i16]>, PromptError> {
     Ok(samples)
 }
 
-/// Parses a list file into `(line number, (id, text))`.
-fn parse_list(path: &Path, content: &str) -> Result<Vec<(usize, (String, String))>, PromptError> {
+/// One `id<TAB>text` line of a list file.
+struct ListEntry {
+    line: usize,
+    id: String,
+    text: String,
+}
+
+/// Parses a list file.
+fn parse_list(path: &Path, content: &str) -> Result<Vec<ListEntry>, PromptError> {
     let mut entries = Vec::new();
     for (index, raw) in content.lines().enumerate() {
         let line = raw.trim_end_matches('\r');
@@ -260,7 +267,11 @@ fn parse_list(path: &Path, content: &str) -> Result<Vec<(usize, (String, String)
         if text.trim().is_empty() {
             return Err(syntax(format!("prompt {id:?} has no text")));
         }
-        entries.push((index + 1, (id.to_owned(), text.trim().to_owned())));
+        entries.push(ListEntry {
+            line: index + 1,
+            id: id.to_owned(),
+            text: text.trim().to_owned(),
+        });
     }
     Ok(entries)
 }

@@ -1,0 +1,461 @@
+//! The tokio shell of a call leg's media: one task per leg owning its RTP and RTCP sockets.
+//!
+//! `MediaSocket::bind` takes a port pair before the SDP is written (its address goes into
+//! the offer or answer); `MediaSocket::start` spawns the task with what the negotiation
+//! gave and returns a `MediaSession` handle plus a receiver of [`MediaEvent`]s. The task
+//! drives the sans-IO [`AudioSender`] every 20 ms and feeds datagrams to the
+//! [`AudioReceiver`]; the handle sends it commands. Role-neutral: the server and the
+//! caller bot use it alike.
+//!
+//! Choices: idle legs keep sending silence by default (NAT bindings and latching peers keep
+//! flowing); RTCP goes to port+1 (or `a=rtcp`), RTCP arriving multiplexed on the RTP port
+//! is read too; a full event channel drops events (counted) rather than stalling media.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::events::{MediaEvent, PlaybackId};
+use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejected};
+use super::lateness::LatenessHistogram;
+use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
+use super::peer::PeerAddress;
+use super::port_allocator::{PortAllocator, PortError};
+use super::rtcp::{SenderReportInfo, build_sender_report, ntp_timestamp, parse_rtcp};
+use super::rtp_packet::looks_like_rtcp;
+use super::sdp::NegotiatedMedia;
+
+/// Events buffered for the owner before new ones are dropped (about 10 s of audio).
+const EVENT_CAPACITY: usize = 512;
+
+/// How a session behaves.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Symmetric RTP: send to the source of the first valid packet (for callers behind NAT).
+    pub latching: bool,
+    /// What to send when nothing is playing.
+    pub idle: IdlePolicy,
+    /// Jitter buffer depth in packets.
+    pub jitter_depth: usize,
+    /// Longest wait for a missing packet.
+    pub jitter_max_delay: Duration,
+    /// Report [`MediaEvent::RtpTimeout`] after this long without RTP while receiving.
+    pub rtp_timeout: Option<Duration>,
+    /// Interval between RTCP sender reports.
+    pub rtcp_interval: Duration,
+    /// Our RTCP canonical name.
+    pub cname: String,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            latching: true,
+            idle: IdlePolicy::Silence,
+            jitter_depth: 3,
+            jitter_max_delay: Duration::from_millis(60),
+            rtp_timeout: Some(Duration::from_secs(30)),
+            rtcp_interval: Duration::from_secs(5),
+            cname: "hotline".into(),
+        }
+    }
+}
+
+/// Why a session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No port pair could be bound.
+    #[error(transparent)]
+    Ports(#[from] PortError),
+    /// A socket operation failed.
+    #[error("media socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Counters of a running session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// What was sent.
+    pub sent: SendStats,
+    /// What was received (and dropped, by reason).
+    pub received: ReceiveStats,
+    /// RTCP packets received (valid).
+    pub rtcp_received: u64,
+    /// RTCP datagrams that did not parse.
+    pub rtcp_malformed: u64,
+    /// Datagrams from a source other than the latched one.
+    pub foreign_source: u64,
+    /// Events dropped because the owner did not keep up.
+    pub events_dropped: u64,
+    /// Send errors from the socket.
+    pub send_errors: u64,
+    /// The address we send to now.
+    pub destination: Option<SocketAddr>,
+    /// How late each 20 ms tick ran after its deadline.
+    pub send_lateness: LatenessHistogram,
+}
+
+/// A bound, not yet started, media port pair.
+#[derive(Debug)]
+pub struct MediaSocket {
+    rtp: std::net::UdpSocket,
+    rtcp: std::net::UdpSocket,
+    local: SocketAddr,
+}
+
+impl MediaSocket {
+    /// Binds the next free pair from `ports`.
+    pub fn bind(ports: &PortAllocator) -> Result<Self, SessionError> {
+        let pair = ports.bind_pair()?;
+        let local = pair.rtp_addr()?;
+        Ok(MediaSocket {
+            rtp: pair.rtp,
+            rtcp: pair.rtcp,
+            local,
+        })
+    }
+
+    /// The RTP address to write into SDP.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Starts the media task (inside a tokio runtime) with the negotiated parameters.
+    pub fn start(
+        self,
+        media: &NegotiatedMedia,
+        config: SessionConfig,
+    ) -> Result<(MediaSession, mpsc::Receiver<MediaEvent>), SessionError> {
+        let rtp = UdpSocket::from_std(self.rtp)?;
+        let rtcp = UdpSocket::from_std(self.rtcp)?;
+        let (events_tx, events_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let sender = AudioSender::with_random_ids(send_config(media, config.idle));
+        let receiver = AudioReceiver::new(ReceiveConfig {
+            dtmf_payload_type: media.dtmf_payload_type,
+            dynamic_audio: dynamic_audio(media),
+            jitter_depth: config.jitter_depth,
+            jitter_max_delay: config.jitter_max_delay,
+        });
+        let mut task = SessionTask {
+            rtp,
+            rtcp,
+            sender,
+            receiver,
+            peer: PeerAddress::new(media.remote_rtp, config.latching),
+            remote_rtcp: media.remote_rtcp,
+            receiving: media.direction.receives(),
+            events: events_tx,
+            stats: MediaStats::default(),
+            timed_out: false,
+            quiet_since: std::time::Instant::now(),
+            config,
+        };
+        task.apply_direction(media);
+        let handle = tokio::spawn(task.run(commands_rx));
+        Ok((
+            MediaSession {
+                commands: commands_tx,
+                next_playback: AtomicU64::new(1),
+                dtmf_negotiated: std::sync::atomic::AtomicBool::new(
+                    media.dtmf_payload_type.is_some(),
+                ),
+                local: self.local,
+                task: handle,
+            },
+            events_rx,
+        ))
+    }
+}
+
+fn send_config(media: &NegotiatedMedia, idle: IdlePolicy) -> SendConfig {
+    SendConfig {
+        law: media.codec.law(),
+        payload_type: media.payload_type,
+        dtmf_payload_type: media.dtmf_payload_type,
+        idle,
+    }
+}
+
+/// The negotiated audio payload type when it is not the codec's static one.
+fn dynamic_audio(media: &NegotiatedMedia) -> Option<(u8, super::g711::G711Law)> {
+    (media.payload_type != media.codec.static_payload_type())
+        .then_some((media.payload_type, media.codec.law()))
+}
+
+enum Command {
+    Play(PlaybackId, Arc<[i16]>),
+    StopPlayback,
+    SendDtmf(char, u32),
+    Update(Box<NegotiatedMedia>),
+    Stats(oneshot::Sender<MediaStats>),
+}
+
+/// The handle to a running media session. Dropping it ends the task.
+#[derive(Debug)]
+pub struct MediaSession {
+    commands: mpsc::UnboundedSender<Command>,
+    next_playback: AtomicU64,
+    dtmf_negotiated: std::sync::atomic::AtomicBool,
+    local: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl MediaSession {
+    /// Our RTP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Queues samples (8 kHz mono) after anything already playing; a
+    /// [`MediaEvent::PlaybackFinished`] with this id follows when they are sent or stopped.
+    pub fn play(&self, samples: Arc<[i16]>) -> PlaybackId {
+        let id = self.next_playback.fetch_add(1, Ordering::Relaxed);
+        let _ = self.commands.send(Command::Play(id, samples));
+        id
+    }
+
+    /// Stops all playback (barge-in); the next 20 ms frame is already silent.
+    pub fn stop_playback(&self) {
+        let _ = self.commands.send(Command::StopPlayback);
+    }
+
+    /// Sends an RFC 4733 digit (caller bot, or DTMF towards an agent leg).
+    pub fn send_dtmf(&self, digit: char, duration_ms: u32) -> Result<(), SendDtmfError> {
+        if !self.dtmf_negotiated.load(Ordering::Relaxed) {
+            return Err(SendDtmfError::NotNegotiated);
+        }
+        if super::dtmf::digit_to_event(digit).is_none() {
+            return Err(SendDtmfError::NotADigit(digit));
+        }
+        let _ = self.commands.send(Command::SendDtmf(digit, duration_ms));
+        Ok(())
+    }
+
+    /// Applies a new negotiation (re-INVITE): remote address, hold/resume, codec.
+    pub fn update(&self, media: &NegotiatedMedia) {
+        self.dtmf_negotiated
+            .store(media.dtmf_payload_type.is_some(), Ordering::Relaxed);
+        let _ = self.commands.send(Command::Update(Box::new(media.clone())));
+    }
+
+    /// A snapshot of the counters; `None` when the task has ended.
+    pub async fn stats(&self) -> Option<MediaStats> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Stats(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Ends the task and releases the ports.
+    pub async fn close(self) {
+        let MediaSession { commands, task, .. } = self;
+        drop(commands);
+        let _ = task.await;
+    }
+}
+
+struct SessionTask {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    sender: AudioSender,
+    receiver: AudioReceiver,
+    peer: PeerAddress,
+    remote_rtcp: Option<SocketAddr>,
+    receiving: bool,
+    events: mpsc::Sender<MediaEvent>,
+    stats: MediaStats,
+    timed_out: bool,
+    quiet_since: std::time::Instant,
+    config: SessionConfig,
+}
+
+impl SessionTask {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut rtp_buf = [0u8; 2048];
+        let mut rtcp_buf = [0u8; 1500];
+        let mut out = [0u8; 256];
+        let started = Instant::now();
+        let mut next_rtcp = started + self.config.rtcp_interval;
+        let tick = tokio::time::sleep_until(started);
+        tokio::pin!(tick);
+        loop {
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => break,
+                },
+                received = self.rtp.recv_from(&mut rtp_buf) => {
+                    if let Ok((len, source)) = received {
+                        self.handle_rtp(&rtp_buf[..len], source, Instant::now());
+                    }
+                }
+                received = self.rtcp.recv_from(&mut rtcp_buf) => {
+                    if let Ok((len, _)) = received {
+                        self.handle_rtcp(&rtcp_buf[..len]);
+                    }
+                }
+                () = &mut tick => {
+                    let now = Instant::now();
+                    self.stats.send_lateness.record(now.saturating_duration_since(tick.deadline()));
+                    self.on_tick(now, &mut out).await;
+                    if now >= next_rtcp {
+                        self.send_sender_report(now).await;
+                        next_rtcp = now + self.config.rtcp_interval;
+                    }
+                    let next = self.sender.next_deadline().map(Instant::from_std);
+                    tick.as_mut().reset(next.unwrap_or(now + super::outbound::FRAME_DURATION));
+                }
+            }
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Play(id, samples) => self.sender.enqueue(id, samples),
+            Command::StopPlayback => {
+                self.sender.stop_playback();
+                self.forward_finished();
+            }
+            Command::SendDtmf(digit, ms) => {
+                // Validated by the handle; a re-INVITE racing it can still refuse.
+                let _ = self.sender.send_dtmf(digit, ms);
+            }
+            Command::Update(media) => {
+                self.peer.update_signalled(media.remote_rtp);
+                self.remote_rtcp = media.remote_rtcp;
+                self.sender
+                    .set_config(send_config(&media, self.config.idle));
+                self.receiver.set_dtmf_payload_type(media.dtmf_payload_type);
+                self.receiver.set_dynamic_audio(dynamic_audio(&media));
+                self.receiving = media.direction.receives();
+                self.quiet_since = std::time::Instant::now();
+                self.timed_out = false;
+                self.apply_direction(&media);
+            }
+            Command::Stats(reply) => {
+                let mut stats = self.stats;
+                stats.sent = self.sender.stats();
+                stats.received = self.receiver.stats();
+                stats.destination = self.peer.destination();
+                let _ = reply.send(stats);
+            }
+        }
+    }
+
+    /// Pauses sending when the peer does not receive (hold) or there is nowhere to send.
+    fn apply_direction(&mut self, media: &NegotiatedMedia) {
+        let can_send =
+            media.direction.sends() && (media.remote_rtp.is_some() || self.config.latching);
+        self.sender.set_paused(!can_send);
+    }
+
+    fn handle_rtp(&mut self, datagram: &[u8], source: SocketAddr, now: Instant) {
+        if looks_like_rtcp(datagram) {
+            self.handle_rtcp(datagram);
+            return;
+        }
+        if !self.peer.accepts(source) {
+            self.stats.foreign_source += 1;
+            return;
+        }
+        match self.receiver.handle_datagram(datagram, now.into_std()) {
+            Ok(()) | Err(Rejected::ComfortNoise) | Err(Rejected::Jitter(_)) => {
+                self.peer.on_valid_packet(source);
+                self.timed_out = false;
+            }
+            Err(Rejected::Junk) | Err(Rejected::UnknownPayloadType(_)) => return,
+        }
+        self.drain_received(now);
+    }
+
+    fn handle_rtcp(&mut self, datagram: &[u8]) {
+        match parse_rtcp(datagram) {
+            Some(_) => self.stats.rtcp_received += 1,
+            None => self.stats.rtcp_malformed += 1,
+        }
+    }
+
+    fn drain_received(&mut self, now: Instant) {
+        while let Some(received) = self.receiver.poll(now.into_std()) {
+            let event = match received {
+                Received::Audio(frame) => MediaEvent::Audio(frame),
+                Received::Dtmf(digit) => MediaEvent::Dtmf(digit),
+            };
+            self.emit(event);
+        }
+    }
+
+    fn emit(&mut self, event: MediaEvent) {
+        if self.events.try_send(event).is_err() {
+            self.stats.events_dropped += 1;
+        }
+    }
+
+    fn forward_finished(&mut self) {
+        while let Some((id, completed)) = self.sender.poll_finished() {
+            self.emit(MediaEvent::PlaybackFinished { id, completed });
+        }
+    }
+
+    async fn on_tick(&mut self, now: Instant, out: &mut [u8]) {
+        let std_now = now.into_std();
+        while let Some(len) = self.sender.poll_transmit(std_now, out) {
+            if let Some(destination) = self.peer.destination()
+                && self.rtp.send_to(&out[..len], destination).await.is_err()
+            {
+                self.stats.send_errors += 1;
+            }
+        }
+        self.forward_finished();
+        self.drain_received(now);
+        self.check_timeout(std_now);
+    }
+
+    fn check_timeout(&mut self, now: std::time::Instant) {
+        let Some(timeout) = self.config.rtp_timeout else {
+            return;
+        };
+        if !self.receiving || self.timed_out {
+            return;
+        }
+        // Silence counts from the last packet, the start, or the last re-negotiation.
+        let last = self
+            .receiver
+            .last_packet_at()
+            .map_or(self.quiet_since, |t| t.max(self.quiet_since));
+        if now.saturating_duration_since(last) >= timeout {
+            self.timed_out = true;
+            self.emit(MediaEvent::RtpTimeout);
+        }
+    }
+
+    async fn send_sender_report(&mut self, now: Instant) {
+        let sent = self.sender.stats();
+        let Some(destination) = self.remote_rtcp else {
+            return;
+        };
+        if sent.packets == 0 || self.sender.is_paused() {
+            return;
+        }
+        let info = SenderReportInfo {
+            ssrc: self.sender.ssrc(),
+            ntp_time: ntp_timestamp(SystemTime::now()),
+            rtp_time: self.sender.rtp_timestamp_at(now.into_std()),
+            packet_count: sent.packets,
+            octet_count: sent.octets,
+            cname: self.config.cname.clone(),
+        };
+        if let Some(report) = build_sender_report(&info)
+            && self.rtcp.send_to(&report, destination).await.is_err()
+        {
+            self.stats.send_errors += 1;
+        }
+    }
+}
