@@ -23,6 +23,8 @@ pub struct Config {
     pub prompts: PromptsConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
+    /// Data sources, verification and the embedded database (`[data]`).
+    pub data: crate::data::DataConfig,
 }
 
 /// Which SIP transports to listen on.
