@@ -85,6 +85,45 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
+/// The prompt ids a dialplan readback type may need, for `hotline check`.
+pub fn prompts_for(read_as: ReadAs) -> Vec<&'static str> {
+    let number_words = || {
+        let mut v: Vec<&'static str> = ONES.to_vec();
+        v.extend(&TENS[2..]);
+        v.extend(["hundred", "thousand", "million", "billion"]);
+        v
+    };
+    let mut ids = match Spoken::from(read_as) {
+        Spoken::Digits => {
+            let mut v = ONES[..10].to_vec();
+            v.extend(["star", "hash"]);
+            v
+        }
+        Spoken::Number => {
+            let mut v = number_words();
+            v.extend(["minus", "point"]);
+            v
+        }
+        Spoken::Money => {
+            let mut v = number_words();
+            v.extend(["minus", "and", "dollar", "dollars", "cent", "cents"]);
+            v
+        }
+        Spoken::Date => {
+            let mut v = number_words();
+            v.extend(MONTHS);
+            v.extend(&ORDINAL_ONES[1..]);
+            v.extend(["twentieth", "thirtieth", "oh"]);
+            v.extend((21..=29).chain([31]).map(compound_ordinal));
+            v
+        }
+        Spoken::Ordinal | Spoken::Time => READBACK_PROMPTS.to_vec(),
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Reads `value` back as the dialplan asked (`{var:money}` and friends).
 pub fn readback(read_as: ReadAs, value: &str) -> Result<Vec<String>, ReadbackError> {
     speak(read_as.into(), value)
@@ -446,6 +485,24 @@ mod tests {
         assert_eq!(readback(ReadAs::Money, "3").unwrap(), ["three", "dollars"]);
         assert_eq!(readback(ReadAs::Text, "3").unwrap(), ["three"]);
         assert!(readback(ReadAs::Text, "hello").is_err());
+    }
+
+    #[test]
+    fn declared_needs_cover_what_readback_produces() {
+        let cases = [
+            (ReadAs::Money, "-1234567.89"),
+            (ReadAs::Digits, "0123456789*#"),
+            (ReadAs::Date, "1987-12-23"),
+            (ReadAs::Number, "-45.6"),
+        ];
+        for (read_as, value) in cases {
+            let needs = prompts_for(read_as);
+            for id in readback(read_as, value).unwrap() {
+                assert!(needs.contains(&id.as_str()), "{read_as}: {id} not declared");
+            }
+            assert!(needs.iter().all(|id| READBACK_PROMPTS.contains(id)));
+        }
+        assert!(!prompts_for(ReadAs::Digits).contains(&"dollars"));
     }
 
     #[test]
