@@ -6,6 +6,7 @@
 pub mod asr;
 pub mod call;
 pub mod config;
+pub mod data;
 pub mod dialplan;
 pub mod media;
 pub mod nlu;

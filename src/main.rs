@@ -39,6 +39,8 @@ enum Command {
     Models(cli::models::Args),
     /// Transcribe WAV files with the local Whisper model.
     Transcribe(cli::transcribe::Args),
+    /// The embedded database: `db init [--demo]`.
+    Db(cli::db::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Some(Command::Nlu(args)) => cli::nlu::run(args),
         Some(Command::Models(args)) => cli::models::run(args),
         Some(Command::Transcribe(args)) => cli::transcribe::run(args),
+        Some(Command::Db(args)) => cli::db::run(args),
     };
     match result {
         Ok(code) => code,

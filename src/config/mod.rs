@@ -25,6 +25,8 @@ pub struct Config {
     pub dialplan: DialplanConfig,
     pub asr: AsrConfig,
     pub log: LogConfig,
+    /// Data sources, verification and the embedded database (`[data]`).
+    pub data: crate::data::DataConfig,
 }
 
 /// Which SIP transports to listen on.

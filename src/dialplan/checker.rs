@@ -448,9 +448,12 @@ impl<'a> Checker<'a> {
         match template::parse(text) {
             Ok(pieces) => {
                 for piece in pieces {
-                    if let template::Piece::Var { name, offset, .. } = piece {
+                    if let template::Piece::Var { name, offset, read_as } = piece {
                         let pos = inner_pos(self.source, text.pos, offset, name.chars().count());
                         self.check_var_use(&name, pos);
+                        if let Some(read_as) = read_as {
+                            self.check_readback_prompts(read_as, pos);
+                        }
                     }
                 }
             }
@@ -459,6 +462,23 @@ impl<'a> Checker<'a> {
                 let hint = e.hint.clone().unwrap_or_default();
                 self.error("bad-template", pos, e.message, hint);
             }
+        }
+    }
+
+    /// A typed readback (`{balance:money}`) is spoken from recorded words: all must exist.
+    fn check_readback_prompts(&mut self, read_as: template::ReadAs, pos: Pos) {
+        if !self.prompts.is_available() || read_as == template::ReadAs::Text {
+            return;
+        }
+        let missing = self.prompts.missing_readback_prompts(read_as);
+        if !missing.is_empty() {
+            let dir = self.prompts.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+            self.error(
+                "missing-readback-prompt",
+                pos,
+                format!("reading back `{read_as}` needs prompts missing from {dir}: {}", missing.join(", ")),
+                "the words are listed in prompts/en-US/core.txt and readback.txt; render them with prompts/render.sh",
+            );
         }
     }
 

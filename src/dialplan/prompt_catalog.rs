@@ -80,6 +80,17 @@ impl PromptCatalog {
     }
 }
 
+impl PromptCatalog {
+    /// The recordings a `{var:type}` readback needs that this folder lacks (readback words
+    /// come from src/prompts/readback.rs; a missing one would be silence mid-sentence).
+    pub fn missing_readback_prompts(&self, read_as: super::template::ReadAs) -> Vec<&'static str> {
+        crate::prompts::readback::prompts_for(read_as)
+            .into_iter()
+            .filter(|id| !self.has_recording(id))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +111,19 @@ mod tests {
         assert!(!catalog.knows("bad line") && !catalog.knows("missing"));
         assert!(catalog.is_available());
         assert!(!PromptCatalog::load(&dir.path().join("nope")).is_available());
+    }
+
+    #[test]
+    fn readbacks_need_their_words_recorded() {
+        use super::super::template::ReadAs;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("one.wav"), b"RIFF").unwrap();
+        let catalog = PromptCatalog::load(dir.path());
+        let missing = catalog.missing_readback_prompts(ReadAs::Digits);
+        assert!(missing.contains(&"zero") && missing.contains(&"hash") && !missing.contains(&"one"));
+        let en_us = PromptCatalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/en-US"));
+        for read_as in [ReadAs::Money, ReadAs::Digits, ReadAs::Date, ReadAs::Number] {
+            assert_eq!(en_us.missing_readback_prompts(read_as), Vec::<&str>::new(), "{read_as}");
+        }
     }
 }

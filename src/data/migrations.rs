@@ -1,0 +1,47 @@
+//! The embedded database's schema, as numbered migrations applied in order at start-up.
+//! `PRAGMA user_version` records how many have run; a migration is never edited once
+//! released, only followed by a new one.
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the bank demo's customers, accounts, cards and transactions; verification lockouts.
+    "CREATE TABLE customers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        -- Caller id as digits only (country code included), for ANI matching.
+        phone TEXT UNIQUE,
+        tier TEXT NOT NULL DEFAULT 'standard',
+        date_of_birth TEXT
+    );
+    CREATE TABLE accounts (
+        number TEXT PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        kind TEXT NOT NULL DEFAULT 'checking',
+        balance_cents INTEGER NOT NULL DEFAULT 0,
+        -- argon2id PHC string; the PIN itself is never stored.
+        pin_hash TEXT NOT NULL
+    );
+    CREATE TABLE cards (
+        number TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts(number),
+        last4 TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active'
+    );
+    CREATE TABLE transactions (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts(number),
+        posted_on TEXT NOT NULL,
+        amount_cents INTEGER NOT NULL,
+        description TEXT NOT NULL
+    );
+    CREATE INDEX transactions_by_account ON transactions(account, posted_on);
+    CREATE TABLE lockouts (
+        -- 'account' or 'caller'.
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        -- Unix seconds; 0 when not locked.
+        locked_until INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (kind, key)
+    );",
+];
