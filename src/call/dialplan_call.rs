@@ -357,18 +357,9 @@ pub fn prompt_ids(items: &[PlayItem]) -> Vec<String> {
 }
 
 fn readback(read_as: ReadAs, value: &str) -> Vec<String> {
-    match read_as {
-        ReadAs::Digits => value
-            .chars()
-            .filter_map(super::demo::digit_prompt)
-            .map(str::to_string)
-            .collect(),
-        _ => {
-            tracing::warn!(
-                read_as = read_as.as_str(),
-                "no readback prompts for this type yet"
-            );
-            Vec::new()
-        }
-    }
+    crate::prompts::readback::readback(read_as, value).unwrap_or_else(|err| {
+        // The error names the type, never the value (it may be sensitive).
+        tracing::warn!(read_as = read_as.as_str(), error = %err, "cannot read this value back");
+        Vec::new()
+    })
 }

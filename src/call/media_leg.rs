@@ -146,20 +146,21 @@ impl MediaLeg {
     /// Plays prompts back to back as one buffer, so the sequence has no gaps between
     /// recordings. Returns false when nothing could be played (unknown ids are logged).
     pub fn play_sequence(&self, catalog: &PromptCatalog, ids: &[String]) -> bool {
-        let State::Running(session, _) = &self.state else {
-            return false;
-        };
-        let mut joined: Vec<i16> = Vec::new();
+        let State::Running(session, _) = &self.state else { return false };
+        let mut parts = Vec::with_capacity(ids.len());
         for id in ids {
             match catalog.samples(id) {
-                Some(samples) => joined.extend_from_slice(&samples),
+                Some(samples) => parts.push(samples),
                 None => warn!(prompt = %id, "no such prompt"),
             }
         }
-        if joined.is_empty() {
-            return false;
-        }
-        session.play(joined.into());
+        match parts.len() {
+            0 => return false,
+            // A single recording plays exactly as recorded.
+            1 => session.play(parts.swap_remove(0)),
+            // A sequence is trimmed and crossfaded so it sounds like one sentence.
+            _ => session.play(crate::prompts::gapless::join(&parts).into()),
+        };
         true
     }
 

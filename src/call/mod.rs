@@ -157,6 +157,7 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
         reason,
         EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled
     );
+    info!(?reason, "call ending");
     if reason == EndReason::DialplanHangup {
         // The goodbye has left our socket but not the caller's jitter buffer: a BYE right
         // now would clip its last words on most phones.
@@ -303,6 +304,10 @@ async fn run_answered(
     let mut confirmed = false;
     let (feedback_tx, mut feedback) = tokio::sync::mpsc::unbounded_channel::<Feedback>();
     let mut listener: Option<SpeechListener> = None;
+    let facts = crate::data::CallFacts {
+        caller_id: parties.from.clone(),
+        call_id: dialog.id().call_id.clone(),
+    };
 
     let end = loop {
         let timer = script.next_deadline().unwrap_or(max_end);
@@ -359,7 +364,7 @@ async fn run_answered(
                 None => break EndReason::MediaTimeout,
             },
         };
-        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx, &mut listener) {
+        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx, &mut listener, &facts) {
             break reason;
         }
     };
@@ -376,6 +381,7 @@ fn carry_out(
     commands: Vec<Command>,
     feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
     listener: &mut Option<SpeechListener>,
+    facts: &crate::data::CallFacts,
 ) -> Option<EndReason> {
     for command in commands {
         match command {
@@ -401,10 +407,20 @@ fn carry_out(
             }
             Command::StopListening => *listener = None,
             Command::Lookup { source, args } => {
+                // LookupArg's Debug masks sensitive values.
                 let shown: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
                 info!(%source, args = %shown.join(", "), "lookup");
-                let result = LookupResult::Error("no data source is configured".into());
-                feedback.send(Feedback::Lookup(result)).ok();
+                let Some(data) = shared.data.clone() else {
+                    let result = LookupResult::Error("no data source is configured".into());
+                    feedback.send(Feedback::Lookup(result)).ok();
+                    continue;
+                };
+                let feedback = feedback.clone();
+                let facts = facts.clone();
+                tokio::spawn(async move {
+                    let result = data.lookup(&source, &args, &facts).await;
+                    feedback.send(Feedback::Lookup(result)).ok();
+                });
             }
             Command::Transfer { queue, context } => {
                 let context = serde_json::to_string(&context).unwrap_or_default();

@@ -36,6 +36,8 @@ pub enum ServerError {
         dir: std::path::PathBuf,
         ids: String,
     },
+    #[error("data sources: {0}")]
+    Data(String),
     #[error("speech recognition: {0}")]
     Asr(String),
     #[error("dialplan refused:\n{0}")]
@@ -58,6 +60,8 @@ pub struct Shared {
     pub calls: CallRegistry,
     /// The RTP port range.
     pub ports: PortAllocator,
+    /// Data sources for dialplan lookups (`None` in demo mode).
+    pub data: Option<Arc<crate::data::DataSources>>,
     /// Speech recognition (`None`: keypad only).
     pub asr: Option<Arc<crate::asr::Pool>>,
     /// The dialplan calls run (`None`: the built-in demo).
@@ -131,6 +135,13 @@ impl Server {
             });
         }
         let dialplans = open_dialplan(&config)?;
+        let data = match &dialplans {
+            Some(_) => Some(Arc::new(
+                crate::data::DataSources::open(&config.data, &config.data.dir)
+                    .map_err(|e| ServerError::Data(e.to_string()))?,
+            )),
+            None => None,
+        };
         let asr = match (&dialplans, config.asr.enabled) {
             (Some(_), true) => Some(start_asr(config.asr.clone()).await?),
             _ => None,
@@ -148,6 +159,7 @@ impl Server {
             ports,
             dialplans,
             asr,
+            data,
             draining: CancellationToken::new(),
         });
         let http_addr = if shared.config.http.enabled {
