@@ -69,3 +69,84 @@ fn a_broken_dialplan_fails_check_with_its_location() {
     assert!(text.contains("bad.yaml:7:15"), "{text}");
     assert!(text.contains("error[unknown-target]"), "{text}");
 }
+
+#[test]
+fn simulate_script_shows_the_call_and_masks_the_pin() {
+    let (ok, text) = hotline(&[
+        "simulate",
+        "dialplans/acme-bank.yaml",
+        "--script",
+        "dialplans/scripts/acme-dispute.yaml",
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("hotline:  Thank you for calling Acme Bank. [acme-welcome]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(transfer to `disputes`, priority normal)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(expect: ok)") && !text.contains("expect FAILED"),
+        "{text}"
+    );
+    assert!(text.contains("\"disputed_amount\": \"49.99\""), "{text}");
+    assert!(text.contains("pin = ****"), "{text}");
+    assert!(
+        !text.contains("9999") && !text.contains("1234#"),
+        "a PIN leaked: {text}"
+    );
+}
+
+#[test]
+fn simulate_interactive_reads_the_keyboard_and_asks_unmocked_lookups() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "simulate",
+            "dialplans/acme-bank.yaml",
+            "--at",
+            "2026-11-23 10:00",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the hotline binary runs");
+    let input = "#2\nfound account=55554444 name=Ann\n#9876\nfound\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let output = child
+        .wait_with_output()
+        .expect("simulate ends at end of input");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("lookup accounts_by_phone(phone=anonymous)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(lookup verify_pin(account=55554444, pin=****) -> found {})"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(transfer to `cards`, priority high)"),
+        "{text}"
+    );
+    assert!(!text.contains("9876"), "a PIN leaked: {text}");
+}
+
+#[test]
+fn graph_and_schema_commands_print_their_documents() {
+    let (ok, text) = hotline(&["graph", "dialplans/acme-bank.yaml", "--format", "dot"]);
+    assert!(ok && text.starts_with("digraph \"acme-bank\""), "{text}");
+    let (ok, text) = hotline(&["schema"]);
+    assert!(ok, "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    assert_eq!(schema["title"], "Hotline dialplan");
+}

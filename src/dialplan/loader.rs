@@ -264,7 +264,7 @@ mod tests {
         let errors = errors_of(&text);
         assert_eq!(errors[0].pos.line, 9, "{:?}", errors[0]);
         assert!(
-            errors[0].message.to_lowercase().contains("duplicate"),
+            errors[0].message.contains("defined twice"),
             "{}",
             errors[0].message
         );
