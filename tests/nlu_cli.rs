@@ -4,6 +4,7 @@
 use std::process::{Command, Output};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sip-testbench/nlu/corpus.yaml");
+const DIALPLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans/acme-bank.yaml");
 
 fn hotline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hotline"))
@@ -24,7 +25,7 @@ fn understand_shows_intent_runner_up_and_candidates() {
         CORPUS,
         "--step",
         "main_menu",
-        "Um, somebody stole my card",
+        "Um, somebody stole my card and there's a charge I don't recognize",
     ]);
     assert!(
         out.status.success(),
@@ -35,6 +36,65 @@ fn understand_shows_intent_runner_up_and_candidates() {
     assert!(text.contains("intent:      lost_card"), "{text}");
     assert!(text.contains("runner-up:"), "{text}");
     assert!(text.contains("candidates:  lost_card"), "{text}");
+}
+
+#[test]
+fn understand_uses_a_dialplan_gather_as_the_runtime_does() {
+    let out = hotline(&[
+        "understand",
+        "--dialplan",
+        DIALPLAN,
+        "--step",
+        "main_menu",
+        "I think my card got stollen",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("intent:      lost_card"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = hotline(&[
+        "understand",
+        "--dialplan",
+        DIALPLAN,
+        "--step",
+        "main.dispute_amount",
+        "forty nine ninety nine",
+    ]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("amount = 49.99"), "{}", stdout(&out));
+
+    let out = hotline(&[
+        "understand",
+        "--dialplan",
+        DIALPLAN,
+        "--step",
+        "ask_pin",
+        "one two three four",
+    ]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("pin = ****") && !text.contains("one two"),
+        "{text}"
+    );
+}
+
+#[test]
+fn understand_lists_the_gathers_of_a_dialplan_when_the_step_is_wrong() {
+    let out = hotline(&["understand", "--dialplan", DIALPLAN, "--step", "menu", "hi"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no gather step `menu`") && err.contains("main.main_menu"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -21,7 +21,11 @@ pub struct Args {
 
 /// Dialplan files under `paths` (folders: their *.yaml and *.yml, sorted).
 pub fn dialplan_files(paths: &[PathBuf], default: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let paths = if paths.is_empty() { vec![PathBuf::from(default)] } else { paths.to_vec() };
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(default)]
+    } else {
+        paths.to_vec()
+    };
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -40,7 +44,10 @@ pub fn dialplan_files(paths: &[PathBuf], default: &str) -> anyhow::Result<Vec<Pa
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -65,12 +72,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             "ok"
         };
-        println!("{}: {verdict} ({file_errors} errors, {file_warnings} warnings)", file.display());
+        println!(
+            "{}: {verdict} ({file_errors} errors, {file_warnings} warnings)",
+            file.display()
+        );
         errors += file_errors;
         warnings += file_warnings;
     }
     if files.len() > 1 {
-        println!("{} files checked: {errors} errors, {warnings} warnings", files.len());
+        println!(
+            "{} files checked: {errors} errors, {warnings} warnings",
+            files.len()
+        );
     }
-    Ok(if failed_files > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed_files > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
