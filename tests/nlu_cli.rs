@@ -104,7 +104,7 @@ fn understand_json_masks_sensitive_entities_and_transcript() {
         "--corpus-intents",
         CORPUS,
         "--step",
-        "pin",
+        "ask_pin",
         "--json",
         "for four seven seven",
     ]);
@@ -124,7 +124,7 @@ fn understand_explains_a_no_match() {
         "--corpus-intents",
         CORPUS,
         "--intents",
-        "balance,dispute",
+        "check_balance,dispute_charge",
         "--entity",
         "digits:8",
         "--today",
@@ -144,7 +144,7 @@ fn understand_reads_keypad_input() {
         "--corpus-intents",
         CORPUS,
         "--step",
-        "amount",
+        "dispute_amount",
         "--dtmf",
         "49*99#",
     ]);
