@@ -270,3 +270,12 @@ fn the_example_dialplan_checks_clean_with_its_prompts() {
     assert!(plan.prompts.is_available());
     assert_eq!(plan.global_intents.len(), 1);
 }
+
+#[test]
+fn keys_in_a_speech_only_gather_are_a_warning() {
+    let text = replace(
+        "intents: { help: agent }",
+        "intents: { help: agent }\n          input: speech\n          keys: { \"1\": help }",
+    );
+    assert_eq!(codes(&text), vec![("keys-never-heard", 26, 19)]);
+}

@@ -72,22 +72,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             "ok"
         };
-        println!(
-            "{}: {verdict} ({file_errors} errors, {file_warnings} warnings)",
-            file.display()
+        let counts = format!(
+            "{}, {}",
+            count(file_errors, "error"),
+            count(file_warnings, "warning")
         );
+        println!("{}: {verdict} ({counts})", file.display());
         errors += file_errors;
         warnings += file_warnings;
     }
     if files.len() > 1 {
-        println!(
-            "{} files checked: {errors} errors, {warnings} warnings",
-            files.len()
-        );
+        let counts = format!("{}, {}", count(errors, "error"), count(warnings, "warning"));
+        println!("{} files checked: {counts}", files.len());
     }
     Ok(if failed_files > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

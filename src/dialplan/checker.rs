@@ -804,6 +804,28 @@ impl<'a> Checker<'a> {
                 "add `entity:` or remove `next`",
             );
         }
+        if g.input == InputMode::Speech && !g.keys.is_empty() {
+            let pos = g.keys.keys().next().map(|k| k.pos).unwrap_or(step_name.pos);
+            self.warning(
+                "keys-never-heard",
+                pos,
+                format!(
+                    "gather `{}` maps keys but listens to speech only",
+                    step_name.value
+                ),
+                "use `input: both`, or remove `keys:`",
+            );
+        }
+        if let Some(into) = &g.into
+            && BUILTIN_VARIABLES.contains(&into.as_str())
+        {
+            self.warning(
+                "builtin-variable",
+                into.pos,
+                format!("`{}` is set by the runtime", into.value),
+                "choose another name",
+            );
+        }
         if g.intents.is_empty() && g.entity.is_none() {
             self.error(
                 "gather-expects-nothing",

@@ -64,7 +64,7 @@ pub enum Turn {
     /// The transfer fails with this reason.
     TransferFails(String),
     /// Checks what happened since the previous `expect` turn.
-    Expect(Expect),
+    Expect(Box<Expect>),
 }
 
 /// What must have happened.

@@ -167,14 +167,21 @@ pub fn yaml_diagnostic(err: &serde_saphyr::Error) -> Diagnostic {
             message = stripped.to_string();
         }
     }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        message = format!("`{key}` is defined twice here");
+    }
     let hint = if message.contains("unknown variant") {
         "not a known step or value: see docs/dialplan.md (`hotline schema` lets editors complete them)"
     } else if message.contains("unknown field") {
         "not a field of this item: see the fields it accepts above, and docs/dialplan.md"
     } else if message.contains("missing field") {
         "this item needs that field: see docs/dialplan.md"
-    } else if message.contains("duplicate") {
-        "every name in a mapping must be unique"
+    } else if message.contains("defined twice") {
+        "step, flow, intent and other names must be unique: rename or remove one"
     } else {
         "see docs/dialplan.md for the format"
     };

@@ -33,10 +33,10 @@ impl PromptCatalog {
             };
             if ext == "wav" {
                 catalog.recorded.insert(stem.to_string());
-            } else if ext == "txt" {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    catalog.add_list(&text);
-                }
+            } else if ext == "txt"
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                catalog.add_list(&text);
             }
         }
         catalog
