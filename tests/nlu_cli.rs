@@ -4,6 +4,7 @@
 use std::process::{Command, Output};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sip-testbench/nlu/corpus.yaml");
+const DIALPLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans/acme-bank.yaml");
 
 fn hotline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hotline"))
@@ -24,7 +25,7 @@ fn understand_shows_intent_runner_up_and_candidates() {
         CORPUS,
         "--step",
         "main_menu",
-        "Um, somebody stole my card",
+        "Um, somebody stole my card and there's a charge I don't recognize",
     ]);
     assert!(
         out.status.success(),
@@ -38,13 +39,72 @@ fn understand_shows_intent_runner_up_and_candidates() {
 }
 
 #[test]
+fn understand_uses_a_dialplan_gather_as_the_runtime_does() {
+    let out = hotline(&[
+        "understand",
+        "--dialplan",
+        DIALPLAN,
+        "--step",
+        "main_menu",
+        "I think my card got stollen",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("intent:      lost_card"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = hotline(&[
+        "understand",
+        "--dialplan",
+        DIALPLAN,
+        "--step",
+        "main.dispute_amount",
+        "forty nine ninety nine",
+    ]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("amount = 49.99"), "{}", stdout(&out));
+
+    let out = hotline(&[
+        "understand",
+        "--dialplan",
+        DIALPLAN,
+        "--step",
+        "ask_pin",
+        "one two three four",
+    ]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("pin = ****") && !text.contains("one two"),
+        "{text}"
+    );
+}
+
+#[test]
+fn understand_lists_the_gathers_of_a_dialplan_when_the_step_is_wrong() {
+    let out = hotline(&["understand", "--dialplan", DIALPLAN, "--step", "menu", "hi"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no gather step `menu`") && err.contains("main.main_menu"),
+        "{err}"
+    );
+}
+
+#[test]
 fn understand_json_masks_sensitive_entities_and_transcript() {
     let out = hotline(&[
         "understand",
         "--corpus-intents",
         CORPUS,
         "--step",
-        "pin",
+        "ask_pin",
         "--json",
         "for four seven seven",
     ]);
@@ -64,7 +124,7 @@ fn understand_explains_a_no_match() {
         "--corpus-intents",
         CORPUS,
         "--intents",
-        "balance,dispute",
+        "check_balance,dispute_charge",
         "--entity",
         "digits:8",
         "--today",
@@ -84,7 +144,7 @@ fn understand_reads_keypad_input() {
         "--corpus-intents",
         CORPUS,
         "--step",
-        "amount",
+        "dispute_amount",
         "--dtmf",
         "49*99#",
     ]);

@@ -2,23 +2,33 @@
 //! keypad input): the normalised words, every competing intent's confidence, the intent and
 //! runner-up, the entity (sensitive values masked) and the reason for a no-match.
 //!
-//! Intents, entities and steps come from a corpus file's declarations (`--corpus-intents`,
-//! docs/nlu.md) until the dialplan loader lands.
+//! Intents, entities and steps come from a dialplan (`--dialplan FILE --step [FLOW.]STEP`,
+//! the gather's intents, entity and confidence exactly as the runtime builds them) or from
+//! a corpus file's declarations (`--corpus-intents`, docs/nlu.md).
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
+use hotline::dialplan::format::Step;
+use hotline::dialplan::{self, Dialplan};
 use hotline::nlu::corpus::Corpus;
-use hotline::nlu::{EntityDef, EntityKind, Expectation, Explanation, explain, understand_dtmf};
+use hotline::nlu::{
+    EntityDef, EntityKind, Expectation, Explanation, IntentModel, explain, understand_dtmf,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dialplan", "corpus_intents"])))]
 pub struct Args {
+    /// A dialplan: its intents, entities and gather steps.
+    #[arg(long, value_name = "FILE")]
+    dialplan: Option<PathBuf>,
     /// A corpus file whose intent, entity and step declarations to use (docs/nlu.md).
     #[arg(long, value_name = "FILE")]
-    corpus_intents: PathBuf,
-    /// A step declared in that file: its intents and entity compete.
+    corpus_intents: Option<PathBuf>,
+    /// A gather step: `FLOW.STEP`, or `STEP` when one flow has it (dialplan); a step of
+    /// the corpus file. Its intents, entity and confidence apply.
     #[arg(long, conflicts_with_all = ["intents", "entity"])]
     step: Option<String>,
     /// Intents that compete, comma-separated (global intents always compete).
@@ -28,10 +38,11 @@ pub struct Args {
     /// digits:LEN, card_number, money, date, yes_no, ordinal.
     #[arg(long)]
     entity: Option<String>,
-    /// Today's date for relative dates (default: the local date).
+    /// Today's date for relative dates (default: today in the dialplan's timezone, or
+    /// the local date).
     #[arg(long, value_name = "YYYY-MM-DD")]
     today: Option<NaiveDate>,
-    /// No-match threshold (default: the file's).
+    /// No-match threshold (default: the step's or the file's).
     #[arg(long)]
     threshold: Option<f32>,
     /// Treat the input as keypad digits (DTMF) instead of a transcript.
@@ -68,57 +79,169 @@ struct ShownEntity {
     sensitive: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.corpus_intents)
-        .with_context(|| format!("cannot read {}", args.corpus_intents.display()))?;
-    let corpus = Corpus::from_yaml(&text).with_context(|| {
-        format!(
-            "{} is not a valid corpus file",
-            args.corpus_intents.display()
-        )
-    })?;
-    let today = args
-        .today
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
+/// What the chosen step expects, before today's date is known.
+struct StepExpectation {
+    intents: Vec<String>,
+    entity: Option<EntityDef>,
+    threshold: f32,
+}
 
-    let (intents, entity): (Vec<String>, Option<EntityDef>) = match &args.step {
-        Some(step) => {
-            let Some(s) = corpus.steps.get(step) else {
-                let known: Vec<&str> = corpus.steps.keys().map(String::as_str).collect();
-                bail!(
-                    "no step `{step}` in {}; steps: {}",
-                    args.corpus_intents.display(),
-                    known.join(", ")
-                );
+/// Where intents, entities and steps come from.
+enum Source {
+    Dialplan(Box<Dialplan>),
+    Corpus(Box<Corpus>),
+}
+
+impl Source {
+    fn load(args: &Args) -> anyhow::Result<Self> {
+        if let Some(path) = &args.dialplan {
+            return match dialplan::load_path(path) {
+                Ok((plan, _warnings)) => Ok(Self::Dialplan(Box::new(plan))),
+                Err(report) => bail!("{} does not load:\n{}", path.display(), report.render()),
             };
-            (
-                s.intents.clone(),
-                s.entity.and_then(|i| corpus.entities.get(i)).cloned(),
-            )
         }
+        let Some(path) = &args.corpus_intents else {
+            bail!("give --dialplan FILE or --corpus-intents FILE");
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let corpus = Corpus::from_yaml(&text)
+            .with_context(|| format!("{} is not a valid corpus file", path.display()))?;
+        Ok(Self::Corpus(Box::new(corpus)))
+    }
+
+    fn model(&self) -> &IntentModel {
+        match self {
+            Self::Dialplan(plan) => &plan.intent_model,
+            Self::Corpus(corpus) => &corpus.model,
+        }
+    }
+
+    fn entity(&self, name: &str) -> Option<&EntityDef> {
+        match self {
+            Self::Dialplan(plan) => plan.entities.get(name),
+            Self::Corpus(corpus) => corpus.entities.iter().find(|d| d.name == name),
+        }
+    }
+
+    fn default_threshold(&self) -> f32 {
+        match self {
+            Self::Dialplan(plan) => plan.confidence,
+            Self::Corpus(corpus) => corpus.threshold,
+        }
+    }
+
+    fn today(&self) -> NaiveDate {
+        match self {
+            Self::Dialplan(plan) => chrono::Utc::now()
+                .with_timezone(&plan.timezone)
+                .date_naive(),
+            Self::Corpus(_) => chrono::Local::now().date_naive(),
+        }
+    }
+
+    fn step(&self, name: &str) -> anyhow::Result<StepExpectation> {
+        match self {
+            Self::Corpus(corpus) => {
+                let Some(step) = corpus.steps.get(name) else {
+                    let known: Vec<&str> = corpus.steps.keys().map(String::as_str).collect();
+                    bail!(
+                        "no step `{name}` in the corpus file; steps: {}",
+                        known.join(", ")
+                    );
+                };
+                Ok(StepExpectation {
+                    intents: step.intents.clone(),
+                    entity: step.entity.and_then(|i| corpus.entities.get(i)).cloned(),
+                    threshold: corpus.threshold,
+                })
+            }
+            Self::Dialplan(plan) => dialplan_step(plan, name),
+        }
+    }
+}
+
+/// A gather of a dialplan, found by `FLOW.STEP` or by a step name only one flow has.
+fn dialplan_step(plan: &Dialplan, name: &str) -> anyhow::Result<StepExpectation> {
+    let gathers: Vec<(String, String)> = plan
+        .doc
+        .flows
+        .iter()
+        .flat_map(|(flow, f)| {
+            f.steps
+                .iter()
+                .filter(|(_, step)| matches!(step, Step::Gather(_)))
+                .map(move |(step, _)| (flow.value.clone(), step.value.clone()))
+        })
+        .collect();
+    let matching: Vec<&(String, String)> = gathers
+        .iter()
+        .filter(|(flow, step)| match name.split_once('.') {
+            Some((f, s)) => f == flow && s == step,
+            None => step == name,
+        })
+        .collect();
+    let (flow, step) = match matching.as_slice() {
+        [one] => *one,
+        [] => {
+            let known: Vec<String> = gathers.iter().map(|(f, s)| format!("{f}.{s}")).collect();
+            bail!(
+                "no gather step `{name}` in {}; gathers: {}",
+                plan.file,
+                known.join(", ")
+            );
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|(f, s)| format!("{f}.{s}")).collect();
+            bail!(
+                "`{name}` is a step of several flows; say which: {}",
+                names.join(", ")
+            );
+        }
+    };
+    let Some(Step::Gather(g)) = plan.flow(flow).and_then(|f| f.steps.get(step)) else {
+        bail!("`{flow}.{step}` is not a gather step");
+    };
+    Ok(StepExpectation {
+        intents: g.intents.keys().map(|k| k.value.clone()).collect(),
+        entity: g
+            .entity
+            .as_ref()
+            .and_then(|e| plan.entities.get(&e.value))
+            .cloned(),
+        threshold: g.confidence.unwrap_or(plan.confidence),
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let source = Source::load(&args)?;
+    let today = args.today.unwrap_or_else(|| source.today());
+    let step = match &args.step {
+        Some(step) => source.step(step)?,
         None => {
             for name in &args.intents {
-                if !corpus.model.intents().iter().any(|i| &i.name == name) {
-                    bail!(
-                        "intent `{name}` is not declared in {}",
-                        args.corpus_intents.display()
-                    );
+                if !source.model().contains(name) {
+                    bail!("intent `{name}` is not declared");
                 }
             }
             let entity = args
                 .entity
                 .as_deref()
-                .map(|e| entity_arg(&corpus, e))
+                .map(|e| entity_arg(&source, e))
                 .transpose()?;
-            (args.intents.clone(), entity)
+            StepExpectation {
+                intents: args.intents.clone(),
+                entity,
+                threshold: source.default_threshold(),
+            }
         }
     };
     let expect = Expectation {
-        intents: &intents,
+        intents: &step.intents,
         include_global: true,
-        entity: entity.as_ref(),
+        entity: step.entity.as_ref(),
         today,
-        threshold: args.threshold.unwrap_or(corpus.threshold),
+        threshold: args.threshold.unwrap_or(step.threshold),
     };
 
     let shown = if args.dtmf {
@@ -133,18 +256,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             no_match_reason: u.no_match_reason,
         }
     } else {
-        shown(explain(&corpus.model, &args.input, &expect))
+        shown(explain(source.model(), &args.input, &expect))
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else {
-        print_text(&shown, entity.as_ref());
+        print_text(&shown, step.entity.as_ref());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn entity_arg(corpus: &Corpus, arg: &str) -> anyhow::Result<EntityDef> {
-    if let Some(def) = corpus.entities.iter().find(|d| d.name == arg) {
+fn entity_arg(source: &Source, arg: &str) -> anyhow::Result<EntityDef> {
+    if let Some(def) = source.entity(arg) {
         return Ok(def.clone());
     }
     let kind = match arg {
@@ -156,7 +279,7 @@ fn entity_arg(corpus: &Corpus, arg: &str) -> anyhow::Result<EntityDef> {
         _ => {
             let Some(range) = arg.strip_prefix("digits:") else {
                 bail!(
-                    "`{arg}` is neither an entity of the file nor a kind \
+                    "`{arg}` is neither a declared entity nor a kind \
                      (digits:MIN-MAX, card_number, money, date, yes_no, ordinal)"
                 );
             };

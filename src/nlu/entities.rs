@@ -47,12 +47,13 @@ struct WrongLengthText {
 
 impl fmt::Display for WrongLengthText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = if self.found == 1 { "digit" } else { "digits" };
         if self.min == self.max {
-            write!(f, "heard {} digits, expected {}", self.found, self.min)
+            write!(f, "heard {} {digits}, expected {}", self.found, self.min)
         } else {
             write!(
                 f,
-                "heard {} digits, expected {} to {}",
+                "heard {} {digits}, expected {} to {}",
                 self.found, self.min, self.max
             )
         }
@@ -312,6 +313,15 @@ mod tests {
             }
             .to_string(),
             "heard 3 digits, expected 4 to 6"
+        );
+        assert_eq!(
+            Miss::WrongLength {
+                found: 1,
+                min: 4,
+                max: 4
+            }
+            .to_string(),
+            "heard 1 digit, expected 4"
         );
     }
 }

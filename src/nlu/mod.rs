@@ -115,7 +115,7 @@ pub fn explain(model: &IntentModel, transcript: &str, expect: &Expectation<'_>) 
     match candidates.first() {
         Some(best) if best.confidence >= expect.threshold && best.confidence > 0.0 => {
             understanding.intent = Some(best.clone());
-            understanding.runner_up = candidates.get(1).cloned();
+            understanding.runner_up = candidates.get(1).filter(|c| c.confidence > 0.0).cloned();
         }
         Some(best) if best.confidence > 0.0 => {
             reasons.push(format!(
