@@ -1,4 +1,6 @@
-//! The tokio shell of a call leg's media: one task per leg owning its RTP and RTCP sockets.
+//! The tokio shell of a call leg's media: the leg's sockets and state ([`LegState`]),
+//! driven by a task of its own (`MediaSocket::start`) or by a shared
+//! [`super::engine::MediaEngine`]; either way the owner holds a [`MediaSession`].
 //!
 //! `MediaSocket::bind` takes a port pair before the SDP is written (its address goes into
 //! the offer or answer); `MediaSocket::start` spawns the task with what the negotiation
