@@ -145,3 +145,21 @@ fn malformed_requests_are_answered_and_the_server_goes_on() {
     sipp(server.sip_udp, "malformed.xml", "u1", 10);
     assert!(server.health()["sip_rejected"].as_u64().unwrap_or(0) >= 3);
 }
+
+#[test]
+fn max_duration_ends_the_call_with_bye() {
+    let server = TestServer::start("[calls]\nmax_duration_secs = 1\n");
+    sipp(server.sip_udp, "wait_for_bye.xml", "u1", 10);
+    assert!(
+        server.wait_for_log("reason=MaxDuration", Duration::from_secs(2)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn sdp_without_usable_media_gets_488() {
+    let server = TestServer::start("");
+    sipp(server.sip_udp, "no_common_codec.xml", "u1", 10);
+    assert_eq!(server.health()["active_calls"], 0);
+}

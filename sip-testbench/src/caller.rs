@@ -1,1 +1,184 @@
-//! The caller bot (media part comes with the media session).
+//! The caller bot: dials the server, plays audio as its microphone, presses keys as
+//! RFC 4733 events, records what it hears, and hangs up (or notices the server did).
+
+use crate::uac::{SipTransport, Uac, is_terminated};
+use hotline::media::events::{FRAME_SAMPLES, MediaEvent};
+use hotline::media::port_allocator::PortAllocator;
+use hotline::media::sdp::{MediaCapabilities, SdpSession};
+use hotline::media::session::{MediaSocket, SessionConfig};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+
+/// What one call does.
+#[derive(Debug, Clone)]
+pub struct CallPlan {
+    pub server: SocketAddr,
+    pub transport: SipTransport,
+    /// Audio to send as the caller's voice (8 kHz mono), starting when the call is answered.
+    pub speak: Option<Arc<[i16]>>,
+    /// When to send DTMF digits, counted from the answer.
+    pub keys: Vec<(Duration, char)>,
+    /// Hang up this long after the answer, unless the server hangs up first.
+    pub hangup_after: Duration,
+    /// Keep what we hear.
+    pub record: bool,
+}
+
+/// Who ended the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    Caller,
+    Server,
+    NotAnswered,
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub struct CallReport {
+    /// The final response to the INVITE.
+    pub status: u16,
+    /// INVITE sent to final response received.
+    pub setup: Duration,
+    /// What the caller heard, 8 kHz mono (empty unless `record`).
+    pub heard: Vec<i16>,
+    pub ended_by: EndedBy,
+    pub frames_heard: u64,
+}
+
+/// Places one call following `plan`.
+pub async fn place_call(
+    uac: &Uac,
+    ports: &PortAllocator,
+    plan: &CallPlan,
+) -> anyhow::Result<CallReport> {
+    let socket = MediaSocket::bind(ports)?;
+    let mut sdp = SdpSession::new(
+        socket.local_addr(),
+        MediaCapabilities::default(),
+        rand::random::<u32>().into(),
+    );
+    let offer = sdp.offer();
+    let started = Instant::now();
+    let mut dialled = uac
+        .invite(plan.server, plan.transport, Some(offer.into_bytes()))
+        .await?;
+    let setup = started.elapsed();
+    let status = dialled
+        .response
+        .as_ref()
+        .map(|r| u16::from(r.status_code.clone()))
+        .unwrap_or(0);
+    if !(200..300).contains(&status) {
+        return Ok(CallReport {
+            status,
+            setup,
+            heard: Vec::new(),
+            ended_by: EndedBy::NotAnswered,
+            frames_heard: 0,
+        });
+    }
+    let answer = dialled
+        .response
+        .as_ref()
+        .map(|r| r.body.clone())
+        .unwrap_or_default();
+    let negotiated = sdp.accept_answer(std::str::from_utf8(&answer)?)?;
+    let config = SessionConfig {
+        latching: false,
+        rtp_timeout: None,
+        ..SessionConfig::default()
+    };
+    let (session, mut events) = socket.start(&negotiated, config)?;
+    if let Some(voice) = &plan.speak {
+        session.play(voice.clone());
+    }
+    let answered = Instant::now();
+    let hangup_at = answered + plan.hangup_after;
+    let mut keys = plan.keys.clone();
+    keys.sort_by_key(|(at, _)| *at);
+    let mut keys = keys.into_iter().peekable();
+    let mut heard = Vec::new();
+    let mut frames_heard = 0;
+    let ended_by = loop {
+        let next_key_at = keys
+            .peek()
+            .map(|(at, _)| answered + *at)
+            .unwrap_or(hangup_at);
+        tokio::select! {
+            _ = sleep_until(hangup_at) => break EndedBy::Caller,
+            _ = sleep_until(next_key_at), if next_key_at < hangup_at => {
+                if let Some((_, key)) = keys.next() {
+                    session.send_dtmf(key, 120)?;
+                }
+            }
+            state = dialled.states.recv() => match state {
+                Some(state) if is_terminated(&state) => break EndedBy::Server,
+                Some(_) => {}
+                None => break EndedBy::Server,
+            },
+            event = events.recv() => match event {
+                Some(MediaEvent::Audio(frame)) => {
+                    frames_heard += 1;
+                    if plan.record {
+                        heard.extend_from_slice(&frame.samples[..FRAME_SAMPLES]);
+                    }
+                }
+                Some(_) => {}
+                None => break EndedBy::Server,
+            },
+        }
+    };
+    if ended_by == EndedBy::Caller {
+        dialled.dialog.bye().await.ok();
+    }
+    session.close().await;
+    Ok(CallReport {
+        status,
+        setup,
+        heard,
+        ended_by,
+        frames_heard,
+    })
+}
+
+/// Reads a WAV file as 8 kHz mono samples (16-bit PCM only).
+pub fn read_wav(path: &Path) -> anyhow::Result<Vec<i16>> {
+    let mut reader = hound::WavReader::open(path)?;
+    let spec = reader.spec();
+    anyhow::ensure!(
+        spec.channels == 1 && spec.sample_rate == 8000 && spec.bits_per_sample == 16,
+        "{}: expected 16-bit mono 8000 Hz, found {} channel(s) at {} Hz, {} bits",
+        path.display(),
+        spec.channels,
+        spec.sample_rate,
+        spec.bits_per_sample
+    );
+    Ok(reader.samples::<i16>().collect::<Result<_, _>>()?)
+}
+
+/// Writes 8 kHz mono samples to a 16-bit PCM WAV file.
+pub fn write_wav(path: &Path, samples: &[i16]) -> anyhow::Result<()> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec)?;
+    for s in samples {
+        writer.write_sample(*s)?;
+    }
+    writer.finalize()?;
+    Ok(())
+}
+
+/// Where `needle` appears in `haystack` sample for sample, if it does.
+pub fn find_exact(haystack: &[i16], needle: &[i16]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -22,9 +22,15 @@ pub fn digit_prompt(key: char) -> Option<&'static str> {
         '8' => "eight",
         '9' => "nine",
         '*' => "star",
-        '#' => "pound",
+        '#' => "hash",
         _ => return None,
     })
+}
+
+/// Every prompt the demo can play: checked at start-up so a missing file is an error
+/// then, not silence in a call.
+pub fn required_prompts() -> impl Iterator<Item = &'static str> {
+    std::iter::once("welcome").chain("0123456789*#".chars().filter_map(digit_prompt))
 }
 
 /// The demo's state: which keys were read back.
@@ -64,9 +70,16 @@ mod tests {
         );
         assert_eq!(
             demo.on_key('#'),
-            Some(DemoAction::Play(vec!["pound".into()]))
+            Some(DemoAction::Play(vec!["hash".into()]))
         );
         assert_eq!(demo.on_key('A'), None, "RFC 4733 A-D have no prompt");
         assert_eq!(demo.digits(), "4#");
+    }
+
+    #[test]
+    fn required_prompts_cover_every_key() {
+        let all: Vec<_> = required_prompts().collect();
+        assert_eq!(all.len(), 13);
+        assert!(all.contains(&"welcome") && all.contains(&"hash") && all.contains(&"zero"));
     }
 }

@@ -1,10 +1,101 @@
-//! `hotline check` (not built yet).
+//! `hotline check [PATHS]`: loads and checks dialplans (files, or folders of `*.yaml`),
+//! printing every problem at file:line:column with a snippet and a hint. Exits non-zero
+//! when any file has an error; warnings alone pass.
 
+use hotline::dialplan::{self, Report};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug, Default)]
-pub struct Args {}
+pub struct Args {
+    /// Dialplan files or folders (default: dialplans/). Folders are searched for *.yaml,
+    /// not recursing into tests/.
+    pub paths: Vec<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Print only the summary line per file.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`hotline check` is not built yet")
+/// Dialplan files under `paths` (folders: their *.yaml and *.yml, sorted).
+pub fn dialplan_files(paths: &[PathBuf], default: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(default)]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read folder {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_yaml(p))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let files = dialplan_files(&args.paths, "dialplans")?;
+    if files.is_empty() {
+        anyhow::bail!("no dialplan files found");
+    }
+    let (mut errors, mut warnings, mut failed_files) = (0, 0, 0);
+    for file in &files {
+        let report: Report = match dialplan::load_path(file) {
+            Ok((_, report)) => report,
+            Err(report) => report,
+        };
+        let file_errors = report.errors().count();
+        let file_warnings = report.warnings().count();
+        if !args.quiet && !report.diagnostics.is_empty() {
+            print!("{}", report.render());
+        }
+        let verdict = if file_errors > 0 || (args.deny_warnings && file_warnings > 0) {
+            failed_files += 1;
+            "FAILED"
+        } else {
+            "ok"
+        };
+        let counts = format!(
+            "{}, {}",
+            count(file_errors, "error"),
+            count(file_warnings, "warning")
+        );
+        println!("{}: {verdict} ({counts})", file.display());
+        errors += file_errors;
+        warnings += file_warnings;
+    }
+    if files.len() > 1 {
+        let counts = format!("{}, {}", count(errors, "error"), count(warnings, "warning"));
+        println!("{} files checked: {counts}", files.len());
+    }
+    Ok(if failed_files > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

@@ -56,3 +56,4 @@ pub mod rtcp;
 pub mod rtp_packet;
 pub mod sdp;
 pub mod session;
+pub mod vad;

@@ -91,16 +91,27 @@ fn year_at(tokens: &[Token], i: usize) -> Option<(i32, usize)> {
     if first.digits.len() == 4 {
         return first.digits.parse().ok().map(|y| (y, 1 + skip));
     }
-    if first.digits.len() == 2
-        && first.form != NumberForm::Written
-        && let Some(Token::Number(second)) = tokens.get(i + 1)
-        && second.digits.len() == 2
-        && matches!(first.digits.as_str(), "19" | "20")
+    if first.digits.len() != 2
+        || first.form == NumberForm::Written
+        || !matches!(first.digits.as_str(), "19" | "20")
     {
-        let year: i32 = format!("{}{}", first.digits, second.digits).parse().ok()?;
-        return Some((year, 2 + skip));
+        return None;
     }
-    None
+    match (tokens.get(i + 1), tokens.get(i + 2)) {
+        // "nineteen oh five"
+        (Some(Token::Number(zero)), Some(Token::Number(unit)))
+            if zero.digits == "0" && unit.digits.len() == 1 =>
+        {
+            let year: i32 = format!("{}0{}", first.digits, unit.digits).parse().ok()?;
+            Some((year, 3 + skip))
+        }
+        // "nineteen eighty five", "twenty twenty four"
+        (Some(Token::Number(second)), _) if second.digits.len() == 2 => {
+            let year: i32 = format!("{}{}", first.digits, second.digits).parse().ok()?;
+            Some((year, 2 + skip))
+        }
+        _ => None,
+    }
 }
 
 /// Finds the date a caller said.
@@ -297,7 +308,9 @@ fn day_of_recent_month(today: NaiveDate, day: u32) -> Result<NaiveDate, Miss> {
 mod tests {
     use super::super::normalise::lex;
     use super::super::numbers::parse;
+    use super::super::spoken::spell;
     use super::*;
+    use proptest::prelude::*;
 
     /// A Friday.
     fn today() -> NaiveDate {
@@ -364,5 +377,98 @@ mod tests {
         assert_eq!(date("no idea"), Err(Miss::NotFound("date")));
         assert_eq!(date("99999 days ago"), Err(Miss::NotFound("date")));
         assert_eq!(date("9999 weeks ago").map(|_| ()), Ok(()));
+    }
+
+    const MONTH_NAMES: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    const DAY_ORDINALS: [&str; 31] = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
+        "twenty first",
+        "twenty second",
+        "twenty third",
+        "twenty fourth",
+        "twenty fifth",
+        "twenty sixth",
+        "twenty seventh",
+        "twenty eighth",
+        "twenty ninth",
+        "thirtieth",
+        "thirty first",
+    ];
+
+    /// A year the way callers say it: "nineteen eighty five", "two thousand five",
+    /// "twenty twenty four".
+    fn spoken_year(y: i32) -> String {
+        let (century, rest) = (y / 100, y % 100);
+        if century == 20 && rest < 10 {
+            spell(y as u64, false)
+        } else if rest == 0 {
+            format!("{} hundred", spell(century as u64, false))
+        } else if rest < 10 {
+            format!(
+                "{} oh {}",
+                spell(century as u64, false),
+                spell(rest as u64, false)
+            )
+        } else {
+            format!(
+                "{} {}",
+                spell(century as u64, false),
+                spell(rest as u64, false)
+            )
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn spoken_dates_parse_back(days in 0i64..46_000, ordinal_first in any::<bool>()) {
+            let date = NaiveDate::from_ymd_opt(1901, 1, 1).unwrap() + chrono::Duration::days(days);
+            let month = MONTH_NAMES[date.month0() as usize];
+            let day = DAY_ORDINALS[date.day0() as usize];
+            let text = if ordinal_first {
+                format!("the {day} of {month} {}", spoken_year(date.year()))
+            } else {
+                format!("{month} {day} {}", spoken_year(date.year()))
+            };
+            prop_assert_eq!(extract(&parse(&lex(&text)), today()), Ok(date), "{}", text);
+        }
+
+        #[test]
+        fn days_ago_go_back_that_many_days(n in 0u64..3000) {
+            let text = format!("{} days ago", spell(n, true));
+            let expected = today() - chrono::Duration::days(n as i64);
+            prop_assert_eq!(extract(&parse(&lex(&text)), today()), Ok(expected), "{}", text);
+        }
     }
 }

@@ -11,7 +11,7 @@
 //!   much of what the caller said belongs to the intent, plus a boost for keywords.
 
 use super::types::{IntentDef, IntentMatch};
-use super::vocabulary::{Vocabulary, stem_content_words};
+use super::vocabulary::Vocabulary;
 use std::collections::HashSet;
 use thiserror::Error;
 
@@ -41,8 +41,8 @@ pub enum IntentDefError {
 struct PreparedIntent {
     /// Each example as (term, weight) pairs.
     examples: Vec<Vec<(usize, f32)>>,
-    /// Each keyword as the terms it is made of.
-    keywords: Vec<Vec<usize>>,
+    /// Each keyword as the terms it is made of, with its boost.
+    keywords: Vec<(Vec<usize>, f32)>,
     /// Every term this intent uses.
     terms: HashSet<usize>,
 }
@@ -99,16 +99,33 @@ impl IntentModel {
             .into_iter()
             .zip(keyword_terms)
             .zip(term_sets)
-            .map(|((examples, keywords), terms)| PreparedIntent {
-                examples: examples
-                    .into_iter()
+            .map(|((examples, keywords), terms)| {
+                let examples: Vec<Vec<usize>> = examples.into_iter().map(dedup).collect();
+                // Centrality: a word most of an intent's examples repeat ("card" for a lost
+                // card) is its core; a word one example uses ("block") is a detail.
+                let count = examples.len().max(1) as f32;
+                let centrality =
+                    |t: usize| examples.iter().filter(|ex| ex.contains(&t)).count() as f32 / count;
+                let examples = examples
+                    .iter()
                     .map(|ex| {
-                        let unique: Vec<usize> = dedup(ex);
-                        unique.into_iter().map(|t| (t, weight(t))).collect()
+                        ex.iter()
+                            .map(|&t| (t, weight(t) * (1.0 + centrality(t))))
+                            .collect()
                     })
-                    .collect(),
-                keywords,
-                terms,
+                    .collect();
+                PreparedIntent {
+                    examples,
+                    keywords: keywords
+                        .into_iter()
+                        .map(|kw| {
+                            // A keyword other intents also use is weaker evidence.
+                            let used = kw.iter().map(|&t| intents_using[t]).max().unwrap_or(1);
+                            (kw, KEYWORD_BOOST / used.max(1) as f32)
+                        })
+                        .collect(),
+                    terms,
+                }
             })
             .collect();
         Self {
@@ -143,6 +160,11 @@ impl IntentModel {
         &self.intents
     }
 
+    /// Whether an intent of this name is declared (for validating a gather's list).
+    pub fn contains(&self, name: &str) -> bool {
+        self.intents.iter().any(|i| i.name == name)
+    }
+
     /// Scores every intent for which `competes` is true against the words of a
     /// transcript; best first.
     pub fn score(
@@ -150,9 +172,8 @@ impl IntentModel {
         words: &[String],
         competes: impl Fn(&IntentDef) -> bool,
     ) -> Vec<IntentMatch> {
-        let heard = stem_content_words(words);
-        let similarity = self.vocabulary.match_words(&heard);
-        let heard_weight = heard.len() as f32;
+        let similarity = self.vocabulary.match_words(words);
+        let heard_weight = similarity.heard_weight();
         let mut scores: Vec<IntentMatch> = self
             .intents
             .iter()
@@ -192,13 +213,17 @@ fn score_intent(
     } else {
         0.0
     };
-    let keyword = intent.keywords.iter().any(|kw| {
-        kw.iter()
-            .all(|t| heard.strength(*t) >= KEYWORD_MIN_SIMILARITY)
-    });
+    let boost = intent
+        .keywords
+        .iter()
+        .filter(|(kw, _)| {
+            kw.iter()
+                .all(|t| heard.strength(*t) >= KEYWORD_MIN_SIMILARITY)
+        })
+        .map(|(_, boost)| *boost)
+        .fold(0.0f32, f32::max);
     let base = EXAMPLE_SHARE * best_example + (1.0 - EXAMPLE_SHARE) * explained;
-    let boosted = if keyword { base + KEYWORD_BOOST } else { base };
-    boosted.clamp(0.0, 1.0)
+    (base + boost).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
@@ -332,5 +357,7 @@ mod tests {
             IntentDefError::EmptyName
         );
         assert!(IntentModel::try_new(bank().intents().to_vec()).is_ok());
+        assert!(bank().contains("agent"));
+        assert!(!bank().contains("agents"));
     }
 }

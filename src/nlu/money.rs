@@ -158,7 +158,9 @@ fn bare(tokens: &[Token]) -> Result<i64, Miss> {
 mod tests {
     use super::super::normalise::lex;
     use super::super::numbers::parse;
+    use super::super::spoken::spell;
     use super::*;
+    use proptest::prelude::*;
 
     fn cents(text: &str) -> Result<i64, Miss> {
         extract(&parse(&lex(text)))
@@ -200,5 +202,19 @@ mod tests {
         assert_eq!(cents(""), Err(Miss::NotFound("amount")));
         assert_eq!(cents(&format!("${}", "9".repeat(40))), Err(Miss::TooLarge));
         assert!(cents("five hundred cents").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn spoken_dollars_and_cents_parse_back(dollars in 1u64..10_000_000, cents in 1u64..100) {
+            let text = format!("{} dollars and {} cents", spell(dollars, true), spell(cents, false));
+            prop_assert_eq!(extract(&parse(&lex(&text))), Ok((dollars * 100 + cents) as i64), "{}", text);
+        }
+
+        #[test]
+        fn written_amounts_parse_back(dollars in 0u64..10_000_000, cents in 0u64..100) {
+            let text = format!("${dollars}.{cents:02}");
+            prop_assert_eq!(extract(&parse(&lex(&text))), Ok((dollars * 100 + cents) as i64), "{}", text);
+        }
     }
 }

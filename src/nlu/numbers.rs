@@ -129,7 +129,7 @@ fn is_zero(word: &str) -> bool {
 }
 
 /// Whether a word is unambiguously a number word (not "oh", "a" or a homophone).
-fn is_strict_number_word(word: &str) -> bool {
+pub fn is_strict_number_word(word: &str) -> bool {
     unit(word).is_some()
         || lookup(TEENS, word).is_some()
         || lookup(TENS, word).is_some()
@@ -148,20 +148,13 @@ fn starts_number(lexeme: Option<&Lexeme>) -> bool {
     }
 }
 
-fn ends_number(lexeme: Option<&Lexeme>) -> bool {
-    match lexeme {
-        Some(Lexeme::Digits(_)) => true,
-        Some(Lexeme::Word(w)) => is_strict_number_word(w),
-        _ => false,
-    }
-}
-
 /// Parses numbers in a lexed transcript.
 pub fn parse(lexemes: &[Lexeme]) -> Vec<Token> {
     let mut out = Vec::with_capacity(lexemes.len());
     let mut i = 0;
     while i < lexemes.len() {
-        let (token, used) = parse_at(lexemes, i);
+        let after_number = matches!(out.last(), Some(Token::Number(_)));
+        let (token, used) = parse_at(lexemes, i, after_number);
         out.push(token);
         i += used.max(1);
     }
@@ -175,7 +168,9 @@ fn word_at(lexemes: &[Lexeme], i: usize) -> Option<&str> {
     }
 }
 
-fn parse_at(lexemes: &[Lexeme], i: usize) -> (Token, usize) {
+/// Parses the token at `i`; `after_number` says whether the previous token was a number
+/// (so that "oh" there is a zero, as in "five one oh oh").
+fn parse_at(lexemes: &[Lexeme], i: usize, after_number: bool) -> (Token, usize) {
     let word = match &lexemes[i] {
         Lexeme::Word(w) => w.as_str(),
         Lexeme::Digits(d) => {
@@ -188,7 +183,6 @@ fn parse_at(lexemes: &[Lexeme], i: usize) -> (Token, usize) {
         Lexeme::Dollar => return (Token::Dollar, 1),
         Lexeme::Slash => return (Token::Slash, 1),
     };
-    let prev = i.checked_sub(1).and_then(|p| lexemes.get(p));
     let next = lexemes.get(i + 1);
 
     if let Some(n) = lookup(ORDINALS, word) {
@@ -207,7 +201,7 @@ fn parse_at(lexemes: &[Lexeme], i: usize) -> (Token, usize) {
         let times = if word == "double" { 2 } else { 3 };
         return (spoken_digits(digit.to_string().repeat(times)), 2);
     }
-    if is_zero(word) && (word == "zero" || ends_number(prev) || starts_number(next)) {
+    if is_zero(word) && (word == "zero" || after_number || starts_number(next)) {
         return (spoken_digits("0".to_string()), 1);
     }
     if let Some(d) = lookup(HOMOPHONES, word)
@@ -273,7 +267,7 @@ enum Last {
     Teen,
     Tens,
     Hundred,
-    Scale(u64),
+    Scale,
     And,
 }
 
@@ -293,7 +287,7 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
         let next = lexemes.get(i + 1);
         let step = if let Some(u) = unit(word) {
             match last {
-                Last::Start | Last::Tens | Last::Hundred | Last::Scale(_) | Last::And => {
+                Last::Start | Last::Tens | Last::Hundred | Last::Scale | Last::And => {
                     Some((u, Last::Unit))
                 }
                 _ => None,
@@ -301,7 +295,7 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
         } else if let Some(t) = lookup(TEENS, word).or_else(|| lookup(TENS, word)) {
             let kind = if t < 20 { Last::Teen } else { Last::Tens };
             match last {
-                Last::Start | Last::Hundred | Last::Scale(_) | Last::And => Some((t, kind)),
+                Last::Start | Last::Hundred | Last::Scale | Last::And => Some((t, kind)),
                 _ => None,
             }
         } else if word == "a" && last == Last::Start {
@@ -326,7 +320,7 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
             let allowed = scale < smallest_scale
                 && match last {
                     Last::Start => true,
-                    Last::And | Last::Scale(_) => false,
+                    Last::And | Last::Scale => false,
                     _ => current > 0,
                 };
             if !allowed {
@@ -336,12 +330,12 @@ fn cardinal(lexemes: &[Lexeme], start: usize) -> Option<(u64, usize)> {
                 total = total.checked_add(group.checked_mul(scale)?)?;
                 current = 0;
                 smallest_scale = scale;
-                last = Last::Scale(scale);
+                last = Last::Scale;
                 i += 1;
                 continue;
             }
         } else if word == "and"
-            && matches!(last, Last::Hundred | Last::Scale(_))
+            && matches!(last, Last::Hundred | Last::Scale)
             && starts_cardinal_word(next)
         {
             last = Last::And;
@@ -393,6 +387,7 @@ pub fn digit_runs(tokens: &[Token]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::normalise::lex;
+    use super::super::spoken::{DIGIT_WORDS, spell};
     use super::*;
     use proptest::prelude::*;
 
@@ -414,6 +409,7 @@ mod tests {
     fn spoken_digit_strings() {
         assert_eq!(digits_of("four four seven one"), ["4471"]);
         assert_eq!(digits_of("five oh two"), ["502"]);
+        assert_eq!(digits_of("five one oh oh"), ["5100"]);
         assert_eq!(digits_of("double five six"), ["556"]);
         assert_eq!(digits_of("triple seven"), ["777"]);
         assert_eq!(digits_of("for four seven one"), ["4471"]);
@@ -469,7 +465,7 @@ mod tests {
     #[test]
     fn overflowing_numbers_do_not_panic() {
         let long = "9".repeat(400);
-        assert_eq!(digits_of(&long), [long.clone()]);
+        assert_eq!(digits_of(&long), std::slice::from_ref(&long));
         assert_eq!(
             Number {
                 digits: long,
@@ -480,72 +476,6 @@ mod tests {
         );
         let many = "million ".repeat(10);
         let _ = parse(&lex(&many));
-    }
-
-    const DIGIT_WORDS: [&str; 10] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-    ];
-
-    /// Spells a number below a billion the way callers say it.
-    fn spell(n: u64, with_and: bool) -> String {
-        fn below_thousand(n: u64, with_and: bool, out: &mut Vec<String>) {
-            let tens = [
-                "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
-                "ninety",
-            ];
-            let teens = [
-                "ten",
-                "eleven",
-                "twelve",
-                "thirteen",
-                "fourteen",
-                "fifteen",
-                "sixteen",
-                "seventeen",
-                "eighteen",
-                "nineteen",
-            ];
-            if n >= 100 {
-                out.push(DIGIT_WORDS[(n / 100) as usize].to_string());
-                out.push("hundred".to_string());
-                if with_and && n % 100 != 0 {
-                    out.push("and".to_string());
-                }
-            }
-            let r = n % 100;
-            if r >= 20 {
-                out.push(tens[(r / 10) as usize].to_string());
-                if r % 10 != 0 {
-                    out.push(DIGIT_WORDS[(r % 10) as usize].to_string());
-                }
-            } else if r >= 10 {
-                out.push(teens[(r - 10) as usize].to_string());
-            } else if r > 0 {
-                out.push(DIGIT_WORDS[r as usize].to_string());
-            }
-        }
-        if n == 0 {
-            return "zero".to_string();
-        }
-        let mut out = Vec::new();
-        let millions = n / 1_000_000;
-        let thousands = (n / 1000) % 1000;
-        let rest = n % 1000;
-        if millions > 0 {
-            below_thousand(millions, with_and, &mut out);
-            out.push("million".to_string());
-        }
-        if thousands > 0 {
-            below_thousand(thousands, with_and, &mut out);
-            out.push("thousand".to_string());
-        }
-        if rest > 0 {
-            if with_and && rest < 100 && n >= 1000 {
-                out.push("and".to_string());
-            }
-            below_thousand(rest, with_and, &mut out);
-        }
-        out.join(" ")
     }
 
     proptest! {

@@ -143,6 +143,12 @@ fn fills_the_expected_entity_and_masks_sensitive_ones() {
     assert_eq!(u.entities.len(), 1);
     assert_eq!(u.entities[0].value, Value::Digits("4577".to_string()));
     assert_eq!(u.entities[0].masked(), "****");
+    assert_eq!(
+        u.transcript, "it's **** **** **** ****",
+        "the PIN must not survive in the transcript"
+    );
+    let x = explain(&model(), "it's 4577", &expect(&none, Some(&pin)));
+    assert!(x.words.iter().all(|w| !w.contains("4577")));
 
     let u = understand(&model(), "one two three", &expect(&none, Some(&pin)));
     assert!(u.entities.is_empty());
@@ -212,4 +218,67 @@ fn dtmf_fills_the_same_entities() {
     assert!(u.no_match_reason.is_some());
     let u = understand_dtmf("1", &expect(&none, None));
     assert!(u.no_match_reason.is_some());
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn every_kind() -> Vec<EntityDef> {
+        [
+            EntityKind::Digits {
+                min_len: 4,
+                max_len: 8,
+            },
+            EntityKind::CardNumber,
+            EntityKind::Money,
+            EntityKind::Date,
+            EntityKind::YesNo,
+            EntityKind::Ordinal,
+        ]
+        .into_iter()
+        .map(|kind| EntityDef {
+            name: "e".to_string(),
+            kind,
+            sensitive: true,
+        })
+        .collect()
+    }
+
+    /// Words the parsers care about, so that random text reaches deep into them.
+    const VOCAB: &[&str] = &[
+        "one", "two", "oh", "double", "hundred", "thousand", "million", "and", "twenty", "ninety",
+        "nine", "for", "dollars", "cents", "point", "$", ".", "/", "march", "the", "third", "of",
+        "last", "tuesday", "ago", "days", "yes", "no", "not", "right", "card", "lost", "agent",
+        "99", "2024", "3rd", "a", "couple",
+    ];
+
+    proptest! {
+        #[test]
+        fn understand_never_panics_on_unicode(text in "\\PC{0,300}") {
+            let intents = menu();
+            for def in every_kind() {
+                let _ = understand(&model(), &text, &expect(&intents, Some(&def)));
+            }
+        }
+
+        #[test]
+        fn understand_never_panics_on_number_soup(
+            words in proptest::collection::vec(proptest::sample::select(VOCAB), 0..40)
+        ) {
+            let text = words.join(" ");
+            let intents = menu();
+            for def in every_kind() {
+                let _ = understand(&model(), &text, &expect(&intents, Some(&def)));
+            }
+        }
+
+        #[test]
+        fn understand_dtmf_never_panics(keys in "[0-9*#a]{0,40}") {
+            let none: Vec<String> = Vec::new();
+            for def in every_kind() {
+                let _ = understand_dtmf(&keys, &expect(&none, Some(&def)));
+            }
+        }
+    }
 }

@@ -3,12 +3,20 @@
 //! was meant to be ("balance").
 
 use super::normalise::{lex, words};
-use std::collections::HashMap;
+use super::numbers::is_strict_number_word;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// Two words are similar when their trigram Dice coefficient reaches this.
 const FUZZY_MIN: f32 = 0.6;
 /// Words shorter than this match only exactly: their trigrams say too little.
 const FUZZY_MIN_LEN: usize = 4;
+/// Edit-distance similarity (1 - edits / length) needed when trigrams find nothing close.
+const EDIT_MIN: f32 = 0.75;
+/// Words shorter than this are not compared by edit distance.
+const EDIT_MIN_LEN: usize = 6;
+/// Nor longer than this: no declared word is that long, and the buffers are fixed.
+const EDIT_MAX_LEN: usize = 24;
 
 /// Words that carry no intent: pronouns, articles, auxiliaries and the talk around a
 /// request ("hi, I was calling because I wanted to ...").
@@ -178,8 +186,11 @@ const CONTENT_FREE: &[&str] = &[
     "no",
 ];
 
+static CONTENT_FREE_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| CONTENT_FREE.iter().copied().collect());
+
 fn is_content_free(word: &str) -> bool {
-    CONTENT_FREE.contains(&word)
+    CONTENT_FREE_SET.contains(word)
 }
 
 /// Irregular verb forms that suffix stripping cannot join.
@@ -229,11 +240,11 @@ fn light_stem(word: &str) -> String {
     s
 }
 
-/// The stems of a transcript's content words.
+/// The stems of a transcript's content words (digits are not content either).
 pub fn stem_content_words(words: &[String]) -> Vec<String> {
     words
         .iter()
-        .filter(|w| !is_content_free(w))
+        .filter(|w| is_content(w))
         .map(|w| stem(w))
         .collect()
 }
@@ -259,6 +270,8 @@ pub struct Vocabulary {
     ids: HashMap<String, usize>,
     trigram_counts: Vec<usize>,
     index: HashMap<u64, Vec<usize>>,
+    /// Terms long enough for edit-distance matching, by length in characters, as chars.
+    by_length: Vec<Vec<(usize, Vec<char>)>>,
 }
 
 /// How strongly each vocabulary term was heard in one transcript.
@@ -269,14 +282,33 @@ pub struct Matches {
     per_word: Vec<Vec<(usize, f32)>>,
 }
 
+/// Weight, in the share of a transcript an intent explains, of a word that resembles
+/// nothing any intent declares: such words are more often talk around a request than
+/// evidence against it; words of other intents count fully.
+const UNKNOWN_WORD_WEIGHT: f32 = 0.5;
+
 impl Matches {
+    /// The content words heard, words unknown to every intent counting part.
+    pub fn heard_weight(&self) -> f32 {
+        self.per_word
+            .iter()
+            .map(|c| {
+                if c.is_empty() {
+                    UNKNOWN_WORD_WEIGHT
+                } else {
+                    1.0
+                }
+            })
+            .sum()
+    }
+
     /// 0.0 (not heard) ..= 1.0 (heard exactly).
     pub fn strength(&self, term: usize) -> f32 {
         self.strength.get(term).copied().unwrap_or(0.0)
     }
 
     /// How many heard words (fractionally) resemble a term in `terms`.
-    pub fn words_explained_by(&self, terms: &std::collections::HashSet<usize>) -> f32 {
+    pub fn words_explained_by(&self, terms: &HashSet<usize>) -> f32 {
         self.per_word
             .iter()
             .map(|cands| {
@@ -312,6 +344,16 @@ impl Vocabulary {
     /// Builds the trigram index; call after the last `add_phrase`.
     pub fn build_index(&mut self) {
         self.index.clear();
+        self.by_length.clear();
+        for (id, term) in self.terms.iter().enumerate() {
+            let chars: Vec<char> = term.chars().collect();
+            if (EDIT_MIN_LEN..=EDIT_MAX_LEN).contains(&chars.len()) {
+                if self.by_length.len() <= chars.len() {
+                    self.by_length.resize_with(chars.len() + 1, Vec::new);
+                }
+                self.by_length[chars.len()].push((id, chars));
+            }
+        }
         self.trigram_counts = self.terms.iter().map(|t| trigrams(t).len()).collect();
         for (id, term) in self.terms.iter().enumerate() {
             if term.chars().count() < FUZZY_MIN_LEN {
@@ -327,27 +369,43 @@ impl Vocabulary {
         self.terms.len()
     }
 
-    /// Matches heard stems against the vocabulary, exactly and fuzzily; adjacent heard
-    /// stems are also tried joined ("this pute" for "dispute").
-    pub fn match_words(&self, heard: &[String]) -> Matches {
+    /// Matches a transcript's words against the vocabulary. Content words are matched
+    /// exactly or fuzzily; adjacent words are also tried joined, content-free ones
+    /// included ("a gent" for "agent", "dis pute" for "dispute").
+    pub fn match_words(&self, words: &[String]) -> Matches {
         let mut strength = vec![0.0f32; self.terms.len()];
         let mut shared = vec![0usize; self.terms.len()];
-        let mut per_word: Vec<Vec<(usize, f32)>> = Vec::with_capacity(heard.len());
-        for word in heard {
-            let cands = self.similar_terms(word, &mut shared);
+        let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
+        let content: Vec<bool> = words.iter().map(|w| is_content(w)).collect();
+        // per_word slots exist for content words only; `slot[i]` maps word i to its slot.
+        let mut slot = vec![None; words.len()];
+        let mut per_word: Vec<Vec<(usize, f32)>> = Vec::new();
+        for (i, word) in stems.iter().enumerate() {
+            if !content[i] {
+                continue;
+            }
+            let cands = self.similar_terms(word, true, &mut shared);
             for &(t, s) in &cands {
                 strength[t] = strength[t].max(s);
             }
+            slot[i] = Some(per_word.len());
             per_word.push(cands);
         }
-        for i in 1..heard.len() {
-            let joined = stem(&format!("{}{}", heard[i - 1], heard[i]));
-            for (t, s) in self.similar_terms(&joined, &mut shared) {
+        for i in 1..words.len() {
+            if !(content[i - 1] || content[i]) {
+                continue;
+            }
+            let joined = stem(&format!("{}{}", words[i - 1], words[i]));
+            // Joined words are matched by trigrams only: they are for split words, and
+            // edit distance on every pair would cost more than it finds.
+            for (t, s) in self.similar_terms(&joined, false, &mut shared) {
                 if strength[t] < s {
                     strength[t] = s;
                     for k in [i - 1, i] {
-                        if !per_word[k].iter().any(|(x, _)| *x == t) {
-                            per_word[k].push((t, s));
+                        if let Some(j) = slot[k]
+                            && !per_word[j].iter().any(|(x, _)| *x == t)
+                        {
+                            per_word[j].push((t, s));
                         }
                     }
                 }
@@ -357,12 +415,19 @@ impl Vocabulary {
     }
 
     /// Terms resembling `word`; `shared` is scratch space of vocabulary length, all zero.
-    fn similar_terms(&self, word: &str, shared: &mut [usize]) -> Vec<(usize, f32)> {
+    fn similar_terms(
+        &self,
+        word: &str,
+        allow_edit: bool,
+        shared: &mut [usize],
+    ) -> Vec<(usize, f32)> {
         let mut out = Vec::new();
         if let Some(&id) = self.ids.get(word) {
             out.push((id, 1.0));
+            return out;
         }
-        if word.chars().count() < FUZZY_MIN_LEN {
+        let len = word.chars().count();
+        if len < FUZZY_MIN_LEN {
             return out;
         }
         let grams = trigrams(word);
@@ -380,12 +445,70 @@ impl Vocabulary {
         for id in touched {
             let dice = 2.0 * shared[id] as f32 / (grams.len() + self.trigram_counts[id]) as f32;
             shared[id] = 0;
-            if dice >= FUZZY_MIN && !out.iter().any(|(t, _)| *t == id) {
+            if dice >= FUZZY_MIN {
                 out.push((id, dice));
             }
         }
+        if allow_edit && !out.iter().any(|(_, s)| *s >= EDIT_MIN) {
+            self.add_edit_neighbours(word, &mut out);
+        }
         out
     }
+
+    /// One slip per four letters, for mishearings trigrams miss ("despute").
+    fn add_edit_neighbours(&self, word: &str, out: &mut Vec<(usize, f32)>) {
+        let chars: Vec<char> = word.chars().collect();
+        let len = chars.len();
+        if !(EDIT_MIN_LEN..=EDIT_MAX_LEN).contains(&len) {
+            return;
+        }
+        for bucket in self
+            .by_length
+            .iter()
+            .take(len + 3)
+            .skip(len.saturating_sub(2))
+        {
+            for (id, term) in bucket {
+                if term.first() != chars.first() && term.last() != chars.last() {
+                    continue;
+                }
+                let longest = term.len().max(len) as f32;
+                let sim = 1.0 - levenshtein(&chars, term) as f32 / longest;
+                if sim >= EDIT_MIN {
+                    match out.iter_mut().find(|(t, _)| t == id) {
+                        Some(existing) => existing.1 = existing.1.max(sim),
+                        None => out.push((*id, sim)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Content words carry intent; numbers (written or spoken) belong to entities.
+fn is_content(word: &str) -> bool {
+    !is_content_free(word)
+        && !word.chars().all(|c| c.is_ascii_digit())
+        && !is_strict_number_word(word)
+}
+
+/// Edit distance of two words of at most `EDIT_MAX_LEN` characters (on the stack).
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let b = &b[..b.len().min(EDIT_MAX_LEN)];
+    let mut prev = [0usize; EDIT_MAX_LEN + 1];
+    let mut cur = [0usize; EDIT_MAX_LEN + 1];
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -409,9 +532,11 @@ mod tests {
         let ids = v.add_phrase("check my balance");
         v.build_index();
         let balance = ids[1];
-        let m = v.match_words(&[stem("ballance")]);
+        let m = v.match_words(&["ballance".to_string()]);
         assert!(m.strength(balance) >= FUZZY_MIN);
-        let m = v.match_words(&[stem("weather")]);
+        let m = v.match_words(&["valance".to_string()]);
+        assert!(m.strength(balance) >= EDIT_MIN);
+        let m = v.match_words(&["weather".to_string()]);
         assert_eq!(m.strength(balance), 0.0);
     }
 
@@ -422,5 +547,23 @@ mod tests {
         v.build_index();
         let m = v.match_words(&["dis".to_string(), "pute".to_string()]);
         assert!(m.strength(ids[0]) > 0.9);
+        let m = v.match_words(&["despute".to_string()]);
+        assert!(m.strength(ids[0]) >= EDIT_MIN);
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    #[test]
+    fn levenshtein_counts_edits() {
+        let d = |a: &str, b: &str| {
+            super::levenshtein(
+                &a.chars().collect::<Vec<_>>(),
+                &b.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(d("disput", "desput"), 1);
+        assert_eq!(d("kitten", "sitting"), 3);
+        assert_eq!(d("", "abc"), 3);
     }
 }

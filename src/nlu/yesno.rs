@@ -164,13 +164,11 @@ impl YesNoMatcher {
         }
         // "no, sorry, yes": a caller correcting themselves starts with the other answer
         // and ends with a clear one said twice or after a correction word.
-        if words
+        let corrected = words
             .iter()
-            .any(|w| matches!(w.as_str(), "sorry" | "wait" | "actually" | "mean"))
-        {
-            if let Some(&last) = answers.last() {
-                return Ok(last);
-            }
+            .any(|w| matches!(w.as_str(), "sorry" | "wait" | "actually" | "mean"));
+        if corrected && let Some(&last) = answers.last() {
+            return Ok(last);
         }
         Err(Miss::Unclear("heard both yes and no".to_string()))
     }

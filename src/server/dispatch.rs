@@ -5,6 +5,7 @@
 use super::Shared;
 use crate::call;
 use crate::sip::Transaction;
+use crate::sip::admission;
 use crate::sip::message::{Header, Method, StatusCode};
 use crate::sip::reject::ALLOWED_METHODS;
 use rsipstack::dialog::dialog::Dialog;
@@ -34,6 +35,15 @@ async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
     let method = tx.original.method;
     if has_to_tag(&tx) {
         return in_dialog(shared, tx).await;
+    }
+    if let Some(refusal) = admission::judge_request(&tx.original) {
+        info!(status = refusal.status, detail = %refusal.detail, "refused a request");
+        let headers = refusal
+            .headers
+            .into_iter()
+            .map(|(name, value)| Header::Other(name.into(), value))
+            .collect();
+        return reply(tx, StatusCode::from(refusal.status), headers).await;
     }
     match method {
         Method::Invite => new_call(shared, tx).await,

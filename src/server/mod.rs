@@ -4,10 +4,13 @@
 mod dispatch;
 mod http;
 pub mod registry;
+mod reload;
 
 pub use registry::CallRegistry;
 
 use crate::config::Config;
+use crate::dialplan::DialplanStore;
+use crate::media::port_allocator::PortAllocator;
 use crate::prompts::PromptCatalog;
 use crate::sip::{SipError, SipStack};
 use std::net::SocketAddr;
@@ -20,7 +23,7 @@ use tracing::{info, warn};
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
-    Sip(#[from] SipError),
+    Sip(Box<SipError>),
     #[error("cannot bind HTTP on {addr}: {source}")]
     HttpBind {
         addr: SocketAddr,
@@ -28,6 +31,21 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Prompts(#[from] crate::prompts::PromptError),
+    #[error("prompts missing from {}: {ids} (render them with prompts/render.sh)", dir.display())]
+    MissingPrompts {
+        dir: std::path::PathBuf,
+        ids: String,
+    },
+    #[error("dialplan refused:\n{0}")]
+    Dialplan(String),
+    #[error("RTP ports: {0}")]
+    Ports(#[from] crate::media::port_allocator::PortError),
+}
+
+impl From<SipError> for ServerError {
+    fn from(err: SipError) -> Self {
+        ServerError::Sip(Box::new(err))
+    }
 }
 
 /// What every call task shares: configuration, prompts, the SIP stack and the registry.
@@ -36,8 +54,29 @@ pub struct Shared {
     pub prompts: PromptCatalog,
     pub sip: SipStack,
     pub calls: CallRegistry,
+    /// The RTP port range.
+    pub ports: PortAllocator,
+    /// The dialplan calls run (`None`: the built-in demo).
+    pub dialplans: Option<Arc<DialplanStore>>,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
     pub draining: CancellationToken,
+}
+
+/// Loads and checks the configured dialplan (nothing in demo mode).
+fn open_dialplan(config: &Config) -> Result<Option<Arc<DialplanStore>>, ServerError> {
+    if config.dialplan.demo {
+        return Ok(None);
+    }
+    match DialplanStore::open(&config.dialplan.path) {
+        Ok((store, warnings)) => {
+            for warning in warnings.diagnostics.iter() {
+                warn!(dialplan = %config.dialplan.path.display(), "{}", warning.message);
+            }
+            info!(dialplan = %config.dialplan.path.display(), "dialplan loaded");
+            Ok(Some(Arc::new(store)))
+        }
+        Err(err) => Err(ServerError::Dialplan(err.report().render())),
+    }
 }
 
 /// A started server.
@@ -52,6 +91,18 @@ impl Server {
     /// Loads prompts, binds every socket and starts serving.
     pub async fn start(config: Config) -> Result<Self, ServerError> {
         let prompts = PromptCatalog::load(&config.prompts.dir, &config.prompts.language)?;
+        let missing: Vec<&str> = crate::call::required_prompts()
+            .filter(|id| prompts.get(id).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServerError::MissingPrompts {
+                dir: config.prompts.dir.join(&config.prompts.language),
+                ids: missing.join(", "),
+            });
+        }
+        let dialplans = open_dialplan(&config)?;
+        let rtp = &config.rtp;
+        let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
         let mut sip = SipStack::start(&config.sip, stop.child_token()).await?;
         let incoming = sip.take_incoming();
@@ -60,6 +111,8 @@ impl Server {
             prompts,
             sip,
             calls: CallRegistry::default(),
+            ports,
+            dialplans,
             draining: CancellationToken::new(),
         });
         let http_addr = if shared.config.http.enabled {
@@ -67,6 +120,13 @@ impl Server {
         } else {
             None
         };
+        if let Some(store) = &shared.dialplans {
+            reload::watch(
+                store.clone(),
+                shared.config.dialplan.watch_interval_ms,
+                stop.child_token(),
+            );
+        }
         let dispatcher = match incoming {
             Some(incoming) => tokio::spawn(dispatch::run(shared.clone(), incoming)),
             None => tokio::spawn(async {}),

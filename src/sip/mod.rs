@@ -3,10 +3,12 @@
 //! Only this module names rsipstack types in its own logic; the call shell uses the
 //! stack through `SipStack`, and requests the stack must not see are refused in `guard`.
 
+pub mod admission;
 mod guard;
 pub mod reject;
 mod stack;
 mod stream_guard;
+pub mod tidy;
 
 pub use guard::GuardStats;
 pub use stack::{SipError, SipStack};

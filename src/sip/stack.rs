@@ -37,8 +37,8 @@ pub struct SipStack {
     /// Where UDP listens (the port is the real one when the config asked for port 0).
     pub udp_addr: Option<SocketAddr>,
     pub tcp_addr: Option<SocketAddr>,
-    /// Address written in our Contact headers.
-    pub contact_host: IpAddr,
+    /// Our Contact URI, built once at start.
+    contact: rsipstack::sip::Uri,
     incoming: Option<TransactionReceiver>,
     _endpoint: Endpoint,
     cancel: CancellationToken,
@@ -131,13 +131,21 @@ impl SipStack {
         }
 
         let contact_host = config.public_address.unwrap_or(config.listen.ip());
+        let contact_port = udp_addr.or(tcp_addr).map(|a| a.port()).unwrap_or(5060);
+        let host = match contact_host {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        let contact =
+            rsipstack::sip::Uri::try_from(format!("sip:hotline@{host}:{contact_port}").as_str())
+                .map_err(|err| SipError::Stack(err.into()))?;
         Ok(Self {
             endpoint: inner,
             dialogs,
             guard_stats,
             udp_addr,
             tcp_addr,
-            contact_host,
+            contact,
             incoming: Some(incoming),
             _endpoint: endpoint,
             cancel,
@@ -151,19 +159,8 @@ impl SipStack {
     }
 
     /// Our Contact URI for dialogs.
-    pub fn contact_uri(&self) -> Result<rsipstack::sip::Uri, rsipstack::Error> {
-        let port = self
-            .udp_addr
-            .or(self.tcp_addr)
-            .map(|a| a.port())
-            .unwrap_or(5060);
-        let host = match self.contact_host {
-            IpAddr::V6(v6) => format!("[{v6}]"),
-            IpAddr::V4(v4) => v4.to_string(),
-        };
-        Ok(rsipstack::sip::Uri::try_from(
-            format!("sip:hotline@{host}:{port}").as_str(),
-        )?)
+    pub fn contact_uri(&self) -> rsipstack::sip::Uri {
+        self.contact.clone()
     }
 
     /// Stops every transport and timer.
