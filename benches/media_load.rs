@@ -3,23 +3,20 @@
 //!
 //! - `session`: the real `MediaSession`, one tokio task per leg (plus one task per leg
 //!   draining its events, as a call task would).
-//! - `ticker`: the same sans-IO `AudioSender`/`AudioReceiver` values driven by one shared
-//!   20 ms ticker per runtime worker, sockets read non-blocking once per tick, frames sent
-//!   to a consumer task per leg like the session's events.
+//! - `engine`: the same legs on a `MediaEngine` with 2 shards (shared 1 ms tickers, each
+//!   serving 1/20 of its legs per tick), same handles and event consumers.
 //!
 //! Legs are made in pairs talking to each other, so every leg both sends and receives.
-//! Run: `cargo bench --bench media_load -- [--legs 200,1000,3000] [--seconds 10] [--mode session,ticker]`
+//! Run: `cargo bench --bench media_load -- [--legs 200,1000,3000] [--seconds 10] [--mode session,engine]`
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hotline::media::engine::MediaEngine;
 use hotline::media::events::MediaEvent;
-use hotline::media::g711::G711Law;
-use hotline::media::inbound::{AudioReceiver, ReceiveConfig, Received};
 use hotline::media::lateness::LatenessHistogram;
-use hotline::media::outbound::{AudioSender, FRAME_DURATION, IdlePolicy, SendConfig};
 use hotline::media::port_allocator::PortAllocator;
 use hotline::media::sdp::{AudioCodec, Direction, NegotiatedMedia};
 use hotline::media::session::{MediaSession, MediaSocket, SessionConfig};
@@ -37,7 +34,7 @@ fn options() -> Options {
     let mut options = Options {
         legs: vec![200, 1000, 3000],
         seconds: 10,
-        modes: vec!["session".into(), "ticker".into()],
+        modes: vec!["session".into(), "engine".into()],
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -92,7 +89,8 @@ struct Outcome {
     packets_received: u64,
 }
 
-async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
+async fn run_sessions(legs: usize, seconds: u64, on_engine: bool) -> Outcome {
+    let engine = on_engine.then(|| MediaEngine::spawn(2));
     let ports = PortAllocator::new(LOOPBACK, 40000, 64000).expect("port range");
     let mut sessions: Vec<Arc<MediaSession>> = Vec::with_capacity(legs);
     let frames = Arc::new(AtomicU64::new(0));
@@ -109,9 +107,11 @@ async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
         let b = MediaSocket::bind(&ports).expect("bind");
         let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
         for (socket, remote) in [(a, b_addr), (b, a_addr)] {
-            let (session, mut events) = socket
-                .start(&media_to(remote), config.clone())
-                .expect("start");
+            let (session, mut events) = match &engine {
+                Some(engine) => engine.start(socket, &media_to(remote), config.clone()),
+                None => socket.start(&media_to(remote), config.clone()),
+            }
+            .expect("start");
             session.play(Arc::clone(&tone));
             let frames = Arc::clone(&frames);
             tokio::spawn(async move {
@@ -159,116 +159,6 @@ async fn lateness_of(sessions: &[Arc<MediaSession>]) -> LatenessHistogram {
     merged
 }
 
-struct TickerLeg {
-    socket: std::net::UdpSocket,
-    remote: SocketAddr,
-    sender: AudioSender,
-    receiver: AudioReceiver,
-    events: tokio::sync::mpsc::Sender<MediaEvent>,
-}
-
-async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
-    let workers = 2;
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let received = Arc::new(AtomicU64::new(0));
-    let mut groups: Vec<Vec<TickerLeg>> = (0..workers).map(|_| Vec::new()).collect();
-    let config = SendConfig {
-        law: G711Law::Ulaw,
-        payload_type: 0,
-        dtmf_payload_type: Some(101),
-        idle: IdlePolicy::Silence,
-    };
-    let tone: Arc<[i16]> = (0..8000 * 60)
-        .map(|i| ((i % 16) as i16 - 8) * 1000)
-        .collect();
-    for pair in 0..legs / 2 {
-        let a = std::net::UdpSocket::bind((LOOPBACK, 0)).expect("bind");
-        let b = std::net::UdpSocket::bind((LOOPBACK, 0)).expect("bind");
-        let (a_addr, b_addr) = (a.local_addr().expect("addr"), b.local_addr().expect("addr"));
-        for (socket, remote) in [(a, b_addr), (b, a_addr)] {
-            socket.set_nonblocking(true).expect("nonblocking");
-            let mut sender = AudioSender::with_random_ids(config);
-            sender.play(Arc::clone(&tone));
-            // Frames go to a consumer task per leg, as in the session mode.
-            let (events, mut consumer) = tokio::sync::mpsc::channel(512);
-            let counted = Arc::clone(&received);
-            let measuring = Arc::clone(&measuring);
-            tokio::spawn(async move {
-                while let Some(event) = consumer.recv().await {
-                    if matches!(event, MediaEvent::Audio(_)) && measuring.load(Ordering::Relaxed) {
-                        counted.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-            groups[pair % workers].push(TickerLeg {
-                socket,
-                remote,
-                sender,
-                events,
-                receiver: AudioReceiver::new(ReceiveConfig {
-                    dtmf_payload_type: Some(101),
-                    dynamic_audio: None,
-                    ..ReceiveConfig::default()
-                }),
-            });
-        }
-    }
-    let mut tasks = Vec::new();
-    for mut group in groups {
-        let (stop, measuring) = (Arc::clone(&stop), Arc::clone(&measuring));
-        tasks.push(tokio::spawn(async move {
-            let mut lateness = LatenessHistogram::default();
-            let mut interval = tokio::time::interval(FRAME_DURATION);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            let mut out = [0u8; 256];
-            let mut buf = [0u8; 1500];
-            while !stop.load(Ordering::Relaxed) {
-                let deadline = interval.tick().await;
-                let now = Instant::now();
-                for leg in group.iter_mut() {
-                    while let Some(len) = leg.sender.poll_transmit(now, &mut out) {
-                        let _ = leg.socket.send_to(&out[..len], leg.remote);
-                        if measuring.load(Ordering::Relaxed) {
-                            lateness.record(
-                                Instant::now().saturating_duration_since(deadline.into_std()),
-                            );
-                        }
-                    }
-                    while let Ok(len) = leg.socket.recv(&mut buf) {
-                        let _ = leg.receiver.handle_datagram(&buf[..len], now);
-                    }
-                    while let Some(received) = leg.receiver.poll(now) {
-                        if let Received::Audio(frame) = received {
-                            let _ = leg.events.try_send(MediaEvent::Audio(frame));
-                        }
-                    }
-                }
-            }
-            lateness
-        }));
-    }
-    tokio::time::sleep(WARM_UP).await;
-    let (cpu0, wall0) = (cpu_time(), Instant::now());
-    measuring.store(true, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let (cpu1, wall1) = (cpu_time(), Instant::now());
-    stop.store(true, Ordering::Relaxed);
-    let mut lateness = LatenessHistogram::default();
-    for task in tasks {
-        if let Ok(h) = task.await {
-            lateness.merge(&h);
-        }
-    }
-    Outcome {
-        cpu: cpu1.saturating_sub(cpu0),
-        wall: wall1 - wall0,
-        lateness,
-        packets_received: received.load(Ordering::Relaxed),
-    }
-}
-
 fn fmt_quantile(h: &LatenessHistogram, q: f64) -> String {
     match h.quantile(q) {
         None => "-".into(),
@@ -295,12 +185,8 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|");
     for mode in &options.modes {
         for &legs in &options.legs {
-            let outcome = runtime.block_on(async {
-                match mode.as_str() {
-                    "ticker" => run_ticker(legs, options.seconds).await,
-                    _ => run_sessions(legs, options.seconds).await,
-                }
-            });
+            let outcome = runtime
+                .block_on(async { run_sessions(legs, options.seconds, mode == "engine").await });
             let share = outcome.cpu.as_secs_f64() / outcome.wall.as_secs_f64();
             let expected = legs as f64 * 50.0 * outcome.wall.as_secs_f64();
             println!(

@@ -387,3 +387,90 @@ async fn reinvite_moves_the_stream_to_the_new_address() {
     }
     moved.close().await;
 }
+
+/// The same call set-up as `connect`, both legs on a shared engine.
+fn connect_on_engine(engine: &hotline::media::engine::MediaEngine) -> (Leg, Leg) {
+    let ports = ports();
+    let socket_a = MediaSocket::bind(&ports).unwrap();
+    let socket_b = MediaSocket::bind(&ports).unwrap();
+    let mut sdp_a = SdpSession::new(socket_a.local_addr(), MediaCapabilities::default(), 1);
+    let mut sdp_b = SdpSession::new(socket_b.local_addr(), MediaCapabilities::default(), 2);
+    let (answer, media_b) = sdp_b.answer(&sdp_a.offer()).unwrap();
+    let media_a = sdp_a.accept_answer(&answer).unwrap();
+    let (session_a, events_a) = engine
+        .start(socket_a, &media_a, SessionConfig::default())
+        .unwrap();
+    let (session_b, events_b) = engine
+        .start(socket_b, &media_b, SessionConfig::default())
+        .unwrap();
+    (
+        Leg {
+            session: session_a,
+            events: events_a,
+            media: media_a,
+        },
+        Leg {
+            session: session_b,
+            events: events_b,
+            media: media_b,
+        },
+    )
+}
+
+#[tokio::test]
+async fn engine_legs_play_exactly_exchange_digits_stop_and_close() {
+    let engine = hotline::media::engine::MediaEngine::spawn(2);
+    let (mut a, mut b) = connect_on_engine(&engine);
+    let prompt: Arc<[i16]> = (0..1600).map(|i| ((i % 40) as i16 - 20) * 700).collect();
+    let id = a.session.play(Arc::clone(&prompt));
+    let expected = g711_round_trip(&prompt);
+    let mut heard = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while find_at_frame_boundary(&heard, &expected).is_none() {
+        assert!(Instant::now() < deadline, "prompt not heard");
+        collect_frames(&mut b.events, &mut heard, 1).await;
+    }
+    let mut ignored = Vec::new();
+    let finished = wait_for(&mut a.events, &mut ignored, |e| {
+        matches!(e, MediaEvent::PlaybackFinished { .. })
+    })
+    .await;
+    assert_eq!(
+        finished,
+        MediaEvent::PlaybackFinished {
+            id,
+            completed: true
+        }
+    );
+
+    b.session.send_dtmf('7', 60).unwrap();
+    let digit = wait_for(&mut a.events, &mut ignored, |e| {
+        matches!(e, MediaEvent::Dtmf(_))
+    })
+    .await;
+    assert_eq!(digit, MediaEvent::Dtmf('7'));
+
+    let long = a.session.play(Arc::from(vec![9000i16; 8000 * 10]));
+    a.session.stop_playback();
+    let stopped = wait_for(&mut a.events, &mut ignored, |e| {
+        matches!(e, MediaEvent::PlaybackFinished { .. })
+    })
+    .await;
+    assert_eq!(
+        stopped,
+        MediaEvent::PlaybackFinished {
+            id: long,
+            completed: false
+        }
+    );
+
+    let stats = a.session.stats().await.unwrap();
+    assert!(stats.sent.packets > 0 && stats.send_lateness.count() > 0);
+    let local = a.session.local_addr();
+    timeout(PATIENCE, a.session.close())
+        .await
+        .expect("close in time");
+    // The port is free again once close returns.
+    std::net::UdpSocket::bind(local).expect("port released");
+    b.session.close().await;
+}

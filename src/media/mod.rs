@@ -25,6 +25,9 @@
 //! - `MediaSession`: `play(Arc<[i16]>) -> PlaybackId`, `stop_playback()`,
 //!   `send_dtmf(char, ms)`, `update(&NegotiatedMedia)` (re-INVITE, hold), `stats().await`,
 //!   `close().await`.
+//! - [`engine::MediaEngine`]: `MediaEngine::spawn(shards) -> Arc<MediaEngine>`, then
+//!   `engine.start(socket, &NegotiatedMedia, SessionConfig)`: the same handle and events,
+//!   many legs per task (cheaper at thousands of calls).
 //! - [`events::MediaEvent`]: `Audio(AudioFrame)`, `Dtmf(char)`, `PlaybackFinished { id,
 //!   completed }`, `RtpTimeout`.
 //! - `MediaStats::send_lateness` ([`lateness::LatenessHistogram`]): how late each 20 ms
@@ -39,6 +42,7 @@
 pub mod dtmf;
 pub mod dtmf_receiver;
 pub mod dtmf_sender;
+pub mod engine;
 pub mod events;
 pub mod g711;
 pub mod inbound;

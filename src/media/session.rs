@@ -1,4 +1,6 @@
-//! The tokio shell of a call leg's media: one task per leg owning its RTP and RTCP sockets.
+//! The tokio shell of a call leg's media: the leg's sockets and state ([`LegState`]),
+//! driven by a task of its own (`MediaSocket::start`) or by a shared
+//! [`super::engine::MediaEngine`]; either way the owner holds a [`MediaSession`].
 //!
 //! `MediaSocket::bind` takes a port pair before the SDP is written (its address goes into
 //! the offer or answer); `MediaSocket::start` spawns the task with what the negotiation
@@ -22,7 +24,6 @@ use std::time::{Duration, SystemTime};
 
 use std::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::events::{MediaEvent, PlaybackId};
@@ -137,17 +138,38 @@ impl MediaSocket {
         self.local
     }
 
-    /// Starts the media task (inside a tokio runtime) with the negotiated parameters.
+    /// Starts the media task (inside a tokio runtime) with the negotiated parameters: one
+    /// task for this leg. [`super::engine::MediaEngine`] drives many legs from shared tasks.
     pub fn start(
         self,
         media: &NegotiatedMedia,
         config: SessionConfig,
     ) -> Result<(MediaSession, mpsc::Receiver<MediaEvent>), SessionError> {
+        let (leg, commands, session, events) = self.prepare(media, config)?;
+        tokio::spawn(leg.run(commands));
+        Ok((session, events))
+    }
+
+    /// Builds the leg state, its command channel and the owner's handle and events.
+    pub(super) fn prepare(
+        self,
+        media: &NegotiatedMedia,
+        config: SessionConfig,
+    ) -> Result<
+        (
+            LegState,
+            mpsc::UnboundedReceiver<Command>,
+            MediaSession,
+            mpsc::Receiver<MediaEvent>,
+        ),
+        SessionError,
+    > {
         let (rtp, rtcp) = (self.rtp, self.rtcp);
         rtp.set_nonblocking(true)?;
         rtcp.set_nonblocking(true)?;
         let (events_tx, events_rx) = mpsc::channel(EVENT_CAPACITY);
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let (ended_tx, ended_rx) = oneshot::channel();
         let sender = AudioSender::with_random_ids(send_config(media, config.idle));
         let receiver = AudioReceiver::new(ReceiveConfig {
             dtmf_payload_type: media.receive_dtmf_payload_type,
@@ -155,7 +177,8 @@ impl MediaSocket {
             jitter_depth: config.jitter_depth,
             jitter_max_delay: config.jitter_max_delay,
         });
-        let mut task = SessionTask {
+        let now = Instant::now();
+        let mut leg = LegState {
             rtp,
             rtcp,
             sender,
@@ -166,23 +189,21 @@ impl MediaSocket {
             events: events_tx,
             stats: MediaStats::default(),
             timed_out: false,
-            quiet_since: std::time::Instant::now(),
+            quiet_since: now.into_std(),
+            ticks: 0,
+            next_rtcp: now + config.rtcp_interval,
+            _ended: ended_tx,
             config,
         };
-        task.apply_direction(media);
-        let handle = tokio::spawn(task.run(commands_rx));
-        Ok((
-            MediaSession {
-                commands: commands_tx,
-                next_playback: AtomicU64::new(1),
-                dtmf_negotiated: std::sync::atomic::AtomicBool::new(
-                    media.dtmf_payload_type.is_some(),
-                ),
-                local: self.local,
-                task: handle,
-            },
-            events_rx,
-        ))
+        leg.apply_direction(media);
+        let session = MediaSession {
+            commands: commands_tx,
+            next_playback: AtomicU64::new(1),
+            dtmf_negotiated: std::sync::atomic::AtomicBool::new(media.dtmf_payload_type.is_some()),
+            local: self.local,
+            ended: ended_rx,
+        };
+        Ok((leg, commands_rx, session, events_rx))
     }
 }
 
@@ -201,7 +222,8 @@ fn dynamic_audio(media: &NegotiatedMedia) -> Option<(u8, super::g711::G711Law)> 
         .then_some((media.payload_type, media.codec.law()))
 }
 
-enum Command {
+/// What a handle asks of its leg.
+pub(super) enum Command {
     Play(PlaybackId, Arc<[i16]>),
     StopPlayback,
     SendDtmf(char, u32),
@@ -216,7 +238,7 @@ pub struct MediaSession {
     next_playback: AtomicU64,
     dtmf_negotiated: std::sync::atomic::AtomicBool,
     local: SocketAddr,
-    task: JoinHandle<()>,
+    ended: oneshot::Receiver<()>,
 }
 
 impl MediaSession {
@@ -266,13 +288,17 @@ impl MediaSession {
 
     /// Ends the task and releases the ports.
     pub async fn close(self) {
-        let MediaSession { commands, task, .. } = self;
+        let MediaSession {
+            commands, ended, ..
+        } = self;
         drop(commands);
-        let _ = task.await;
+        // Resolves when the leg state (and with it the sockets) is dropped.
+        let _ = ended.await;
     }
 }
 
-struct SessionTask {
+/// One leg's state, driven by its own task ([`LegState::run`]) or by an engine shard.
+pub(super) struct LegState {
     rtp: UdpSocket,
     rtcp: UdpSocket,
     sender: AudioSender,
@@ -284,17 +310,18 @@ struct SessionTask {
     stats: MediaStats,
     timed_out: bool,
     quiet_since: std::time::Instant,
+    ticks: u32,
+    next_rtcp: Instant,
+    /// Dropped with the leg: tells `MediaSession::close` the sockets are released.
+    _ended: oneshot::Sender<()>,
     config: SessionConfig,
 }
 
-impl SessionTask {
+impl LegState {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut out = [0u8; 256];
-        let started = Instant::now();
-        let mut next_rtcp = started + self.config.rtcp_interval;
-        let tick = tokio::time::sleep_until(started);
+        let tick = tokio::time::sleep_until(Instant::now());
         tokio::pin!(tick);
-        let mut ticks: u32 = 0;
         loop {
             tokio::select! {
                 biased;
@@ -304,18 +331,30 @@ impl SessionTask {
                 },
                 () = &mut tick => {
                     let now = Instant::now();
-                    self.stats.send_lateness.record(now.saturating_duration_since(tick.deadline()));
-                    ticks = ticks.wrapping_add(1);
-                    self.receive_pending(now, ticks.is_multiple_of(RTCP_READ_EVERY_TICKS));
-                    self.on_tick(now, &mut out);
-                    if now >= next_rtcp {
-                        self.send_sender_report(now);
-                        next_rtcp = now + self.config.rtcp_interval;
-                    }
-                    let next = self.sender.next_deadline().map(Instant::from_std);
+                    let late = now.saturating_duration_since(tick.deadline());
+                    self.step(now, late, &mut out);
+                    let next = self.next_deadline();
                     tick.as_mut().reset(next.unwrap_or(now + super::outbound::FRAME_DURATION));
                 }
             }
+        }
+    }
+
+    /// When the next frame is due.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.sender.next_deadline().map(Instant::from_std)
+    }
+
+    /// One 20 ms step: read what arrived, send what is due at `now`, report. `late` is how
+    /// far after its deadline this step runs (for the lateness histogram).
+    pub(super) fn step(&mut self, now: Instant, late: Duration, out: &mut [u8]) {
+        self.stats.send_lateness.record(late);
+        self.ticks = self.ticks.wrapping_add(1);
+        self.receive_pending(now, self.ticks.is_multiple_of(RTCP_READ_EVERY_TICKS));
+        self.on_tick(now, out);
+        if now >= self.next_rtcp {
+            self.send_sender_report(now);
+            self.next_rtcp = now + self.config.rtcp_interval;
         }
     }
 
@@ -342,7 +381,7 @@ impl SessionTask {
         }
     }
 
-    fn handle_command(&mut self, command: Command) {
+    pub(super) fn handle_command(&mut self, command: Command) {
         match command {
             Command::Play(id, samples) => self.sender.enqueue(id, samples),
             Command::StopPlayback => {
