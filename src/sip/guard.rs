@@ -127,3 +127,70 @@ impl PlatformUdpSocket for GuardedUdpSocket {
         Ok(self.socket.local_addr()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn torture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/sip-testbench/rfc4475/{name}.dat",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn from() -> SocketAddr {
+        "127.0.0.1:5070".parse().expect("address")
+    }
+
+    #[test]
+    fn a_request_rsipstack_cannot_key_is_refused_rather_than_dropped() {
+        let rejection = GuardedUdpSocket::judge(&torture("inv2543"), from());
+        let status = rejection.flatten().map(|r| r.status);
+        assert_eq!(status, Some(400), "RFC 2543 INVITE without a From tag");
+    }
+
+    #[test]
+    fn well_formed_requests_and_responses_go_through() {
+        for name in [
+            "esc01",
+            "lwsdisp",
+            "semiuri",
+            "transports",
+            "badbranch",
+            "unksm2",
+        ] {
+            assert_eq!(
+                GuardedUdpSocket::judge(&torture(name), from()),
+                None,
+                "{name}"
+            );
+        }
+        assert_eq!(GuardedUdpSocket::judge(&torture("unreason"), from()), None);
+        assert_eq!(
+            GuardedUdpSocket::judge(b"\r\n\r\n", from()),
+            None,
+            "keep-alive"
+        );
+    }
+
+    #[test]
+    fn junk_is_dropped_and_bad_requests_are_refused() {
+        assert_eq!(
+            GuardedUdpSocket::judge(b"\x16\x03\x01junk", from()),
+            Some(None)
+        );
+        let refused = GuardedUdpSocket::judge(&torture("badinv01"), from());
+        assert_eq!(refused.flatten().map(|r| r.status), Some(400));
+    }
+
+    #[test]
+    fn a_tidied_wsinv_keeps_its_tags_and_passes() {
+        let tidied = tidy::tidy_from_to(&torture("wsinv")).expect("tidied");
+        assert_eq!(GuardedUdpSocket::judge(&tidied, from()), None);
+        // untidied, rsipstack could not read its From tag: the guard would refuse it
+        let raw = GuardedUdpSocket::judge(&torture("wsinv"), from());
+        assert_eq!(raw.flatten().map(|r| r.status), Some(400));
+    }
+}
