@@ -3,21 +3,30 @@
 //! always ends the call (BYE, or the dialog's own teardown) however it goes.
 
 mod demo;
+mod dialplan_call;
+mod listen;
 mod media_leg;
 
 pub use demo::{Demo, DemoAction, digit_prompt, required_prompts};
+pub use dialplan_call::{Command, DialplanCall, prompt_ids};
 pub use media_leg::{LegError, MediaLeg, session_config};
 
+use crate::dialplan::{LookupResult, Runtime};
 use crate::media::events::MediaEvent;
 use crate::server::Shared;
 use crate::server::registry::CallSummary;
 use crate::sip::message::{Header, StatusCode};
 use crate::sip::{DialogState, InviteDialog, TerminatedReason, Transaction};
+use chrono::Utc;
+use listen::{Heard, SpeechListener};
 use rsipstack::sip::prelude::HeadersExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, info, info_span, warn};
+
+/// How long the last prompt gets to play out at the caller before our BYE.
+const PLAYOUT_GRACE: Duration = Duration::from_millis(300);
 
 /// Errors that end a call early.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +48,7 @@ pub enum EndReason {
     Shutdown,
     NoAck,
     Refused,
+    DialplanHangup,
 }
 
 /// Runs one inbound call to its end.
@@ -147,11 +157,134 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
         reason,
         EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled
     );
+    if reason == EndReason::DialplanHangup {
+        // The goodbye has left our socket but not the caller's jitter buffer: a BYE right
+        // now would clip its last words on most phones.
+        tokio::time::sleep(PLAYOUT_GRACE).await;
+    }
     if we_hang_up && let Err(err) = dialog.bye().await {
         debug!(error = %err, "BYE failed");
     }
     shared.sip.dialogs.remove_dialog(&dialog.id());
     Ok(reason)
+}
+
+/// What drives the call: the built-in demo, or a dialplan.
+enum Script {
+    Demo(Demo),
+    Dialplan(Box<DialplanCall>),
+}
+
+impl Script {
+    fn new(shared: &Shared) -> Self {
+        match &shared.dialplans {
+            Some(store) => {
+                Script::Dialplan(Box::new(DialplanCall::new(Runtime::new(store.current()))))
+            }
+            None => Script::Demo(Demo::default()),
+        }
+    }
+
+    fn start(&mut self, caller: &CallParties) -> Vec<Command> {
+        match self {
+            Script::Demo(demo) => {
+                let DemoAction::Play(ids) = demo.on_answered();
+                vec![Command::Play(ids)]
+            }
+            Script::Dialplan(call) => {
+                call.start(&caller.from, &caller.to, Instant::now(), Utc::now())
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: char) -> Vec<Command> {
+        match self {
+            Script::Demo(demo) => {
+                // The demo reads keys back anyway; a dialplan's keys may be a PIN.
+                info!(digit = %key, "DTMF");
+                demo.on_key(key)
+                    .map(|DemoAction::Play(ids)| Command::Play(ids))
+                    .into_iter()
+                    .collect()
+            }
+            Script::Dialplan(call) => call.on_key(key, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_speech_activity(&mut self) {
+        if let Script::Dialplan(call) = self {
+            call.on_speech_activity();
+        }
+    }
+
+    fn on_speech_started(&mut self) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_speech_started(),
+        }
+    }
+
+    fn on_speech(&mut self, text: &str, confidence: f32) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_speech(text, confidence, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_playback_finished(&mut self) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_playback_finished(Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_timer(&mut self) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_timer(Instant::now(), Utc::now()),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            Script::Demo(_) => None,
+            Script::Dialplan(call) => call.next_deadline(),
+        }
+    }
+
+    fn on_lookup_result(&mut self, result: LookupResult) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_lookup_result(result, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_transfer_failed(&mut self, reason: &str) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_transfer_failed(reason, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_hangup(&mut self) {
+        if let Script::Dialplan(call) = self {
+            call.on_hangup(Instant::now(), Utc::now());
+        }
+    }
+}
+
+/// Who called whom (user parts of From and To).
+struct CallParties {
+    from: String,
+    to: String,
+}
+
+/// What the shell feeds back into the script after carrying out its commands.
+enum Feedback {
+    PlaybackFinished,
+    Speech { text: String, confidence: f32 },
+    Transfer(String),
+    Lookup(LookupResult),
 }
 
 async fn run_answered(
@@ -164,62 +297,209 @@ async fn run_answered(
     let calls = &shared.config.calls;
     let max_end = answered_at + Duration::from_secs(calls.max_duration_secs);
     let demo_end = answered_at + Duration::from_secs(shared.config.demo.hangup_after_secs);
-    let mut demo = Demo::default();
+    let mut script = Script::new(shared);
+    let is_demo = matches!(script, Script::Demo(_));
+    let parties = parties(&dialog.initial_request());
     let mut confirmed = false;
+    let (feedback_tx, mut feedback) = tokio::sync::mpsc::unbounded_channel::<Feedback>();
+    let mut listener: Option<SpeechListener> = None;
 
-    loop {
-        tokio::select! {
-            _ = sleep_until(max_end) => return EndReason::MaxDuration,
-            _ = sleep_until(demo_end) => return EndReason::DemoFinished,
-            _ = shared.draining.cancelled() => return EndReason::Shutdown,
+    let end = loop {
+        let timer = script.next_deadline().unwrap_or(max_end);
+        let commands = tokio::select! {
+            _ = sleep_until(max_end) => break EndReason::MaxDuration,
+            _ = sleep_until(demo_end), if is_demo => break EndReason::DemoFinished,
+            _ = sleep_until(timer), if timer < max_end => script.on_timer(),
+            _ = shared.draining.cancelled() => break EndReason::Shutdown,
+            Some(back) = feedback.recv() => match back {
+                Feedback::PlaybackFinished => script.on_playback_finished(),
+                Feedback::Speech { text, confidence } => script.on_speech(&text, confidence),
+                Feedback::Transfer(reason) => script.on_transfer_failed(&reason),
+                Feedback::Lookup(result) => script.on_lookup_result(result),
+            },
             state = states.recv() => match state {
-                None => return EndReason::CallerHungUp,
+                None => break EndReason::CallerHungUp,
                 Some(DialogState::Confirmed(_, _)) if !confirmed => {
                     confirmed = true;
                     let late_answer = dialog.last_remote_ack().map(|ack| ack.body).filter(|b| !b.is_empty());
                     if let Some(answer) = late_answer && let Err(err) = leg.apply_answer(&answer) {
                         warn!(error = %err, "unusable SDP answer in ACK");
-                        return EndReason::Refused;
+                        break EndReason::Refused;
                     }
-                    let DemoAction::Play(prompts) = demo.on_answered();
-                    leg.play_prompts(&shared.prompts, &prompts);
+                    script.start(&parties)
                 }
                 Some(DialogState::Updated(_, request, handle)) => {
-                    let (status, body) = match leg.renegotiate(&request.body) {
-                        Ok(sdp) => (StatusCode::OK, Some(sdp.into_bytes())),
-                        Err(err) => {
-                            info!(error = %err, "refusing a re-offer");
-                            (StatusCode::NotAcceptableHere, None)
-                        }
-                    };
-                    let headers = body.as_ref().map(|_| vec![Header::ContentType("application/sdp".into())]);
-                    if let Err(err) = handle.respond(status, headers, body).await {
-                        debug!(error = %err, "could not answer a re-INVITE");
-                    }
+                    answer_reoffer(leg, &request.body, handle).await;
+                    Vec::new()
                 }
                 Some(DialogState::Options(_, _, handle)) | Some(DialogState::Info(_, _, handle)) => {
                     handle.respond(StatusCode::OK, None, None).await.ok();
+                    Vec::new()
                 }
                 Some(DialogState::Terminated(_, reason)) => {
-                    return match reason {
+                    break match reason {
                         TerminatedReason::Timeout => EndReason::NoAck,
                         TerminatedReason::UacCancel => EndReason::Cancelled,
                         _ => EndReason::CallerHungUp,
                     };
                 }
-                Some(other) => debug!(state = %other, "dialog state"),
+                Some(other) => {
+                    debug!(state = %other, "dialog state");
+                    Vec::new()
+                }
             },
             event = leg.next_event() => match event {
-                Some(MediaEvent::Dtmf(key)) => {
-                    info!(digit = %key, "DTMF");
-                    if let Some(DemoAction::Play(prompts)) = demo.on_key(key) {
-                        leg.play_prompts(&shared.prompts, &prompts);
-                    }
-                }
-                Some(MediaEvent::RtpTimeout) => return EndReason::MediaTimeout,
-                Some(_) => {}
-                None => return EndReason::MediaTimeout,
+                Some(MediaEvent::Dtmf(key)) => script.on_key(key),
+                Some(MediaEvent::PlaybackFinished { .. }) => script.on_playback_finished(),
+                Some(MediaEvent::RtpTimeout) => break EndReason::MediaTimeout,
+                Some(MediaEvent::Audio(frame)) => match listener.as_mut() {
+                    Some(listening) => hear(shared, listening, &frame, &mut script, &feedback_tx),
+                    None => Vec::new(),
+                },
+                None => break EndReason::MediaTimeout,
             },
+        };
+        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx, &mut listener) {
+            break reason;
         }
+    };
+    if matches!(end, EndReason::CallerHungUp | EndReason::Cancelled) {
+        script.on_hangup();
+    }
+    end
+}
+
+/// Does what the script asked; returns why the call ends when it asked to hang up.
+fn carry_out(
+    shared: &Arc<Shared>,
+    leg: &MediaLeg,
+    commands: Vec<Command>,
+    feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
+    listener: &mut Option<SpeechListener>,
+) -> Option<EndReason> {
+    for command in commands {
+        match command {
+            Command::Play(ids) => {
+                if !leg.play_sequence(&shared.prompts, &ids) {
+                    // Nothing playable: the script must not wait for audio that never ends.
+                    feedback.send(Feedback::PlaybackFinished).ok();
+                }
+            }
+            Command::StopPlayback => leg.stop_playback(),
+            Command::StartListening {
+                listen,
+                prompt_playing,
+            } => {
+                let speech = listen.input != crate::dialplan::format::InputMode::Dtmf;
+                *listener = (speech && shared.asr.is_some())
+                    .then(|| SpeechListener::new(&listen, prompt_playing));
+            }
+            Command::PromptFinished => {
+                if let Some(listening) = listener.as_mut() {
+                    listening.prompt_finished();
+                }
+            }
+            Command::StopListening => *listener = None,
+            Command::Lookup { source, args } => {
+                let shown: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+                info!(%source, args = %shown.join(", "), "lookup");
+                let result = LookupResult::Error("no data source is configured".into());
+                feedback.send(Feedback::Lookup(result)).ok();
+            }
+            Command::Transfer { queue, context } => {
+                let context = serde_json::to_string(&context).unwrap_or_default();
+                info!(%queue, %context, "transfer requested");
+                feedback
+                    .send(Feedback::Transfer(
+                        "agent queues are not available yet".into(),
+                    ))
+                    .ok();
+            }
+            Command::Hangup { reason } => {
+                info!(%reason, "dialplan hangs up");
+                return Some(EndReason::DialplanHangup);
+            }
+        }
+    }
+    None
+}
+
+/// Feeds one caller frame to the speech listener and acts on what it heard.
+fn hear(
+    shared: &Arc<Shared>,
+    listening: &mut SpeechListener,
+    frame: &crate::media::events::AudioFrame,
+    script: &mut Script,
+    feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for heard in listening.push(frame, shared.asr.as_deref()) {
+        match heard {
+            Heard::SpeechStarted => script.on_speech_activity(),
+            Heard::BargeIn => commands.extend(script.on_speech_started()),
+            Heard::Recognising(pending) => {
+                let feedback = feedback.clone();
+                tokio::spawn(async move {
+                    let (text, confidence) = match pending.await {
+                        Ok(Ok(transcript)) => {
+                            info!(
+                                words = transcript.text.split_whitespace().count(),
+                                confidence = transcript.confidence,
+                                audio_ms = transcript.audio_ms,
+                                decode_ms = transcript.decode_ms,
+                                "recognised"
+                            );
+                            (transcript.text, transcript.confidence)
+                        }
+                        Ok(Err(err)) => {
+                            warn!(error = %err, "recognition failed");
+                            (String::new(), 0.0)
+                        }
+                        Err(_) => (String::new(), 0.0),
+                    };
+                    feedback.send(Feedback::Speech { text, confidence }).ok();
+                });
+            }
+            Heard::Saturated => {
+                feedback
+                    .send(Feedback::Speech {
+                        text: String::new(),
+                        confidence: 0.0,
+                    })
+                    .ok();
+            }
+        }
+    }
+    commands
+}
+
+async fn answer_reoffer(
+    leg: &mut MediaLeg,
+    offer: &[u8],
+    handle: rsipstack::dialog::dialog::TransactionHandle,
+) {
+    let (status, body) = match leg.renegotiate(offer) {
+        Ok(sdp) => (StatusCode::OK, Some(sdp.into_bytes())),
+        Err(err) => {
+            info!(error = %err, "refusing a re-offer");
+            (StatusCode::NotAcceptableHere, None)
+        }
+    };
+    let headers = body
+        .as_ref()
+        .map(|_| vec![Header::ContentType("application/sdp".into())]);
+    if let Err(err) = handle.respond(status, headers, body).await {
+        debug!(error = %err, "could not answer a re-INVITE");
+    }
+}
+
+fn parties(invite: &rsipstack::sip::Request) -> CallParties {
+    let user = |uri: Option<rsipstack::sip::Uri>| {
+        uri.and_then(|u| u.user().map(str::to_string))
+            .unwrap_or_default()
+    };
+    CallParties {
+        from: user(invite.from_header().ok().and_then(|f| f.uri().ok())),
+        to: user(invite.to_header().ok().and_then(|t| t.uri().ok())),
     }
 }

@@ -22,6 +22,8 @@ pub struct Config {
     pub calls: CallsConfig,
     pub prompts: PromptsConfig,
     pub demo: DemoConfig,
+    pub dialplan: DialplanConfig,
+    pub asr: AsrConfig,
     pub log: LogConfig,
 }
 
@@ -98,6 +100,58 @@ pub struct PromptsConfig {
 pub struct DemoConfig {
     /// The built-in demo hangs up after this many seconds.
     pub hangup_after_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialplanConfig {
+    /// The dialplan every call runs.
+    pub path: PathBuf,
+    /// Run the built-in keypad demo instead of a dialplan.
+    pub demo: bool,
+    /// Check the file this often and reload it when it changed (0 turns watching off;
+    /// SIGHUP reloads at any time).
+    pub watch_interval_ms: u64,
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("dialplans/acme-bank.yaml"),
+            demo: false,
+            watch_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsrConfig {
+    /// Recognise speech in gathers (off: keypad only).
+    pub enabled: bool,
+    /// Model name (`hotline models list`): `tiny.en` or `tiny.en-q8_0`.
+    pub model: String,
+    /// Where model files live.
+    pub model_dir: PathBuf,
+    /// Fetch the model on first use when it is missing.
+    pub fetch: bool,
+    /// Recognition workers (each decodes one utterance at a time); 0 means one per core.
+    pub workers: usize,
+    /// Utterances that may wait for a worker before callers are told to use the keypad.
+    pub queue: usize,
+}
+
+impl Default for AsrConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            model: "tiny.en-q8_0".to_string(),
+            model_dir: PathBuf::from("models"),
+            fetch: true,
+            workers: 0,
+            queue: 8,
+        }
+    }
 }
 
 /// Log output.
