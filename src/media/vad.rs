@@ -137,9 +137,10 @@ struct Candidate {
 }
 
 /// Steady tones (dial and ringback tones, DTMF, hold-music chords) score as speech in
-/// earshot after a few hundred milliseconds. Speech differs in two ways this guard measures
-/// on each 20 ms frame: its energy is spread over many harmonics and its spectrum keeps
-/// changing, while a tone's energy sits in a few FFT bins and stays put.
+/// earshot after a few hundred milliseconds. This guard tells them apart on each 20 ms frame:
+/// a tone's spectrum stays put from one 100 ms to the next while speech moves on within a
+/// syllable, and a DTMF digit puts nearly all its energy on one low-group and one high-group
+/// frequency.
 struct ToneGuard {
     fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
     input: Vec<f32>,
@@ -152,8 +153,6 @@ struct ToneGuard {
 
 /// FFT length for one 20 ms frame (zero-padded): 31.25 Hz bins at 8 kHz.
 const TONE_FFT: usize = 256;
-/// Bins whose share of the energy tells a tone from speech.
-const TONE_TOP_BINS: usize = 8;
 /// Frames back to compare the spectrum with (100 ms).
 const TONE_LAG: usize = 5;
 /// Frames whose steadiness is averaged.
@@ -161,8 +160,6 @@ const STEADY_FRAMES: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ToneMeasure {
-    /// Share of the frame's energy in its 8 strongest bins (a tone: near 1).
-    pub concentration: f32,
     /// Cosine similarity of the magnitude spectrum with 100 ms earlier (steady: near 1).
     pub steadiness: f32,
     /// Mean steadiness of the last 4 frames: music and tones stay above 0.9, speech's
@@ -217,14 +214,6 @@ impl ToneGuard {
         } else {
             vec![0.0; TONE_FFT / 2 - 1]
         };
-        let mut powers: Vec<f32> = magnitudes.iter().map(|m| m * m).collect();
-        let total: f32 = powers.iter().sum();
-        powers.sort_unstable_by(|a, b| b.total_cmp(a));
-        let concentration = if total > 0.0 {
-            powers[..TONE_TOP_BINS].iter().sum::<f32>() / total
-        } else {
-            0.0
-        };
         let steadiness = match self.recent.front() {
             Some(old) if self.recent.len() >= TONE_LAG => {
                 let dot: f32 = old.iter().zip(&magnitudes).map(|(a, b)| a * b).sum();
@@ -248,7 +237,6 @@ impl ToneGuard {
         }
         let steady_mean = self.steadiness.iter().sum::<f32>() / STEADY_FRAMES as f32;
         ToneMeasure {
-            concentration,
             steadiness,
             steady_mean,
             dtmf,
@@ -276,8 +264,6 @@ fn dtmf_share(spectrum: &[realfft::num_complex::Complex<f32>]) -> f32 {
 const FLOOR_MIN_DBFS: f32 = -70.0;
 /// Share of the gap the noise floor climbs per frame when the line gets louder (~2 s).
 const FLOOR_RISE: f32 = 0.01;
-/// Consecutive tonal frames before the line counts as carrying a tone.
-const TONAL_RUN: u32 = 1;
 
 /// What the gates in front of earshot made of the latest frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,7 +288,6 @@ pub struct Endpointer {
     /// Tracked noise floor of the line (dBFS): follows the quietest frames at once and
     /// rises slowly, so it settles on steady noise but not on speech.
     noise_floor: Option<f32>,
-    tonal_run: u32,
     last_score: f32,
     last_tone: ToneMeasure,
     last_gate: Gate,
@@ -346,17 +331,10 @@ fn rms_dbfs(frame: &[i16]) -> f32 {
 impl Endpointer {
     /// Starts listening at media time `now`.
     pub fn new(params: VadParams, now: Duration) -> Self {
-        // 160 in, 320 out per call; both sides fixed. The construction cannot fail for
-        // these constant rates, but a failure is still handled without a panic below.
+        // 160 in, 320 out per call. Only constants go in, so this cannot fail at run time.
         let upsampler = Fft::<f32>::new(RATE as usize, 16_000, FRAME_SAMPLES, 1, FixedSync::Both)
-            .or_else(|_| {
-                Fft::<f32>::new(RATE as usize, 16_000, FRAME_SAMPLES, 1, FixedSync::Input)
-            });
-        let upsampler = match upsampler {
-            Ok(u) => u,
-            Err(e) => unreachable!("8 kHz → 16 kHz is a valid rubato ratio: {e}"),
-        };
-        let mut endpointer = Self {
+            .expect("8 kHz to 16 kHz in 160-sample chunks is a valid rubato configuration");
+        Self {
             params,
             detector: earshot::Detector::default_boxed(),
             upsampler,
@@ -365,10 +343,8 @@ impl Endpointer {
             upsampled: vec![0.0; FRAME_SAMPLES * 4],
             tone_guard: ToneGuard::new(),
             noise_floor: None,
-            tonal_run: 0,
             last_score: 0.0,
             last_tone: ToneMeasure {
-                concentration: 0.0,
                 steadiness: 0.0,
                 steady_mean: 0.0,
                 dtmf: 0.0,
@@ -387,9 +363,7 @@ impl Endpointer {
             silence: Duration::ZERO,
             barge_in_sent: false,
             events: VecDeque::new(),
-        };
-        endpointer.restart(endpointer.params.clone(), now);
-        endpointer
+        }
     }
 
     /// A prompt is playing: listen (for barge-in) but hold the no-input timeout until
@@ -528,12 +502,7 @@ impl Endpointer {
         let length = Duration::from_micros(frame.len() as u64 * 1_000_000 / u64::from(RATE));
         let end = at + length;
         self.last_tone = self.tone_guard.measure(frame);
-        self.tonal_run = if self.last_tone.is_tonal() {
-            self.tonal_run + 1
-        } else {
-            0
-        };
-        let tonal = self.tonal_run >= TONAL_RUN;
+        let tonal = self.last_tone.is_tonal();
         let level = rms_dbfs(frame).max(FLOOR_MIN_DBFS);
         let floor = self.track_floor(level);
         let loud =
