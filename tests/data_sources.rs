@@ -142,15 +142,18 @@ async fn a_locked_database_answers_error_after_the_busy_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let config = DataConfig { busy_timeout_ms: 50, ..DataConfig::default() };
     let data = DataSources::open(&config, dir.path()).unwrap();
+    // Another process holds the write lock (the database is in WAL mode: reads go on).
     let holder = rusqlite::Connection::open(dir.path().join("hotline.db")).unwrap();
-    holder.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;").unwrap();
-    let result = data.lookup("balance", &[arg("account", "12345678")], &call("x")).await;
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO lockouts (kind, key) VALUES ('caller', 'other');").unwrap();
+    let balance = data.lookup("balance", &[arg("account", "12345678")], &call("x")).await;
+    assert_eq!(found(&balance)["available"], "1234.56", "readers are not blocked");
+    let pin = [arg("account", "12345678"), arg("pin", "1234")];
+    let result = data.lookup("verify_pin", &pin, &call("+15551230001")).await;
     let LookupResult::Error(reason) = result else { panic!("{result:?}") };
     assert!(reason.contains("locked") || reason.contains("busy"), "{reason}");
-    holder.execute_batch("COMMIT;").unwrap();
-    drop(holder);
-    let result = data.lookup("balance", &[arg("account", "12345678")], &call("x")).await;
-    assert_eq!(found(&result)["available"], "1234.56", "works again once released");
+    holder.execute_batch("ROLLBACK;").unwrap();
+    let result = data.lookup("verify_pin", &pin, &call("+15551230001")).await;
+    assert_eq!(found(&result)["status"], "verified", "works again once released");
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ const PLAN: &str = r#"
 name: privacy
 timezone: America/New_York
 queues: [general]
+fallback: agent
 data_sources:
   verify_pin: { args: [account, pin], returns: [status, method] }
   crm: { args: [account, card, dob, pin], returns: [segment] }
@@ -40,9 +41,9 @@ flows:
   main:
     steps:
       ask_account:
-        gather: { play: [prompt: ask-account], entity: account, input: dtmf, max_digits: 8 }
+        gather: { play: [prompt: ask-account], entity: account, input: dtmf, max_digits: 8, no_input: [prompt: again], no_match: [prompt: again] }
       ask_pin:
-        gather: { play: [prompt: ask-pin], entity: pin, input: dtmf, max_digits: 4 }
+        gather: { play: [prompt: ask-pin], entity: pin, input: dtmf, max_digits: 4, no_input: [prompt: again], no_match: [prompt: again] }
       check_pin:
         lookup:
           source: verify_pin
@@ -51,9 +52,9 @@ flows:
           not_found: agent
           error: agent
       ask_card:
-        gather: { play: [prompt: ask-card], entity: card, input: dtmf, max_digits: 19 }
+        gather: { play: [prompt: ask-card], entity: card, input: dtmf, max_digits: 19, no_input: [prompt: again], no_match: [prompt: again] }
       ask_dob:
-        gather: { play: [prompt: ask-dob], entity: dob, input: speech }
+        gather: { play: [prompt: ask-dob], entity: dob, input: speech, no_input: [prompt: again], no_match: [prompt: again] }
       crm:
         lookup:
           source: crm

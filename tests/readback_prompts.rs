@@ -41,3 +41,29 @@ fn balances_play_as_one_buffer_without_gaps_or_clicks() {
         assert!(ids.len() < 2 || joined.len() > CROSSFADE_SAMPLES * ids.len());
     }
 }
+
+#[test]
+fn check_fails_when_a_readback_word_has_no_recording() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(copy.path().join("dialplans")).unwrap();
+    std::fs::create_dir_all(copy.path().join("prompts/en-US")).unwrap();
+    std::fs::copy(root.join("dialplans/acme-bank.yaml"), copy.path().join("dialplans/acme-bank.yaml")).unwrap();
+    for entry in std::fs::read_dir(root.join("prompts/en-US")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.path().join("prompts/en-US").join(path.file_name().unwrap())).unwrap();
+    }
+    let plan = copy.path().join("dialplans/acme-bank.yaml");
+    let codes = |report: &hotline::dialplan::Report| report.errors().map(|d| d.code).collect::<Vec<_>>();
+    let report = match hotline::dialplan::load_path(&plan) {
+        Ok((_, report)) | Err(report) => report,
+    };
+    assert!(codes(&report).is_empty(), "{}", report.render());
+
+    std::fs::remove_file(copy.path().join("prompts/en-US/cents.wav")).unwrap();
+    let report = match hotline::dialplan::load_path(&plan) {
+        Ok((_, report)) | Err(report) => report,
+    };
+    assert!(codes(&report).contains(&"missing-readback-prompt"), "{}", report.render());
+    assert!(report.render().contains("cents"));
+}

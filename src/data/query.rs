@@ -111,12 +111,12 @@ mod tests {
     #[test]
     fn binds_by_name_and_reads_the_first_row() {
         let (_dir, store) = store();
-        let q = SqlQuery::prepare("by_phone", &SqlSource { query: "SELECT name, id, NULL AS nothing FROM customers WHERE phone = :phone".into(), digits_only: vec!["phone".into()] }, &store).unwrap();
+        let q = SqlQuery::prepare("by_phone", &SqlSource { query: "SELECT name, id, NULL AS absent FROM customers WHERE phone = :phone".into(), digits_only: vec!["phone".into()] }, &store).unwrap();
         let answer = store.with(|c| q.run(c, &[arg("phone", "sip:+1 (555) 123-0001@example")])).unwrap();
         let QueryAnswer::Row(fields) = answer else { panic!("{answer:?}") };
         assert_eq!(fields["name"], "Ann");
         assert_eq!(fields["id"], "1");
-        assert!(!fields.contains_key("nothing"));
+        assert!(!fields.contains_key("absent"));
         assert_eq!(store.with(|c| q.run(c, &[arg("phone", "1")])).unwrap(), QueryAnswer::NoRow);
         assert_eq!(store.with(|c| q.run(c, &[])).unwrap(), QueryAnswer::MissingArg("phone".into()));
     }

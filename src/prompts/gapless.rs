@@ -79,9 +79,10 @@ mod tests {
 
     #[test]
     fn joints_have_no_clicks_and_no_gaps() {
-        // Two words cut at opposite phases: butt-joined they jump by ~16000 at the joint.
-        let a = tone(440.0, 0.0, 1000, 800);
-        let b = tone(440.0, std::f32::consts::PI, 1000, 800);
+                // Words cut at a peak: 50.5 cycles starting at +max (a) and at -max (b).
+        let half_pi = std::f32::consts::FRAC_PI_2;
+        let a = tone(400.0, half_pi, 1010, 800);
+        let b = tone(400.0, -half_pi, 1010, 800);
         let inside = largest_step(&a[800..1790]).max(largest_step(&b[800..1790]));
         let butt: Vec<i16> = a.iter().chain(&b).copied().collect();
         assert!(largest_step(&butt) > inside + 3000, "the fixture must click when butt-joined");
