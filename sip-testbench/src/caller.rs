@@ -133,6 +133,17 @@ pub async fn place_call(
     };
     if ended_by == EndedBy::Caller {
         dialled.dialog.bye().await.ok();
+    } else {
+        // Like a phone, play out what is still in the jitter buffer after the BYE.
+        let drain_until = Instant::now() + Duration::from_millis(150);
+        while let Ok(Some(event)) = tokio::time::timeout_at(drain_until, events.recv()).await {
+            if let MediaEvent::Audio(frame) = event {
+                frames_heard += 1;
+                if plan.record {
+                    heard.extend_from_slice(&frame.samples[..FRAME_SAMPLES]);
+                }
+            }
+        }
     }
     session.close().await;
     Ok(CallReport {

@@ -36,8 +36,16 @@ pub enum Command {
         queue: String,
         context: Box<TransferContext>,
     },
-    /// Turn speech listening on (with what the step expects) or off.
-    ListenForSpeech(Option<Listen>),
+    /// Start listening for speech with what the step expects; `prompt_playing` holds the
+    /// no-input timer until the prompt ends.
+    StartListening {
+        listen: Box<Listen>,
+        prompt_playing: bool,
+    },
+    /// The prompt before an open gather ended (the listener's timers start now).
+    PromptFinished,
+    /// Stop listening for speech.
+    StopListening,
     /// End the call.
     Hangup { reason: String },
 }
@@ -50,6 +58,8 @@ struct Gather {
     armed: bool,
     digits: String,
     deadline: Option<Instant>,
+    /// The caller is talking or being recognised: the no-input timer waits.
+    speaking: bool,
 }
 
 /// One call's dialplan, from answer to hangup.
@@ -128,7 +138,7 @@ impl DialplanCall {
         {
             let digits = std::mem::take(&mut gather.digits);
             self.gather = None;
-            out.push(Command::ListenForSpeech(None));
+            out.push(Command::StopListening);
             out.extend(self.feed(Event::Dtmf { digits }, now, wall));
         } else {
             gather.deadline = Some(now + INTER_DIGIT_TIMEOUT);
@@ -136,7 +146,15 @@ impl DialplanCall {
         out
     }
 
-    /// The recogniser understood an utterance.
+    /// The caller started talking: the no-input timer waits for the transcript.
+    pub fn on_speech_activity(&mut self) {
+        if let Some(gather) = self.gather.as_mut() {
+            gather.speaking = true;
+            gather.deadline = None;
+        }
+    }
+
+    /// The recogniser's transcript of an utterance (empty: it was not speech after all).
     pub fn on_speech(
         &mut self,
         transcript: &str,
@@ -144,12 +162,22 @@ impl DialplanCall {
         now: Instant,
         wall: DateTime<Utc>,
     ) -> Vec<Command> {
-        match &self.gather {
-            Some(g) if g.armed && g.listen.input != InputMode::Dtmf && g.digits.is_empty() => {}
+        let playing = self.playing;
+        match self.gather.as_mut() {
+            Some(g) if g.armed && g.listen.input != InputMode::Dtmf && g.digits.is_empty() => {
+                if transcript.trim().is_empty() {
+                    g.speaking = false;
+                    if playing == 0 {
+                        let timeout = Duration::from_secs(u64::from(g.listen.timeout_secs));
+                        g.deadline = Some(now + timeout);
+                    }
+                    return Vec::new();
+                }
+            }
             _ => return Vec::new(),
         }
         self.gather = None;
-        let mut out = vec![Command::ListenForSpeech(None)];
+        let mut out = vec![Command::StopListening];
         let event = Event::Speech {
             transcript: transcript.to_string(),
             asr_confidence: confidence,
@@ -176,11 +204,13 @@ impl DialplanCall {
             return out;
         }
         if let Some(gather) = self.gather.as_mut() {
-            if !gather.armed {
+            if gather.armed {
+                out.push(Command::PromptFinished);
+            } else {
                 gather.armed = true;
-                out.push(Command::ListenForSpeech(Some(gather.listen.clone())));
+                out.push(listening(&gather.listen, false));
             }
-            if gather.deadline.is_none() {
+            if gather.deadline.is_none() && !gather.speaking {
                 gather.deadline =
                     Some(now + Duration::from_secs(u64::from(gather.listen.timeout_secs)));
             }
@@ -235,7 +265,7 @@ impl DialplanCall {
         }
         let digits = std::mem::take(&mut gather.digits);
         self.gather = None;
-        let mut out = vec![Command::ListenForSpeech(None)];
+        let mut out = vec![Command::StopListening];
         let event = if digits.is_empty() {
             Event::Timeout
         } else {
@@ -274,12 +304,13 @@ impl DialplanCall {
                 let armed = listen.barge_in || self.playing == 0;
                 let deadline = (self.playing == 0)
                     .then(|| now + Duration::from_secs(u64::from(listen.timeout_secs)));
-                let speech = armed.then(|| Command::ListenForSpeech(Some(listen.clone())));
+                let speech = armed.then(|| listening(&listen, self.playing > 0));
                 self.gather = Some(Gather {
                     listen,
                     armed,
                     digits: String::new(),
                     deadline,
+                    speaking: false,
                 });
                 speech.into_iter().collect()
             }
@@ -298,6 +329,13 @@ impl DialplanCall {
                 vec![Command::Hangup { reason }]
             }
         }
+    }
+}
+
+fn listening(listen: &Listen, prompt_playing: bool) -> Command {
+    Command::StartListening {
+        listen: Box::new(listen.clone()),
+        prompt_playing,
     }
 }
 

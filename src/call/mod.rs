@@ -4,6 +4,7 @@
 
 mod demo;
 mod dialplan_call;
+mod listen;
 mod media_leg;
 
 pub use demo::{Demo, DemoAction, digit_prompt, required_prompts};
@@ -17,11 +18,15 @@ use crate::server::registry::CallSummary;
 use crate::sip::message::{Header, StatusCode};
 use crate::sip::{DialogState, InviteDialog, TerminatedReason, Transaction};
 use chrono::Utc;
+use listen::{Heard, SpeechListener};
 use rsipstack::sip::prelude::HeadersExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, info, info_span, warn};
+
+/// How long the last prompt gets to play out at the caller before our BYE.
+const PLAYOUT_GRACE: Duration = Duration::from_millis(300);
 
 /// Errors that end a call early.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +157,11 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
         reason,
         EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled
     );
+    if reason == EndReason::DialplanHangup {
+        // The goodbye has left our socket but not the caller's jitter buffer: a BYE right
+        // now would clip its last words on most phones.
+        tokio::time::sleep(PLAYOUT_GRACE).await;
+    }
     if we_hang_up && let Err(err) = dialog.bye().await {
         debug!(error = %err, "BYE failed");
     }
@@ -198,6 +208,26 @@ impl Script {
                     .collect()
             }
             Script::Dialplan(call) => call.on_key(key, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_speech_activity(&mut self) {
+        if let Script::Dialplan(call) = self {
+            call.on_speech_activity();
+        }
+    }
+
+    fn on_speech_started(&mut self) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_speech_started(),
+        }
+    }
+
+    fn on_speech(&mut self, text: &str, confidence: f32) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_speech(text, confidence, Instant::now(), Utc::now()),
         }
     }
 
@@ -252,6 +282,7 @@ struct CallParties {
 /// What the shell feeds back into the script after carrying out its commands.
 enum Feedback {
     PlaybackFinished,
+    Speech { text: String, confidence: f32 },
     Transfer(String),
     Lookup(LookupResult),
 }
@@ -271,6 +302,7 @@ async fn run_answered(
     let parties = parties(&dialog.initial_request());
     let mut confirmed = false;
     let (feedback_tx, mut feedback) = tokio::sync::mpsc::unbounded_channel::<Feedback>();
+    let mut listener: Option<SpeechListener> = None;
 
     let end = loop {
         let timer = script.next_deadline().unwrap_or(max_end);
@@ -281,6 +313,7 @@ async fn run_answered(
             _ = shared.draining.cancelled() => break EndReason::Shutdown,
             Some(back) = feedback.recv() => match back {
                 Feedback::PlaybackFinished => script.on_playback_finished(),
+                Feedback::Speech { text, confidence } => script.on_speech(&text, confidence),
                 Feedback::Transfer(reason) => script.on_transfer_failed(&reason),
                 Feedback::Lookup(result) => script.on_lookup_result(result),
             },
@@ -319,11 +352,14 @@ async fn run_answered(
                 Some(MediaEvent::Dtmf(key)) => script.on_key(key),
                 Some(MediaEvent::PlaybackFinished { .. }) => script.on_playback_finished(),
                 Some(MediaEvent::RtpTimeout) => break EndReason::MediaTimeout,
-                Some(MediaEvent::Audio(_)) => Vec::new(),
+                Some(MediaEvent::Audio(frame)) => match listener.as_mut() {
+                    Some(listening) => hear(shared, listening, &frame, &mut script, &feedback_tx),
+                    None => Vec::new(),
+                },
                 None => break EndReason::MediaTimeout,
             },
         };
-        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx) {
+        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx, &mut listener) {
             break reason;
         }
     };
@@ -339,6 +375,7 @@ fn carry_out(
     leg: &MediaLeg,
     commands: Vec<Command>,
     feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
+    listener: &mut Option<SpeechListener>,
 ) -> Option<EndReason> {
     for command in commands {
         match command {
@@ -349,7 +386,20 @@ fn carry_out(
                 }
             }
             Command::StopPlayback => leg.stop_playback(),
-            Command::ListenForSpeech(_) => {}
+            Command::StartListening {
+                listen,
+                prompt_playing,
+            } => {
+                let speech = listen.input != crate::dialplan::format::InputMode::Dtmf;
+                *listener = (speech && shared.asr.is_some())
+                    .then(|| SpeechListener::new(&listen, prompt_playing));
+            }
+            Command::PromptFinished => {
+                if let Some(listening) = listener.as_mut() {
+                    listening.prompt_finished();
+                }
+            }
+            Command::StopListening => *listener = None,
             Command::Lookup { source, args } => {
                 let shown: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
                 info!(%source, args = %shown.join(", "), "lookup");
@@ -372,6 +422,55 @@ fn carry_out(
         }
     }
     None
+}
+
+/// Feeds one caller frame to the speech listener and acts on what it heard.
+fn hear(
+    shared: &Arc<Shared>,
+    listening: &mut SpeechListener,
+    frame: &crate::media::events::AudioFrame,
+    script: &mut Script,
+    feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for heard in listening.push(frame, shared.asr.as_deref()) {
+        match heard {
+            Heard::SpeechStarted => script.on_speech_activity(),
+            Heard::BargeIn => commands.extend(script.on_speech_started()),
+            Heard::Recognising(pending) => {
+                let feedback = feedback.clone();
+                tokio::spawn(async move {
+                    let (text, confidence) = match pending.await {
+                        Ok(Ok(transcript)) => {
+                            info!(
+                                words = transcript.text.split_whitespace().count(),
+                                confidence = transcript.confidence,
+                                audio_ms = transcript.audio_ms,
+                                decode_ms = transcript.decode_ms,
+                                "recognised"
+                            );
+                            (transcript.text, transcript.confidence)
+                        }
+                        Ok(Err(err)) => {
+                            warn!(error = %err, "recognition failed");
+                            (String::new(), 0.0)
+                        }
+                        Err(_) => (String::new(), 0.0),
+                    };
+                    feedback.send(Feedback::Speech { text, confidence }).ok();
+                });
+            }
+            Heard::Saturated => {
+                feedback
+                    .send(Feedback::Speech {
+                        text: String::new(),
+                        confidence: 0.0,
+                    })
+                    .ok();
+            }
+        }
+    }
+    commands
 }
 
 async fn answer_reoffer(

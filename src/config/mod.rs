@@ -23,6 +23,7 @@ pub struct Config {
     pub prompts: PromptsConfig,
     pub demo: DemoConfig,
     pub dialplan: DialplanConfig,
+    pub asr: AsrConfig,
     pub log: LogConfig,
     /// Data sources, verification and the embedded database (`[data]`).
     pub data: crate::data::DataConfig,
@@ -121,6 +122,36 @@ impl Default for DialplanConfig {
             path: PathBuf::from("dialplans/acme-bank.yaml"),
             demo: false,
             watch_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsrConfig {
+    /// Recognise speech in gathers (off: keypad only).
+    pub enabled: bool,
+    /// Model name (`hotline models list`): `tiny.en` or `tiny.en-q8_0`.
+    pub model: String,
+    /// Where model files live.
+    pub model_dir: PathBuf,
+    /// Fetch the model on first use when it is missing.
+    pub fetch: bool,
+    /// Recognition workers (each decodes one utterance at a time); 0 means one per core.
+    pub workers: usize,
+    /// Utterances that may wait for a worker before callers are told to use the keypad.
+    pub queue: usize,
+}
+
+impl Default for AsrConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            model: "tiny.en-q8_0".to_string(),
+            model_dir: PathBuf::from("models"),
+            fetch: true,
+            workers: 0,
+            queue: 8,
         }
     }
 }

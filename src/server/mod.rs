@@ -36,6 +36,8 @@ pub enum ServerError {
         dir: std::path::PathBuf,
         ids: String,
     },
+    #[error("speech recognition: {0}")]
+    Asr(String),
     #[error("dialplan refused:\n{0}")]
     Dialplan(String),
     #[error("RTP ports: {0}")]
@@ -56,6 +58,8 @@ pub struct Shared {
     pub calls: CallRegistry,
     /// The RTP port range.
     pub ports: PortAllocator,
+    /// Speech recognition (`None`: keypad only).
+    pub asr: Option<Arc<crate::asr::Pool>>,
     /// The dialplan calls run (`None`: the built-in demo).
     pub dialplans: Option<Arc<DialplanStore>>,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
@@ -77,6 +81,32 @@ fn open_dialplan(config: &Config) -> Result<Option<Arc<DialplanStore>>, ServerEr
         }
         Err(err) => Err(ServerError::Dialplan(err.report().render())),
     }
+}
+
+/// Finds (or fetches) the model and starts the recognition workers.
+async fn start_asr(config: crate::config::AsrConfig) -> Result<Arc<crate::asr::Pool>, ServerError> {
+    let started = std::time::Instant::now();
+    let pool = tokio::task::spawn_blocking(move || -> Result<crate::asr::Pool, String> {
+        let path = crate::asr::ensure_model(&config.model_dir, &config.model, config.fetch)
+            .map_err(|e| e.to_string())?;
+        let model = crate::asr::whisper::WhisperModel::load(&path).map_err(|e| e.to_string())?;
+        let workers = if config.workers == 0 {
+            crate::asr::pool::default_workers()
+        } else {
+            config.workers
+        };
+        let options = crate::asr::WhisperOptions::default();
+        crate::asr::Pool::new(|| model.recognizer(options.clone()), workers, config.queue)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ServerError::Asr(e.to_string()))?
+    .map_err(ServerError::Asr)?;
+    info!(
+        ms = started.elapsed().as_millis() as u64,
+        "speech recognition ready"
+    );
+    Ok(Arc::new(pool))
 }
 
 /// A started server.
@@ -101,6 +131,10 @@ impl Server {
             });
         }
         let dialplans = open_dialplan(&config)?;
+        let asr = match (&dialplans, config.asr.enabled) {
+            (Some(_), true) => Some(start_asr(config.asr.clone()).await?),
+            _ => None,
+        };
         let rtp = &config.rtp;
         let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
@@ -113,6 +147,7 @@ impl Server {
             calls: CallRegistry::default(),
             ports,
             dialplans,
+            asr,
             draining: CancellationToken::new(),
         });
         let http_addr = if shared.config.http.enabled {

@@ -1,0 +1,95 @@
+//! Listening in real calls: the caller bot speaks a recorded utterance into a gather; the
+//! server finds it with voice activity detection, stops its prompt (barge-in), recognises
+//! it with the local Whisper model, understands the intent and answers accordingly.
+
+mod support;
+
+use hotline::media::g711::G711Law;
+use hotline::media::port_allocator::PortAllocator;
+use hotline::prompts::PromptCatalog;
+use sip_testbench::caller::{CallPlan, CallReport, EndedBy, find_exact, place_call, read_wav};
+use sip_testbench::uac::{SipTransport, Uac};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{TestServer, repo_root};
+
+fn as_heard(id: &str) -> Vec<i16> {
+    let catalog = PromptCatalog::load(&repo_root().join("prompts"), "en-US").expect("prompts");
+    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
+    samples
+        .iter()
+        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
+        .collect()
+}
+
+/// The model the server will load, fetched once through the real path when missing.
+fn ensure_model() {
+    hotline::asr::ensure_model(&repo_root().join("models"), "tiny.en-q8_0", true).expect("model");
+}
+
+fn speech_server() -> TestServer {
+    ensure_model();
+    let path = repo_root().join("tests/fixtures/speech.yaml");
+    TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nmodel_dir = \"{}\"\nworkers = 1\n",
+        path.display(),
+        repo_root().join("models").display()
+    ))
+}
+
+async fn call_speaking(server: &TestServer, utterance: &str, after_ms: u64) -> CallReport {
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    let uac = Uac::start(ip).await.expect("caller bot");
+    let ports = PortAllocator::new(ip, 30000, 39999).expect("ports");
+    let voice =
+        read_wav(&repo_root().join("sip-testbench/utterances").join(utterance)).expect("utterance");
+    // Silence first, so the caller speaks `after_ms` into the call.
+    let mut speak = vec![0i16; (after_ms * 8) as usize];
+    speak.extend(voice);
+    let plan = CallPlan {
+        server: server.sip_udp,
+        transport: SipTransport::Udp,
+        speak: Some(Arc::from(speak)),
+        keys: Vec::new(),
+        hangup_after: Duration::from_secs(20),
+        record: true,
+    };
+    place_call(&uac, &ports, &plan).await.expect("call")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoken_balance_request_barges_in_and_is_understood() {
+    let server = speech_server();
+    let report = call_speaking(&server, "balance-slt.wav", 1000).await;
+    assert_eq!(report.status, 200);
+    assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
+    assert!(server.log().contains("recognised"), "{}", server.log());
+    assert!(
+        find_exact(&report.heard, &as_heard("welcome")).is_none(),
+        "speech should cut the welcome prompt"
+    );
+    let one = find_exact(&report.heard, &as_heard("one")).expect("the balance branch answered");
+    let goodbye = find_exact(&report.heard, &as_heard("goodbye")).expect("goodbye");
+    assert!(one < goodbye);
+    assert!(
+        find_exact(&report.heard, &as_heard("two")).is_none(),
+        "not the lost-card branch"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoken_lost_card_takes_the_other_branch() {
+    let server = speech_server();
+    // Spoken after the welcome prompt has finished.
+    let report = call_speaking(&server, "lost-card-rms.wav", 5500).await;
+    assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
+    assert!(
+        find_exact(&report.heard, &as_heard("welcome")).is_some(),
+        "no barge-in: the prompt plays whole"
+    );
+    assert!(
+        find_exact(&report.heard, &as_heard("two")).is_some(),
+        "the lost-card branch answered:\n{}",
+        server.log()
+    );
+}
