@@ -27,11 +27,19 @@ type Shared = Arc<Mutex<Seen>>;
 async fn endpoint(State(seen): State<Shared>, Path(route): Path<String>, body: Bytes) -> Response {
     let count = {
         let mut seen = seen.lock().unwrap();
-        seen.hits.push((route.clone(), Instant::now(), String::from_utf8_lossy(&body).into_owned()));
+        seen.hits.push((
+            route.clone(),
+            Instant::now(),
+            String::from_utf8_lossy(&body).into_owned(),
+        ));
         seen.hits.iter().filter(|(r, _, _)| *r == route).count()
     };
     match route.as_str() {
-        "ok" => (StatusCode::OK, r#"{"segment":"gold","score":12.5,"found":true,"nested":{"x":1}}"#).into_response(),
+        "ok" => (
+            StatusCode::OK,
+            r#"{"segment":"gold","score":12.5,"found":true,"nested":{"x":1}}"#,
+        )
+            .into_response(),
         "nested" => (StatusCode::OK, r#"{"account":{"balance":"3.50"}}"#).into_response(),
         "missing" => StatusCode::NOT_FOUND.into_response(),
         "notfound-json" => (StatusCode::OK, r#"{"found":false}"#).into_response(),
@@ -44,7 +52,11 @@ async fn endpoint(State(seen): State<Shared>, Path(route): Path<String>, body: B
         }
         "garbage" => (StatusCode::OK, "<html>oops</html>").into_response(),
         "array" => (StatusCode::OK, "[1,2,3]").into_response(),
-        "huge" => (StatusCode::OK, format!(r#"{{"x":"{}"}}"#, "a".repeat(1 << 20))).into_response(),
+        "huge" => (
+            StatusCode::OK,
+            format!(r#"{{"x":"{}"}}"#, "a".repeat(1 << 20)),
+        )
+            .into_response(),
         "forbidden" => StatusCode::FORBIDDEN.into_response(),
         _ => StatusCode::IM_A_TEAPOT.into_response(),
     }
@@ -52,7 +64,9 @@ async fn endpoint(State(seen): State<Shared>, Path(route): Path<String>, body: B
 
 async fn server() -> (SocketAddr, Shared) {
     let seen = Shared::default();
-    let app = Router::new().route("/{route}", post(endpoint)).with_state(Arc::clone(&seen));
+    let app = Router::new()
+        .route("/{route}", post(endpoint))
+        .with_state(Arc::clone(&seen));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
@@ -77,26 +91,48 @@ fn hook(addr: SocketAddr, route: &str) -> WebhookSource {
 }
 
 fn sources(dir: &std::path::Path, hooks: Vec<(&str, WebhookSource)>) -> DataSources {
-    let mut config = DataConfig { builtin_sources: false, demo_seed: false, ..DataConfig::default() };
+    let mut config = DataConfig {
+        builtin_sources: false,
+        demo_seed: false,
+        ..DataConfig::default()
+    };
     for (name, hook) in hooks {
-        config.sources.insert(name.into(), SourceConfig::Webhook(hook));
+        config
+            .sources
+            .insert(name.into(), SourceConfig::Webhook(hook));
     }
     DataSources::open(&config, dir).expect("open")
 }
 
 fn args() -> Vec<LookupArg> {
     vec![
-        LookupArg { name: "account".into(), value: "12345678".into(), sensitive: false },
-        LookupArg { name: "pin".into(), value: "7395".into(), sensitive: true },
+        LookupArg {
+            name: "account".into(),
+            value: "12345678".into(),
+            sensitive: false,
+        },
+        LookupArg {
+            name: "pin".into(),
+            value: "7395".into(),
+            sensitive: true,
+        },
     ]
 }
 
 fn call() -> CallFacts {
-    CallFacts { caller_id: "+15551230001".into(), call_id: "call-42".into() }
+    CallFacts {
+        caller_id: "+15551230001".into(),
+        call_id: "call-42".into(),
+    }
 }
 
 fn hits(seen: &Shared, route: &str) -> usize {
-    seen.lock().unwrap().hits.iter().filter(|(r, _, _)| r == route).count()
+    seen.lock()
+        .unwrap()
+        .hits
+        .iter()
+        .filter(|(r, _, _)| r == route)
+        .count()
 }
 
 #[tokio::test]
@@ -104,17 +140,40 @@ async fn answers_become_fields_and_the_post_masks_sensitive_args() {
     let (addr, seen) = server().await;
     let dir = tempfile::tempdir().unwrap();
     let mut nested = hook(addr, "nested");
-    nested.map.insert("available".into(), "/account/balance".into());
+    nested
+        .map
+        .insert("available".into(), "/account/balance".into());
     let data = sources(
         dir.path(),
-        vec![("crm", hook(addr, "ok")), ("nested", nested), ("missing", hook(addr, "missing")), ("nf", hook(addr, "notfound-json"))],
+        vec![
+            ("crm", hook(addr, "ok")),
+            ("nested", nested),
+            ("missing", hook(addr, "missing")),
+            ("nf", hook(addr, "notfound-json")),
+        ],
     );
-    let LookupResult::Found(fields) = data.lookup("crm", &args(), &call()).await else { panic!() };
-    assert_eq!(fields, BTreeMap::from([("segment".into(), "gold".into()), ("score".into(), "12.5".into())]));
-    let LookupResult::Found(fields) = data.lookup("nested", &args(), &call()).await else { panic!() };
+    let LookupResult::Found(fields) = data.lookup("crm", &args(), &call()).await else {
+        panic!()
+    };
+    assert_eq!(
+        fields,
+        BTreeMap::from([
+            ("segment".into(), "gold".into()),
+            ("score".into(), "12.5".into())
+        ])
+    );
+    let LookupResult::Found(fields) = data.lookup("nested", &args(), &call()).await else {
+        panic!()
+    };
     assert_eq!(fields["available"], "3.50");
-    assert_eq!(data.lookup("missing", &args(), &call()).await, LookupResult::NotFound);
-    assert_eq!(data.lookup("nf", &args(), &call()).await, LookupResult::NotFound);
+    assert_eq!(
+        data.lookup("missing", &args(), &call()).await,
+        LookupResult::NotFound
+    );
+    assert_eq!(
+        data.lookup("nf", &args(), &call()).await,
+        LookupResult::NotFound
+    );
 
     let body = seen.lock().unwrap().hits[0].2.clone();
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -130,14 +189,31 @@ async fn answers_become_fields_and_the_post_masks_sensitive_args() {
 async fn transient_failures_are_retried_with_doubling_backoff() {
     let (addr, seen) = server().await;
     let dir = tempfile::tempdir().unwrap();
-    let data = sources(dir.path(), vec![("flaky", hook(addr, "flaky")), ("down", hook(addr, "down"))]);
-    let LookupResult::Found(fields) = data.lookup("flaky", &args(), &call()).await else { panic!() };
+    let data = sources(
+        dir.path(),
+        vec![("flaky", hook(addr, "flaky")), ("down", hook(addr, "down"))],
+    );
+    let LookupResult::Found(fields) = data.lookup("flaky", &args(), &call()).await else {
+        panic!()
+    };
     assert_eq!(fields["segment"], "silver");
     assert_eq!(hits(&seen, "flaky"), 3, "two failures, then the answer");
 
-    let LookupResult::Error(reason) = data.lookup("down", &args(), &call()).await else { panic!() };
-    assert!(reason.contains("down") && reason.contains("503"), "{reason}");
-    let times: Vec<Instant> = seen.lock().unwrap().hits.iter().filter(|(r, _, _)| r == "down").map(|(_, t, _)| *t).collect();
+    let LookupResult::Error(reason) = data.lookup("down", &args(), &call()).await else {
+        panic!()
+    };
+    assert!(
+        reason.contains("down") && reason.contains("503"),
+        "{reason}"
+    );
+    let times: Vec<Instant> = seen
+        .lock()
+        .unwrap()
+        .hits
+        .iter()
+        .filter(|(r, _, _)| r == "down")
+        .map(|(_, t, _)| *t)
+        .collect();
     assert_eq!(times.len(), 3, "first attempt and two retries");
     // Backoff waits at least 20 ms, then 40 ms (sleeps never end early).
     assert!(times[1] - times[0] >= Duration::from_millis(20));
@@ -152,17 +228,24 @@ async fn timeouts_and_refused_connections_fall_back_to_the_backup_url() {
     slow.retries = 1;
     slow.timeout_ms = 100;
     slow.backup_url = Some(format!("http://{addr}/ok"));
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut refused = hook(closed, "x");
     refused.backup_url = Some(format!("http://{addr}/flaky"));
     refused.retries = 3;
     let data = sources(dir.path(), vec![("slow", slow), ("refused", refused)]);
 
-    let LookupResult::Found(fields) = data.lookup("slow", &args(), &call()).await else { panic!() };
+    let LookupResult::Found(fields) = data.lookup("slow", &args(), &call()).await else {
+        panic!()
+    };
     assert_eq!(fields["segment"], "gold");
     assert_eq!((hits(&seen, "slow"), hits(&seen, "ok")), (2, 1));
 
-    let LookupResult::Found(fields) = data.lookup("refused", &args(), &call()).await else { panic!() };
+    let LookupResult::Found(fields) = data.lookup("refused", &args(), &call()).await else {
+        panic!()
+    };
     assert_eq!(fields["segment"], "silver", "the backup is retried too");
 }
 
@@ -172,10 +255,22 @@ async fn garbage_huge_and_refused_answers_are_not_retried_on_the_same_url() {
     let dir = tempfile::tempdir().unwrap();
     let data = sources(
         dir.path(),
-        vec![("garbage", hook(addr, "garbage")), ("array", hook(addr, "array")), ("huge", hook(addr, "huge")), ("forbidden", hook(addr, "forbidden"))],
+        vec![
+            ("garbage", hook(addr, "garbage")),
+            ("array", hook(addr, "array")),
+            ("huge", hook(addr, "huge")),
+            ("forbidden", hook(addr, "forbidden")),
+        ],
     );
-    for (source, expected) in [("garbage", "not JSON"), ("array", "not a JSON object"), ("huge", "larger than 65536"), ("forbidden", "403")] {
-        let LookupResult::Error(reason) = data.lookup(source, &args(), &call()).await else { panic!("{source}") };
+    for (source, expected) in [
+        ("garbage", "not JSON"),
+        ("array", "not a JSON object"),
+        ("huge", "larger than 65536"),
+        ("forbidden", "403"),
+    ] {
+        let LookupResult::Error(reason) = data.lookup(source, &args(), &call()).await else {
+            panic!("{source}")
+        };
         assert!(reason.contains(expected), "{source}: {reason}");
         assert!(reason.len() < 200, "the reason quotes no body: {reason}");
         assert_eq!(hits(&seen, source), 1, "{source}");
@@ -195,15 +290,24 @@ async fn the_circuit_breaker_stops_calling_a_failing_source() {
     busy.fallback_fields.insert("status".into(), "busy".into());
     let data = sources(dir.path(), vec![("down", down), ("busy", busy)]);
     for _ in 0..2 {
-        assert_eq!(data.lookup("down", &args(), &call()).await, LookupResult::NotFound);
+        assert_eq!(
+            data.lookup("down", &args(), &call()).await,
+            LookupResult::NotFound
+        );
     }
     assert_eq!(hits(&seen, "down"), 2);
     for _ in 0..5 {
-        assert_eq!(data.lookup("down", &args(), &call()).await, LookupResult::NotFound, "declared fallback");
+        assert_eq!(
+            data.lookup("down", &args(), &call()).await,
+            LookupResult::NotFound,
+            "declared fallback"
+        );
     }
     assert_eq!(hits(&seen, "down"), 2, "open breaker: no more requests");
 
-    let LookupResult::Found(fields) = data.lookup("busy", &args(), &call()).await else { panic!() };
+    let LookupResult::Found(fields) = data.lookup("busy", &args(), &call()).await else {
+        panic!()
+    };
     assert_eq!(fields["status"], "busy");
 }
 
@@ -216,9 +320,18 @@ async fn misconfigured_webhooks_are_refused_at_open() {
     let mut many = hook(addr, "x");
     many.retries = 4;
     for (name, bad, expected) in [("tls", tls, "http://"), ("many", many, "at most 3")] {
-        let mut config = DataConfig { builtin_sources: false, demo_seed: false, ..DataConfig::default() };
-        config.sources.insert(name.into(), SourceConfig::Webhook(bad));
-        let err = DataSources::open(&config, dir.path()).err().expect("refused").to_string();
+        let mut config = DataConfig {
+            builtin_sources: false,
+            demo_seed: false,
+            ..DataConfig::default()
+        };
+        config
+            .sources
+            .insert(name.into(), SourceConfig::Webhook(bad));
+        let err = DataSources::open(&config, dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.contains(name) && err.contains(expected), "{err}");
     }
 }

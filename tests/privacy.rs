@@ -10,8 +10,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use chrono::{TimeZone, Utc};
-use hotline::data::pin::hash_pin;
 use hotline::data::config::{SourceConfig, WebhookSource};
+use hotline::data::pin::hash_pin;
 use hotline::data::{CallFacts, DataConfig, DataSources};
 use hotline::dialplan::{Action, Event, Runtime, load_source};
 use std::collections::BTreeMap;
@@ -22,12 +22,22 @@ const PIN: &str = "7395";
 const CARD: &str = "4539578763621486";
 const DOB: &str = "1971-06-18";
 /// Other spellings of the same secrets that must not appear either.
-const FORMS: &[&str] = &[PIN, CARD, "4539 5787 6362 1486", "4539-5787-6362-1486", DOB, "19710618", "06/18/1971", "1971-6-18"];
+const FORMS: &[&str] = &[
+    PIN,
+    CARD,
+    "4539 5787 6362 1486",
+    "4539-5787-6362-1486",
+    DOB,
+    "19710618",
+    "06/18/1971",
+    "1971-6-18",
+];
 
 const PLAN: &str = r#"
 name: privacy
 timezone: America/New_York
 queues: [general]
+fallback: agent
 data_sources:
   verify_pin: { args: [account, pin], returns: [status, method] }
   crm: { args: [account, card, dob, pin], returns: [segment] }
@@ -40,9 +50,9 @@ flows:
   main:
     steps:
       ask_account:
-        gather: { play: [prompt: ask-account], entity: account, input: dtmf, max_digits: 8 }
+        gather: { play: [prompt: ask-account], entity: account, input: dtmf, max_digits: 8, no_input: [prompt: again], no_match: [prompt: again] }
       ask_pin:
-        gather: { play: [prompt: ask-pin], entity: pin, input: dtmf, max_digits: 4 }
+        gather: { play: [prompt: ask-pin], entity: pin, input: dtmf, max_digits: 4, no_input: [prompt: again], no_match: [prompt: again] }
       check_pin:
         lookup:
           source: verify_pin
@@ -51,9 +61,9 @@ flows:
           not_found: agent
           error: agent
       ask_card:
-        gather: { play: [prompt: ask-card], entity: card, input: dtmf, max_digits: 19 }
+        gather: { play: [prompt: ask-card], entity: card, input: dtmf, max_digits: 19, no_input: [prompt: again], no_match: [prompt: again] }
       ask_dob:
-        gather: { play: [prompt: ask-dob], entity: dob, input: speech }
+        gather: { play: [prompt: ask-dob], entity: dob, input: speech, no_input: [prompt: again], no_match: [prompt: again] }
       crm:
         lookup:
           source: crm
@@ -81,7 +91,10 @@ impl Write for Buffer {
 }
 
 async fn crm_endpoint(State(posts): State<Arc<Mutex<Vec<String>>>>, body: Bytes) -> &'static str {
-    posts.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+    posts
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&body).into_owned());
     r#"{"segment":"gold"}"#
 }
 
@@ -101,7 +114,9 @@ async fn planted_secrets_never_leave_unmasked() {
 
     // The webhook endpoint records every body it receives.
     let posts = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new().route("/crm", post(crm_endpoint)).with_state(Arc::clone(&posts));
+    let app = Router::new()
+        .route("/crm", post(crm_endpoint))
+        .with_state(Arc::clone(&posts));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
@@ -110,7 +125,10 @@ async fn planted_secrets_never_leave_unmasked() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = DataConfig::default();
     let crm = format!("url = \"http://{addr}/crm\"");
-    config.sources.insert("crm".into(), SourceConfig::Webhook(toml::from_str::<WebhookSource>(&crm).unwrap()));
+    config.sources.insert(
+        "crm".into(),
+        SourceConfig::Webhook(toml::from_str::<WebhookSource>(&crm).unwrap()),
+    );
     let data = DataSources::open(&config, dir.path()).unwrap();
     let hash = hash_pin(PIN).unwrap();
     data.store()
@@ -123,20 +141,34 @@ async fn planted_secrets_never_leave_unmasked() {
         .unwrap();
 
     // The call: account, PIN, card number by keypad, date of birth by voice, then transfer.
-    let (plan, report) = load_source("privacy.yaml", PLAN.as_bytes(), None).unwrap_or_else(|r| panic!("{}", r.render()));
+    let (plan, report) = load_source("privacy.yaml", PLAN.as_bytes(), None)
+        .unwrap_or_else(|r| panic!("{}", r.render()));
     assert_eq!(report.errors().count(), 0, "{}", report.render());
     let mut runtime = Runtime::new(Arc::new(plan));
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
-    let facts = CallFacts { caller_id: "+15557770000".into(), call_id: "privacy-call".into() };
+    let facts = CallFacts {
+        caller_id: "+15557770000".into(),
+        call_id: "privacy-call".into(),
+    };
     let mut inputs = vec![
-        Event::Dtmf { digits: "55556666".into() },
+        Event::Dtmf {
+            digits: "55556666".into(),
+        },
         Event::Dtmf { digits: PIN.into() },
-        Event::Dtmf { digits: format!("{CARD}#") },
-        Event::Speech { transcript: "June eighteenth nineteen seventy one".into(), asr_confidence: 0.9 },
+        Event::Dtmf {
+            digits: format!("{CARD}#"),
+        },
+        Event::Speech {
+            transcript: "June eighteenth nineteen seventy one".into(),
+            asr_confidence: 0.9,
+        },
     ]
     .into_iter();
     let mut transfer_json = None;
-    let mut event = Event::CallStarted { caller_id: facts.caller_id.clone(), called: "100".into() };
+    let mut event = Event::CallStarted {
+        caller_id: facts.caller_id.clone(),
+        called: "100".into(),
+    };
     for _ in 0..50 {
         // The shell logs every event and action at debug, as the call task does.
         tracing::debug!(?event, "event");
@@ -150,7 +182,9 @@ async fn planted_secrets_never_leave_unmasked() {
                     next = Some(Event::LookupResult(result));
                 }
                 Action::Listen(_) => next = inputs.next(),
-                Action::Transfer { context, .. } => transfer_json = Some(serde_json::to_string(&context).unwrap()),
+                Action::Transfer { context, .. } => {
+                    transfer_json = Some(serde_json::to_string(&context).unwrap())
+                }
                 Action::Play { .. } | Action::Hangup { .. } => {}
             }
         }
@@ -162,7 +196,10 @@ async fn planted_secrets_never_leave_unmasked() {
     let transfer_json = transfer_json.expect("the call reached the transfer");
     let context: serde_json::Value = serde_json::from_str(&transfer_json).unwrap();
     // The flow really went through verification and the webhook with the planted values.
-    assert_eq!(context["fields"]["pin_check.status"], "verified", "{transfer_json}");
+    assert_eq!(
+        context["fields"]["pin_check.status"], "verified",
+        "{transfer_json}"
+    );
     assert_eq!(context["fields"]["crm.segment"], "gold", "{transfer_json}");
     assert_eq!(context["fields"]["card"], "****1486", "{transfer_json}");
     assert_eq!(context["fields"]["pin"], "****");
@@ -170,13 +207,20 @@ async fn planted_secrets_never_leave_unmasked() {
     assert_eq!(posts.lock().unwrap().len(), 1, "the webhook was called");
 
     let mut outputs: BTreeMap<&str, String> = BTreeMap::new();
-    outputs.insert("logs", String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+    outputs.insert(
+        "logs",
+        String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned(),
+    );
     outputs.insert("transfer context", transfer_json);
     outputs.insert("webhook posts", posts.lock().unwrap().join("\n"));
     outputs.insert("variables", format!("{:?}", runtime.variables().masked()));
     outputs.insert("transcript", runtime.transcript().join("\n"));
     outputs.insert("path", runtime.path().join("\n"));
-    assert!(outputs["logs"].contains("lookup"), "the logs were captured: {}", outputs["logs"]);
+    assert!(
+        outputs["logs"].contains("lookup"),
+        "the logs were captured: {}",
+        outputs["logs"]
+    );
     for (name, text) in &outputs {
         for secret in FORMS {
             assert!(!text.contains(secret), "{name} contains {secret}:\n{text}");

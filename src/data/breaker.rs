@@ -24,7 +24,13 @@ pub struct Breaker {
 
 impl Breaker {
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Breaker { threshold: threshold.max(1), cooldown, failures: 0, open_until: None, trial_in_flight: false }
+        Breaker {
+            threshold: threshold.max(1),
+            cooldown,
+            failures: 0,
+            open_until: None,
+            trial_in_flight: false,
+        }
     }
 
     pub fn state(&self, now: Instant) -> BreakerState {
@@ -82,7 +88,11 @@ mod tests {
         assert!(b.allow(later), "one trial after the cooldown");
         assert!(!b.allow(later), "only one");
         b.record(false, later);
-        assert_eq!(b.state(later), BreakerState::Open, "a failed trial re-opens at once");
+        assert_eq!(
+            b.state(later),
+            BreakerState::Open,
+            "a failed trial re-opens at once"
+        );
         let much_later = later + Duration::from_secs(10);
         assert!(b.allow(much_later));
         b.record(true, much_later);

@@ -8,7 +8,12 @@ const ACCOUNT_AND_NAME: &str = "SELECT a.number AS account, c.name AS name, c.ti
 
 /// `(name, source)` of every built-in source.
 pub fn builtin_sources() -> Vec<(String, SourceConfig)> {
-    let sql = |query: String, digits: &str| SourceConfig::Sql(SqlSource { query, digits_only: vec![digits.to_string()] });
+    let sql = |query: String, digits: &str| {
+        SourceConfig::Sql(SqlSource {
+            query,
+            digits_only: vec![digits.to_string()],
+        })
+    };
     vec![
         (
             "accounts_by_phone".into(),
@@ -22,8 +27,17 @@ pub fn builtin_sources() -> Vec<(String, SourceConfig)> {
                 "phone",
             ),
         ),
-        ("accounts_by_number".into(), sql(format!("{ACCOUNT_AND_NAME} WHERE a.number = :account"), "account")),
-        ("verify_pin".into(), SourceConfig::VerifyPin(VerifyPinSource::default())),
+        (
+            "accounts_by_number".into(),
+            sql(
+                format!("{ACCOUNT_AND_NAME} WHERE a.number = :account"),
+                "account",
+            ),
+        ),
+        (
+            "verify_pin".into(),
+            SourceConfig::VerifyPin(VerifyPinSource::default()),
+        ),
         (
             "balance".into(),
             sql(

@@ -63,7 +63,11 @@ pub struct VerifyConfig {
 
 impl Default for VerifyConfig {
     fn default() -> Self {
-        VerifyConfig { max_failures_per_account: 3, max_failures_per_caller: 5, lockout_minutes: 30 }
+        VerifyConfig {
+            max_failures_per_account: 3,
+            max_failures_per_caller: 5,
+            lockout_minutes: 30,
+        }
     }
 }
 
@@ -104,7 +108,10 @@ pub struct VerifyPinSource {
 
 impl Default for VerifyPinSource {
     fn default() -> Self {
-        VerifyPinSource { account_arg: "account".into(), pin_arg: "pin".into() }
+        VerifyPinSource {
+            account_arg: "account".into(),
+            pin_arg: "pin".into(),
+        }
     }
 }
 
@@ -204,13 +211,24 @@ mod tests {
             fallback = "not_found"
         "#;
         let config: DataConfig = toml::from_str(text).unwrap();
-        assert_eq!(config.database_path(), PathBuf::from("/var/lib/hotline/hotline.db"));
+        assert_eq!(
+            config.database_path(),
+            PathBuf::from("/var/lib/hotline/hotline.db")
+        );
         assert_eq!(config.verify.max_failures_per_account, 4);
         assert_eq!(config.verify.max_failures_per_caller, 5);
         assert!(matches!(config.sources["balance"], SourceConfig::Sql(_)));
-        assert_eq!(config.sources["check"], SourceConfig::VerifyPin(VerifyPinSource::default()));
-        let SourceConfig::Webhook(hook) = &config.sources["crm"] else { panic!("not a webhook") };
-        assert_eq!((hook.retries, hook.timeout_ms, hook.fallback), (2, 2000, Fallback::NotFound));
+        assert_eq!(
+            config.sources["check"],
+            SourceConfig::VerifyPin(VerifyPinSource::default())
+        );
+        let SourceConfig::Webhook(hook) = &config.sources["crm"] else {
+            panic!("not a webhook")
+        };
+        assert_eq!(
+            (hook.retries, hook.timeout_ms, hook.fallback),
+            (2, 2000, Fallback::NotFound)
+        );
     }
 
     #[test]

@@ -4,20 +4,27 @@
 //! exist.
 
 use super::error::DataError;
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use std::sync::OnceLock;
 
 /// Hashes a PIN for storage.
 pub fn hash_pin(pin: &str) -> Result<String, DataError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(pin.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| DataError::Hash(e.to_string()))
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DataError::Hash(e.to_string()))
 }
 
 /// Whether `pin` matches the stored hash; a malformed hash never matches.
 pub fn pin_matches(stored: &str, pin: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(pin.as_bytes(), &hash).is_ok())
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(pin.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// Spends the same work as a real check, for accounts that do not exist.

@@ -33,7 +33,10 @@ impl SqlQuery {
     /// Checks the query against the database: it must compile, be one read-only statement
     /// and use only named parameters.
     pub fn prepare(name: &str, source: &SqlSource, store: &Store) -> Result<SqlQuery, DataError> {
-        let bad = |message: String| DataError::Source { source_name: name.to_string(), message };
+        let bad = |message: String| DataError::Source {
+            source_name: name.to_string(),
+            message,
+        };
         let tail = source.query.trim().trim_end_matches(';');
         if tail.contains(';') {
             return Err(bad("one statement per query".into()));
@@ -41,18 +44,33 @@ impl SqlQuery {
         let params = store
             .with(|conn| {
                 let stmt = conn.prepare(&source.query)?;
-                Ok((stmt.readonly(), (1..=stmt.parameter_count()).map(|i| stmt.parameter_name(i).map(str::to_string)).collect::<Vec<_>>()))
+                Ok((
+                    stmt.readonly(),
+                    (1..=stmt.parameter_count())
+                        .map(|i| stmt.parameter_name(i).map(str::to_string))
+                        .collect::<Vec<_>>(),
+                ))
             })
             .map_err(|e| bad(format!("the query does not compile: {e}")))?;
         let (readonly, names) = params;
         if !readonly {
-            return Err(bad("queries must only read (SELECT); this one writes".into()));
+            return Err(bad(
+                "queries must only read (SELECT); this one writes".into()
+            ));
         }
         let params = names
             .into_iter()
-            .map(|n| n.map(|n| n[1..].to_string()).ok_or_else(|| bad("use named parameters like `:account`, not `?`".into())))
+            .map(|n| {
+                n.map(|n| n[1..].to_string())
+                    .ok_or_else(|| bad("use named parameters like `:account`, not `?`".into()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SqlQuery { name: name.to_string(), sql: source.query.clone(), digits_only: source.digits_only.clone(), params })
+        Ok(SqlQuery {
+            name: name.to_string(),
+            sql: source.query.clone(),
+            digits_only: source.digits_only.clone(),
+            params,
+        })
     }
 
     /// Runs the query with `args` bound by name.
@@ -69,7 +87,7 @@ impl SqlQuery {
             };
             stmt.raw_bind_parameter(i + 1, value)?;
         }
-        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+        let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
         let mut rows = stmt.raw_query();
         let Some(row) = rows.next()? else {
             return Ok(QueryAnswer::NoRow);
@@ -96,39 +114,86 @@ mod tests {
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db"), Duration::from_millis(100)).unwrap();
-        store.with(|c| c.execute("INSERT INTO customers (name, phone) VALUES ('Ann', '15551230001')", [])).unwrap();
+        store
+            .with(|c| {
+                c.execute(
+                    "INSERT INTO customers (name, phone) VALUES ('Ann', '15551230001')",
+                    [],
+                )
+            })
+            .unwrap();
         (dir, store)
     }
 
     fn arg(name: &str, value: &str) -> LookupArg {
-        LookupArg { name: name.into(), value: value.into(), sensitive: false }
+        LookupArg {
+            name: name.into(),
+            value: value.into(),
+            sensitive: false,
+        }
     }
 
     fn source(query: &str) -> SqlSource {
-        SqlSource { query: query.into(), digits_only: vec![] }
+        SqlSource {
+            query: query.into(),
+            digits_only: vec![],
+        }
     }
 
     #[test]
     fn binds_by_name_and_reads_the_first_row() {
         let (_dir, store) = store();
-        let q = SqlQuery::prepare("by_phone", &SqlSource { query: "SELECT name, id, NULL AS nothing FROM customers WHERE phone = :phone".into(), digits_only: vec!["phone".into()] }, &store).unwrap();
-        let answer = store.with(|c| q.run(c, &[arg("phone", "sip:+1 (555) 123-0001@example")])).unwrap();
-        let QueryAnswer::Row(fields) = answer else { panic!("{answer:?}") };
+        let q = SqlQuery::prepare(
+            "by_phone",
+            &SqlSource {
+                query: "SELECT name, id, NULL AS absent FROM customers WHERE phone = :phone".into(),
+                digits_only: vec!["phone".into()],
+            },
+            &store,
+        )
+        .unwrap();
+        let answer = store
+            .with(|c| q.run(c, &[arg("phone", "sip:+1 (555) 123-0001@example")]))
+            .unwrap();
+        let QueryAnswer::Row(fields) = answer else {
+            panic!("{answer:?}")
+        };
         assert_eq!(fields["name"], "Ann");
         assert_eq!(fields["id"], "1");
-        assert!(!fields.contains_key("nothing"));
-        assert_eq!(store.with(|c| q.run(c, &[arg("phone", "1")])).unwrap(), QueryAnswer::NoRow);
-        assert_eq!(store.with(|c| q.run(c, &[])).unwrap(), QueryAnswer::MissingArg("phone".into()));
+        assert!(!fields.contains_key("absent"));
+        assert_eq!(
+            store.with(|c| q.run(c, &[arg("phone", "1")])).unwrap(),
+            QueryAnswer::NoRow
+        );
+        assert_eq!(
+            store.with(|c| q.run(c, &[])).unwrap(),
+            QueryAnswer::MissingArg("phone".into())
+        );
     }
 
     #[test]
     fn sql_looking_input_is_only_ever_a_value() {
         let (_dir, store) = store();
-        let q = SqlQuery::prepare("by_name", &source("SELECT id FROM customers WHERE name = :name"), &store).unwrap();
-        for evil in ["' OR '1'='1", "Ann'; DROP TABLE customers; --", "Ann\" OR 1=1 --"] {
-            assert_eq!(store.with(|c| q.run(c, &[arg("name", evil)])).unwrap(), QueryAnswer::NoRow, "{evil}");
+        let q = SqlQuery::prepare(
+            "by_name",
+            &source("SELECT id FROM customers WHERE name = :name"),
+            &store,
+        )
+        .unwrap();
+        for evil in [
+            "' OR '1'='1",
+            "Ann'; DROP TABLE customers; --",
+            "Ann\" OR 1=1 --",
+        ] {
+            assert_eq!(
+                store.with(|c| q.run(c, &[arg("name", evil)])).unwrap(),
+                QueryAnswer::NoRow,
+                "{evil}"
+            );
         }
-        let n: i64 = store.with(|c| c.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))).unwrap();
+        let n: i64 = store
+            .with(|c| c.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)))
+            .unwrap();
         assert_eq!(n, 1);
     }
 
@@ -138,11 +203,19 @@ mod tests {
         for (query, expected) in [
             ("DELETE FROM customers WHERE id = :id", "only read"),
             ("SELECT 1; SELECT 2", "one statement"),
-            ("SELECT name FROM customers WHERE id = ?", "named parameters"),
+            (
+                "SELECT name FROM customers WHERE id = ?",
+                "named parameters",
+            ),
             ("SELECT nope FROM nowhere", "does not compile"),
         ] {
-            let err = SqlQuery::prepare("q", &source(query), &store).unwrap_err().to_string();
-            assert!(err.contains(expected) && err.contains("`q`"), "{query}: {err}");
+            let err = SqlQuery::prepare("q", &source(query), &store)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(expected) && err.contains("`q`"),
+                "{query}: {err}"
+            );
         }
     }
 }

@@ -65,11 +65,31 @@ pub const DEMO_CUSTOMERS: &[DemoCustomer] = &[
     },
 ];
 
-/// Recent transactions per demo account: (days ago, cents, description).
-const TRANSACTIONS: &[(&str, &[(i64, i64, &str)])] = &[
-    ("12345678", &[(1, -4_599, "Grocery Mart"), (3, -1_250, "City Parking"), (6, 250_000, "Payroll")]),
-    ("23456789", &[(0, -6_000, "ATM withdrawal"), (2, -3_217, "Electric Co"), (9, 5_000, "Transfer in")]),
-    ("34567890", &[(1, -120_000, "Airline tickets"), (4, 1_500_000, "Dividend")]),
+/// One demo transaction: (days ago, cents, description).
+type DemoTransaction = (i64, i64, &'static str);
+
+/// Recent transactions per demo account.
+const TRANSACTIONS: &[(&str, &[DemoTransaction])] = &[
+    (
+        "12345678",
+        &[
+            (1, -4_599, "Grocery Mart"),
+            (3, -1_250, "City Parking"),
+            (6, 250_000, "Payroll"),
+        ],
+    ),
+    (
+        "23456789",
+        &[
+            (0, -6_000, "ATM withdrawal"),
+            (2, -3_217, "Electric Co"),
+            (9, 5_000, "Transfer in"),
+        ],
+    ),
+    (
+        "34567890",
+        &[(1, -120_000, "Airline tickets"), (4, 1_500_000, "Dividend")],
+    ),
 ];
 
 /// Whether the database holds no customers yet.
@@ -81,7 +101,10 @@ pub fn is_empty(store: &Store) -> Result<bool, DataError> {
 /// whose account already exists are skipped, so running it twice is harmless.
 pub fn seed_demo(store: &Store, today: chrono::NaiveDate) -> Result<usize, DataError> {
     // Hash first: argon2 is deliberately slow and must not run inside the transaction.
-    let hashes = DEMO_CUSTOMERS.iter().map(|c| hash_pin(c.pin)).collect::<Result<Vec<_>, _>>()?;
+    let hashes = DEMO_CUSTOMERS
+        .iter()
+        .map(|c| hash_pin(c.pin))
+        .collect::<Result<Vec<_>, _>>()?;
     store.with(|conn| {
         let tx = conn.transaction()?;
         let mut added = 0;

@@ -64,8 +64,11 @@ impl DataSources {
             tracing::error!(error = %e, "the embedded database is unavailable: SQL lookups will answer `error`");
             e.to_string()
         });
-        let mut declared: BTreeMap<String, SourceConfig> =
-            if config.builtin_sources { builtin_sources().into_iter().collect() } else { BTreeMap::new() };
+        let mut declared: BTreeMap<String, SourceConfig> = if config.builtin_sources {
+            builtin_sources().into_iter().collect()
+        } else {
+            BTreeMap::new()
+        };
         declared.extend(config.sources.clone());
         let mut sources = BTreeMap::new();
         for (name, source) in declared {
@@ -80,7 +83,12 @@ impl DataSources {
             };
             sources.insert(name, ready);
         }
-        Ok(DataSources { sources, store, verify: config.verify.clone(), clock: Arc::new(unix_now) })
+        Ok(DataSources {
+            sources,
+            store,
+            verify: config.verify.clone(),
+            clock: Arc::new(unix_now),
+        })
     }
 
     /// Uses `clock` (Unix seconds) instead of the system clock for lockouts.
@@ -126,26 +134,48 @@ impl DataSources {
     }
 
     fn db(&self) -> Result<&Store, String> {
-        self.store.as_ref().map_err(|e| format!("database unavailable: {e}"))
+        self.store
+            .as_ref()
+            .map_err(|e| format!("database unavailable: {e}"))
     }
 
     async fn sql(&self, query: &SqlQuery, args: &[LookupArg]) -> Result<LookupResult, String> {
         let store = self.db()?;
         let (query, args) = (query.clone(), args.to_vec());
-        match store.run(move |conn| query.run(conn, &args)).await.map_err(|e| e.to_string())? {
+        match store
+            .run(move |conn| query.run(conn, &args))
+            .await
+            .map_err(|e| e.to_string())?
+        {
             QueryAnswer::Row(fields) => Ok(LookupResult::Found(fields)),
             QueryAnswer::NoRow => Ok(LookupResult::NotFound),
             QueryAnswer::MissingArg(name) => Err(format!("the lookup passes no argument `{name}`")),
         }
     }
 
-    async fn verify_pin(&self, v: &VerifyPinSource, args: &[LookupArg], call: &CallFacts) -> Result<LookupResult, String> {
+    async fn verify_pin(
+        &self,
+        v: &VerifyPinSource,
+        args: &[LookupArg],
+        call: &CallFacts,
+    ) -> Result<LookupResult, String> {
         let store = self.db()?.clone();
-        let find = |name: &str| args.iter().find(|a| a.name == name).map(|a| a.value.clone());
-        let account: String =
-            find(&v.account_arg).ok_or_else(|| format!("missing argument `{}`", v.account_arg))?.chars().filter(char::is_ascii_digit).collect();
+        let find = |name: &str| {
+            args.iter()
+                .find(|a| a.name == name)
+                .map(|a| a.value.clone())
+        };
+        let account: String = find(&v.account_arg)
+            .ok_or_else(|| format!("missing argument `{}`", v.account_arg))?
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
         let pin = find(&v.pin_arg).ok_or_else(|| format!("missing argument `{}`", v.pin_arg))?;
-        let caller: String = call.caller_id.chars().filter(char::is_ascii_digit).collect();
+        let caller: String = call
+            .caller_id
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
         let (rules, now) = (self.verify.clone(), (self.clock)());
         let outcome = tokio::task::spawn_blocking(move || -> Result<VerifyOutcome, DataError> {
             let (acc, cal) = (account.clone(), caller.clone());
@@ -161,13 +191,25 @@ impl DataSources {
                     false
                 }
             };
-            store.with(|c| verify::record(c, &rules, &account, &caller, matched, creds.phone.as_deref(), now))
+            store.with(|c| {
+                verify::record(
+                    c,
+                    &rules,
+                    &account,
+                    &caller,
+                    matched,
+                    creds.phone.as_deref(),
+                    now,
+                )
+            })
         })
         .await
         .map_err(|e| format!("verification task failed: {e}"))?
         .map_err(|e| e.to_string())?;
         Ok(match outcome {
-            VerifyOutcome::Verified { method } => LookupResult::Found(fields(&[("status", "verified"), ("method", method)])),
+            VerifyOutcome::Verified { method } => {
+                LookupResult::Found(fields(&[("status", "verified"), ("method", method)]))
+            }
             VerifyOutcome::Rejected => LookupResult::NotFound,
             VerifyOutcome::Locked { .. } => {
                 tracing::warn!(call_id = %call.call_id, "verification locked out");
@@ -178,9 +220,15 @@ impl DataSources {
 }
 
 fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -26,17 +26,31 @@ impl Store {
     /// Opens `path` (creating its folder and the file), applies pending migrations.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store, DataError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DataError::Dir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| DataError::Dir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
-        let sqlite = |source| DataError::Sqlite { path: path.to_path_buf(), source };
+        let sqlite = |source| DataError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(busy_timeout).map_err(sqlite)?;
         // Reading the schema first turns a corrupt or foreign file into a clear error here.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(sqlite)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
-        conn.pragma_update(None, "foreign_keys", true).map_err(sqlite)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(sqlite)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(sqlite)?;
         migrate(&mut conn, path)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), path: path.to_path_buf() })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -44,9 +58,15 @@ impl Store {
     }
 
     /// Runs `work` on the connection, blocking the current thread.
-    pub fn with<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, DataError> {
+    pub fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DataError> {
         let mut conn = self.lock();
-        work(&mut conn).map_err(|source| DataError::Sqlite { path: self.path.clone(), source })
+        work(&mut conn).map_err(|source| DataError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Runs `work` on a blocking thread, for async callers.
@@ -56,7 +76,9 @@ impl Store {
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.with(work)).await.map_err(|e| DataError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || store.with(work))
+            .await
+            .map_err(|e| DataError::Task(e.to_string()))?
     }
 
     /// The schema version (`PRAGMA user_version`).
@@ -67,21 +89,33 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite itself consistent (transactions roll
         // back on drop), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DataError> {
-    let sqlite = |source| DataError::Sqlite { path: path.to_path_buf(), source };
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sqlite)?;
+    let sqlite = |source| DataError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sqlite)?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(DataError::TooNew { path: path.to_path_buf(), found: version, known });
+        return Err(DataError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction().map_err(sqlite)?;
         tx.execute_batch(sql).map_err(sqlite)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1).map_err(sqlite)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         tracing::info!(database = %path.display(), version = i + 1, "database migrated");
     }
@@ -98,10 +132,14 @@ mod tests {
         let path = dir.path().join("nested/hotline.db");
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
-        store.with(|c| c.execute("INSERT INTO customers (name) VALUES ('x')", [])).unwrap();
+        store
+            .with(|c| c.execute("INSERT INTO customers (name) VALUES ('x')", []))
+            .unwrap();
         drop(store);
         let again = Store::open(&path, Duration::from_millis(100)).unwrap();
-        let n: i64 = again.with(|c| c.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))).unwrap();
+        let n: i64 = again
+            .with(|c| c.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)))
+            .unwrap();
         assert_eq!(n, 1, "reopening keeps the data");
     }
 
@@ -110,13 +148,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.db");
         std::fs::write(&path, vec![0x42u8; 4096]).unwrap();
-        let err = Store::open(&path, Duration::from_millis(100)).unwrap_err().to_string();
-        assert!(err.contains("bad.db") && err.contains("not a database"), "{err}");
+        let err = Store::open(&path, Duration::from_millis(100))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.db") && err.contains("not a database"),
+            "{err}"
+        );
 
         let newer = dir.path().join("newer.db");
         let conn = Connection::open(&newer).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        assert!(matches!(Store::open(&newer, Duration::from_millis(100)), Err(DataError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            Store::open(&newer, Duration::from_millis(100)),
+            Err(DataError::TooNew { found: 99, .. })
+        ));
     }
 }

@@ -30,7 +30,12 @@ pub struct Credentials {
 }
 
 /// Reads the account's hash and phone and any active lockout.
-pub fn credentials(conn: &Connection, account: &str, caller: &str, now: i64) -> rusqlite::Result<Credentials> {
+pub fn credentials(
+    conn: &Connection,
+    account: &str,
+    caller: &str,
+    now: i64,
+) -> rusqlite::Result<Credentials> {
     let row: Option<(String, Option<String>)> = conn
         .query_row(
             "SELECT a.pin_hash, c.phone FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.number = ?1",
@@ -45,7 +50,11 @@ pub fn credentials(conn: &Connection, account: &str, caller: &str, now: i64) -> 
         |r| r.get(0),
     )?;
     let (pin_hash, phone) = row.map_or((None, None), |(h, p)| (Some(h), p));
-    Ok(Credentials { pin_hash, phone, locked_until })
+    Ok(Credentials {
+        pin_hash,
+        phone,
+        locked_until,
+    })
 }
 
 /// Records the result of a check and says what the caller is told.
@@ -66,9 +75,16 @@ pub fn record(
         )?;
         tx.commit()?;
         let from_own_phone = phone.is_some_and(|p| !caller.is_empty() && same_number(p, caller));
-        return Ok(VerifyOutcome::Verified { method: if from_own_phone { "caller_id+pin" } else { "pin" } });
+        return Ok(VerifyOutcome::Verified {
+            method: if from_own_phone {
+                "caller_id+pin"
+            } else {
+                "pin"
+            },
+        });
     }
-    let until = now + i64::try_from(rules.lockout_minutes.saturating_mul(60)).unwrap_or(i64::MAX / 2);
+    let until =
+        now + i64::try_from(rules.lockout_minutes.saturating_mul(60)).unwrap_or(i64::MAX / 2);
     let mut locked = None;
     let mut keys = vec![("account", account, rules.max_failures_per_account)];
     if !caller.is_empty() {
@@ -91,7 +107,11 @@ pub fn record(
         }
     }
     tx.commit()?;
-    Ok(locked.map_or(VerifyOutcome::Rejected, |until| VerifyOutcome::Locked { until }))
+    Ok(
+        locked.map_or(VerifyOutcome::Rejected, |until| VerifyOutcome::Locked {
+            until,
+        }),
+    )
 }
 
 /// Whether two phone numbers are the same line: equal on their last ten digits.
@@ -122,46 +142,122 @@ mod tests {
         (dir, store)
     }
 
-    fn check(store: &Store, rules: &VerifyConfig, account: &str, pin: &str, caller: &str, now: i64) -> VerifyOutcome {
-        let creds = store.with(|c| credentials(c, account, caller, now)).unwrap();
+    fn check(
+        store: &Store,
+        rules: &VerifyConfig,
+        account: &str,
+        pin: &str,
+        caller: &str,
+        now: i64,
+    ) -> VerifyOutcome {
+        let creds = store
+            .with(|c| credentials(c, account, caller, now))
+            .unwrap();
         if let Some(until) = creds.locked_until {
             return VerifyOutcome::Locked { until };
         }
-        let matched = creds.pin_hash.as_deref().is_some_and(|h| pin_matches(h, pin));
-        store.with(|c| record(c, rules, account, caller, matched, creds.phone.as_deref(), now)).unwrap()
+        let matched = creds
+            .pin_hash
+            .as_deref()
+            .is_some_and(|h| pin_matches(h, pin));
+        store
+            .with(|c| {
+                record(
+                    c,
+                    rules,
+                    account,
+                    caller,
+                    matched,
+                    creds.phone.as_deref(),
+                    now,
+                )
+            })
+            .unwrap()
     }
 
     #[test]
     fn method_says_whether_the_caller_id_matched() {
         let (_dir, store) = store();
         let rules = VerifyConfig::default();
-        assert_eq!(check(&store, &rules, "11112222", "1234", "+1 555 123 0001", 0), VerifyOutcome::Verified { method: "caller_id+pin" });
-        assert_eq!(check(&store, &rules, "11112222", "1234", "15559999999", 0), VerifyOutcome::Verified { method: "pin" });
-        assert_eq!(check(&store, &rules, "11112222", "1234", "", 0), VerifyOutcome::Verified { method: "pin" });
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "+1 555 123 0001", 0),
+            VerifyOutcome::Verified {
+                method: "caller_id+pin"
+            }
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "15559999999", 0),
+            VerifyOutcome::Verified { method: "pin" }
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "", 0),
+            VerifyOutcome::Verified { method: "pin" }
+        );
     }
 
     #[test]
     fn account_locks_after_max_failures_then_unlocks_after_the_lockout() {
         let (_dir, store) = store();
-        let rules = VerifyConfig { max_failures_per_account: 3, max_failures_per_caller: 100, lockout_minutes: 10 };
-        assert_eq!(check(&store, &rules, "11112222", "0000", "a1", 0), VerifyOutcome::Rejected);
-        assert_eq!(check(&store, &rules, "11112222", "0000", "a2", 1), VerifyOutcome::Rejected);
-        assert_eq!(check(&store, &rules, "11112222", "0000", "a3", 2), VerifyOutcome::Locked { until: 602 });
+        let rules = VerifyConfig {
+            max_failures_per_account: 3,
+            max_failures_per_caller: 100,
+            lockout_minutes: 10,
+        };
+        assert_eq!(
+            check(&store, &rules, "11112222", "0000", "a1", 0),
+            VerifyOutcome::Rejected
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "0000", "a2", 1),
+            VerifyOutcome::Rejected
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "0000", "a3", 2),
+            VerifyOutcome::Locked { until: 602 }
+        );
         // Locked: even the right PIN, from another phone, is not checked.
-        assert_eq!(check(&store, &rules, "11112222", "1234", "a4", 300), VerifyOutcome::Locked { until: 602 });
-        assert_eq!(check(&store, &rules, "11112222", "1234", "a4", 602), VerifyOutcome::Verified { method: "pin" });
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "a4", 300),
+            VerifyOutcome::Locked { until: 602 }
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "a4", 602),
+            VerifyOutcome::Verified { method: "pin" }
+        );
     }
 
     #[test]
     fn caller_id_locks_across_accounts_and_success_resets_counts() {
         let (_dir, store) = store();
-        let rules = VerifyConfig { max_failures_per_account: 100, max_failures_per_caller: 2, lockout_minutes: 1 };
-        assert_eq!(check(&store, &rules, "11112222", "0000", "15550000000", 0), VerifyOutcome::Rejected);
-        assert_eq!(check(&store, &rules, "11112222", "1234", "15550000000", 0), VerifyOutcome::Verified { method: "pin" });
-        assert_eq!(check(&store, &rules, "99999999", "0000", "15550000000", 0), VerifyOutcome::Rejected);
-        assert_eq!(check(&store, &rules, "88888888", "0000", "15550000000", 0), VerifyOutcome::Locked { until: 60 });
-        assert_eq!(check(&store, &rules, "11112222", "1234", "15550000000", 59), VerifyOutcome::Locked { until: 60 });
-        assert_eq!(check(&store, &rules, "11112222", "1234", "15557777777", 59), VerifyOutcome::Verified { method: "pin" });
+        let rules = VerifyConfig {
+            max_failures_per_account: 100,
+            max_failures_per_caller: 2,
+            lockout_minutes: 1,
+        };
+        assert_eq!(
+            check(&store, &rules, "11112222", "0000", "15550000000", 0),
+            VerifyOutcome::Rejected
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "15550000000", 0),
+            VerifyOutcome::Verified { method: "pin" }
+        );
+        assert_eq!(
+            check(&store, &rules, "99999999", "0000", "15550000000", 0),
+            VerifyOutcome::Rejected
+        );
+        assert_eq!(
+            check(&store, &rules, "88888888", "0000", "15550000000", 0),
+            VerifyOutcome::Locked { until: 60 }
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "15550000000", 59),
+            VerifyOutcome::Locked { until: 60 }
+        );
+        assert_eq!(
+            check(&store, &rules, "11112222", "1234", "15557777777", 59),
+            VerifyOutcome::Verified { method: "pin" }
+        );
     }
 
     #[test]

@@ -45,12 +45,17 @@ enum Failure {
 
 impl Webhook {
     pub fn new(name: &str, config: &WebhookSource) -> Result<Self, DataError> {
-        let bad = |message: String| DataError::Source { source_name: name.to_string(), message };
+        let bad = |message: String| DataError::Source {
+            source_name: name.to_string(),
+            message,
+        };
         let parse = |url: &str| -> Result<Uri, DataError> {
             let uri: Uri = url.parse().map_err(|e| bad(format!("bad URL: {e}")))?;
             match uri.scheme_str() {
                 Some("http") if uri.host().is_some() => Ok(uri),
-                _ => Err(bad("the URL must be http://host[:port]/path (https is not supported yet)".into())),
+                _ => Err(bad(
+                    "the URL must be http://host[:port]/path (https is not supported yet)".into(),
+                )),
             }
         };
         let mut urls = vec![parse(&config.url)?];
@@ -58,7 +63,10 @@ impl Webhook {
             urls.push(parse(backup)?);
         }
         if config.retries > MAX_RETRIES {
-            return Err(bad(format!("retries is {}; at most {MAX_RETRIES}", config.retries)));
+            return Err(bad(format!(
+                "retries is {}; at most {MAX_RETRIES}",
+                config.retries
+            )));
         }
         if config.fallback != Fallback::Found && !config.fallback_fields.is_empty() {
             return Err(bad("fallback_fields needs fallback = \"found\"".into()));
@@ -66,8 +74,17 @@ impl Webhook {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        let breaker = Breaker::new(config.breaker_failures, Duration::from_secs(config.breaker_cooldown_secs));
-        Ok(Webhook { name: name.to_string(), config: config.clone(), urls, client, breaker: Mutex::new(breaker) })
+        let breaker = Breaker::new(
+            config.breaker_failures,
+            Duration::from_secs(config.breaker_cooldown_secs),
+        );
+        Ok(Webhook {
+            name: name.to_string(),
+            config: config.clone(),
+            urls,
+            client,
+            breaker: Mutex::new(breaker),
+        })
     }
 
     /// Asks the endpoint; never fails: an unavailable source answers its fallback.
@@ -111,7 +128,11 @@ impl Webhook {
         let args: Map<String, Value> = args
             .iter()
             .map(|a| {
-                let value = if a.sensitive && !self.config.send_sensitive { crate::dialplan::variables::MASK } else { &a.value };
+                let value = if a.sensitive && !self.config.send_sensitive {
+                    crate::dialplan::variables::MASK
+                } else {
+                    &a.value
+                };
                 (a.name.clone(), Value::String(value.to_string()))
             })
             .collect();
@@ -122,17 +143,27 @@ impl Webhook {
         let limit = Duration::from_millis(self.config.timeout_ms);
         match tokio::time::timeout(limit, self.exchange(uri, body)).await {
             Ok(result) => result,
-            Err(_) => Err(Failure::Transient(format!("no answer within {} ms", self.config.timeout_ms))),
+            Err(_) => Err(Failure::Transient(format!(
+                "no answer within {} ms",
+                self.config.timeout_ms
+            ))),
         }
     }
 
     async fn exchange(&self, uri: &Uri, body: Bytes) -> Result<LookupResult, Failure> {
         let request = Request::post(uri.clone())
             .header(header::CONTENT_TYPE, "application/json")
-            .header(header::USER_AGENT, concat!("hotline/", env!("CARGO_PKG_VERSION")))
+            .header(
+                header::USER_AGENT,
+                concat!("hotline/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Full::new(body))
             .map_err(|e| Failure::Wrong(format!("cannot build the request: {e}")))?;
-        let response = self.client.request(request).await.map_err(|e| Failure::Transient(format!("request failed: {e}")))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| Failure::Transient(format!("request failed: {e}")))?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(LookupResult::NotFound);
@@ -155,25 +186,33 @@ impl Webhook {
                 }
             })?
             .to_bytes();
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| Failure::Wrong(format!("answer is not JSON ({e})")))?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Wrong(format!("answer is not JSON ({e})")))?;
         answer_fields(&value, &self.config.map).map_err(Failure::Wrong)
     }
 
     fn fallback(&self, reason: &str) -> LookupResult {
         match self.config.fallback {
-            Fallback::Error => LookupResult::Error(format!("`{}` unavailable: {reason}", self.name)),
+            Fallback::Error => {
+                LookupResult::Error(format!("`{}` unavailable: {reason}", self.name))
+            }
             Fallback::NotFound => LookupResult::NotFound,
             Fallback::Found => LookupResult::Found(self.config.fallback_fields.clone()),
         }
     }
 
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
-        self.breaker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.breaker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// The lookup result a JSON answer stands for.
-pub fn answer_fields(value: &Value, map: &BTreeMap<String, String>) -> Result<LookupResult, String> {
+pub fn answer_fields(
+    value: &Value,
+    map: &BTreeMap<String, String>,
+) -> Result<LookupResult, String> {
     let Value::Object(object) = value else {
         return match value {
             Value::Null => Ok(LookupResult::NotFound),
@@ -184,9 +223,20 @@ pub fn answer_fields(value: &Value, map: &BTreeMap<String, String>) -> Result<Lo
         return Ok(LookupResult::NotFound);
     }
     let fields = if map.is_empty() {
-        object.iter().filter(|(k, _)| *k != "found").filter_map(|(k, v)| scalar(v).map(|v| (k.clone(), v))).collect()
+        object
+            .iter()
+            .filter(|(k, _)| *k != "found")
+            .filter_map(|(k, v)| scalar(v).map(|v| (k.clone(), v)))
+            .collect()
     } else {
-        map.iter().filter_map(|(field, pointer)| value.pointer(pointer).and_then(scalar).map(|v| (field.clone(), v))).collect()
+        map.iter()
+            .filter_map(|(field, pointer)| {
+                value
+                    .pointer(pointer)
+                    .and_then(scalar)
+                    .map(|v| (field.clone(), v))
+            })
+            .collect()
     };
     Ok(LookupResult::Found(fields))
 }
@@ -207,17 +257,34 @@ mod tests {
     #[test]
     fn answers_map_to_results() {
         let none = BTreeMap::new();
-        let found = answer_fields(&json!({"balance": 12.5, "name": "Ann", "nested": {"x": 1}, "found": true}), &none).unwrap();
-        let LookupResult::Found(fields) = found else { panic!() };
-        assert_eq!(fields.len(), 2);
-        assert_eq!(fields["balance"], "12.5");
-        assert_eq!(answer_fields(&json!({"found": false}), &none).unwrap(), LookupResult::NotFound);
-        assert_eq!(answer_fields(&Value::Null, &none).unwrap(), LookupResult::NotFound);
-        assert!(answer_fields(&json!([1, 2]), &none).is_err());
-        let map = BTreeMap::from([("available".to_string(), "/account/balance".to_string())]);
-        let LookupResult::Found(fields) = answer_fields(&json!({"account": {"balance": "3.00"}}), &map).unwrap() else {
+        let found = answer_fields(
+            &json!({"balance": 12.5, "name": "Ann", "nested": {"x": 1}, "found": true}),
+            &none,
+        )
+        .unwrap();
+        let LookupResult::Found(fields) = found else {
             panic!()
         };
-        assert_eq!(fields, BTreeMap::from([("available".to_string(), "3.00".to_string())]));
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields["balance"], "12.5");
+        assert_eq!(
+            answer_fields(&json!({"found": false}), &none).unwrap(),
+            LookupResult::NotFound
+        );
+        assert_eq!(
+            answer_fields(&Value::Null, &none).unwrap(),
+            LookupResult::NotFound
+        );
+        assert!(answer_fields(&json!([1, 2]), &none).is_err());
+        let map = BTreeMap::from([("available".to_string(), "/account/balance".to_string())]);
+        let LookupResult::Found(fields) =
+            answer_fields(&json!({"account": {"balance": "3.00"}}), &map).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            fields,
+            BTreeMap::from([("available".to_string(), "3.00".to_string())])
+        );
     }
 }

@@ -448,7 +448,12 @@ impl<'a> Checker<'a> {
         match template::parse(text) {
             Ok(pieces) => {
                 for piece in pieces {
-                    if let template::Piece::Var { name, offset, read_as } = piece {
+                    if let template::Piece::Var {
+                        name,
+                        offset,
+                        read_as,
+                    } = piece
+                    {
                         let pos = inner_pos(self.source, text.pos, offset, name.chars().count());
                         self.check_var_use(&name, pos);
                         if let Some(read_as) = read_as {
@@ -472,7 +477,12 @@ impl<'a> Checker<'a> {
         }
         let missing = self.prompts.missing_readback_prompts(read_as);
         if !missing.is_empty() {
-            let dir = self.prompts.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+            let dir = self
+                .prompts
+                .dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
             self.error(
                 "missing-readback-prompt",
                 pos,

@@ -120,10 +120,18 @@ mod tests {
         std::fs::write(dir.path().join("one.wav"), b"RIFF").unwrap();
         let catalog = PromptCatalog::load(dir.path());
         let missing = catalog.missing_readback_prompts(ReadAs::Digits);
-        assert!(missing.contains(&"zero") && missing.contains(&"hash") && !missing.contains(&"one"));
-        let en_us = PromptCatalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/en-US"));
+        assert!(
+            missing.contains(&"zero") && missing.contains(&"hash") && !missing.contains(&"one")
+        );
+        let en_us = PromptCatalog::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/en-US"),
+        );
         for read_as in [ReadAs::Money, ReadAs::Digits, ReadAs::Date, ReadAs::Number] {
-            assert_eq!(en_us.missing_readback_prompts(read_as), Vec::<&str>::new(), "{read_as}");
+            assert_eq!(
+                en_us.missing_readback_prompts(read_as),
+                Vec::<&str>::new(),
+                "{read_as}"
+            );
         }
     }
 }

@@ -59,13 +59,19 @@ mod tests {
 
     fn tone(freq: f32, phase: f32, len: usize, lead_silence: usize) -> Vec<i16> {
         let mut v = vec![0i16; lead_silence];
-        v.extend((0..len).map(|i| (8000.0 * (phase + std::f32::consts::TAU * freq * i as f32 / 8000.0).sin()) as i16));
+        v.extend((0..len).map(|i| {
+            (8000.0 * (phase + std::f32::consts::TAU * freq * i as f32 / 8000.0).sin()) as i16
+        }));
         v.extend(vec![0i16; lead_silence]);
         v
     }
 
     fn largest_step(samples: &[i16]) -> i32 {
-        samples.windows(2).map(|w| (i32::from(w[1]) - i32::from(w[0])).abs()).max().unwrap_or(0)
+        samples
+            .windows(2)
+            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
+            .max()
+            .unwrap_or(0)
     }
 
     fn longest_quiet_run(samples: &[i16]) -> usize {
@@ -79,17 +85,33 @@ mod tests {
 
     #[test]
     fn joints_have_no_clicks_and_no_gaps() {
-        // Two words cut at opposite phases: butt-joined they jump by ~16000 at the joint.
-        let a = tone(440.0, 0.0, 1000, 800);
-        let b = tone(440.0, std::f32::consts::PI, 1000, 800);
+        // Words cut at a peak: 50.5 cycles starting at +max (a) and at -max (b).
+        let half_pi = std::f32::consts::FRAC_PI_2;
+        let a = tone(400.0, half_pi, 1010, 800);
+        let b = tone(400.0, -half_pi, 1010, 800);
         let inside = largest_step(&a[800..1790]).max(largest_step(&b[800..1790]));
         let butt: Vec<i16> = a.iter().chain(&b).copied().collect();
-        assert!(largest_step(&butt) > inside + 3000, "the fixture must click when butt-joined");
+        assert!(
+            largest_step(&butt) > inside + 3000,
+            "the fixture must click when butt-joined"
+        );
         assert!(longest_quiet_run(&butt) >= 1600, "and have a gap");
         let joined = join(&[a, b]);
-        assert!(largest_step(&joined) <= inside + 400, "click: {} > {inside}", largest_step(&joined));
-        assert!(longest_quiet_run(&joined) <= CROSSFADE_SAMPLES, "gap of {} samples", longest_quiet_run(&joined));
-        assert!(joined.len() < 2000 && joined.len() > 1900, "{}", joined.len());
+        assert!(
+            largest_step(&joined) <= inside + 400,
+            "click: {} > {inside}",
+            largest_step(&joined)
+        );
+        assert!(
+            longest_quiet_run(&joined) <= CROSSFADE_SAMPLES,
+            "gap of {} samples",
+            longest_quiet_run(&joined)
+        );
+        assert!(
+            joined.len() < 2000 && joined.len() > 1900,
+            "{}",
+            joined.len()
+        );
         assert!(joined[0].abs() < 300 && joined[joined.len() - 1].abs() < 300);
     }
 

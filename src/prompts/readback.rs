@@ -54,34 +54,178 @@ pub const MAX_NUMBER: u64 = 999_999_999_999;
 
 /// Every prompt id a readback can produce.
 pub const READBACK_PROMPTS: &[&str] = &[
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
-    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "billion",
-    "star", "hash", "point", "minus", "and", "dollar", "dollars", "cent", "cents", "january", "february",
-    "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-    "eighteenth", "nineteenth", "twentieth", "twenty-first", "twenty-second", "twenty-third",
-    "twenty-fourth", "twenty-fifth", "twenty-sixth", "twenty-seventh", "twenty-eighth", "twenty-ninth",
-    "thirtieth", "thirty-first", "fortieth", "fiftieth", "sixtieth", "seventieth", "eightieth",
-    "ninetieth", "hundredth", "thousandth", "millionth", "billionth", "oh", "am", "pm", "noon",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+    "star",
+    "hash",
+    "point",
+    "minus",
+    "and",
+    "dollar",
+    "dollars",
+    "cent",
+    "cents",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "twenty-first",
+    "twenty-second",
+    "twenty-third",
+    "twenty-fourth",
+    "twenty-fifth",
+    "twenty-sixth",
+    "twenty-seventh",
+    "twenty-eighth",
+    "twenty-ninth",
+    "thirtieth",
+    "thirty-first",
+    "fortieth",
+    "fiftieth",
+    "sixtieth",
+    "seventieth",
+    "eightieth",
+    "ninetieth",
+    "hundredth",
+    "thousandth",
+    "millionth",
+    "billionth",
+    "oh",
+    "am",
+    "pm",
+    "noon",
     "midnight",
 ];
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 const ORDINAL_ONES: [&str; 20] = [
-    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+    "zeroth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
     "nineteenth",
 ];
-const ORDINAL_TENS: [&str; 10] =
-    ["", "", "twentieth", "thirtieth", "fortieth", "fiftieth", "sixtieth", "seventieth", "eightieth", "ninetieth"];
+const ORDINAL_TENS: [&str; 10] = [
+    "",
+    "",
+    "twentieth",
+    "thirtieth",
+    "fortieth",
+    "fiftieth",
+    "sixtieth",
+    "seventieth",
+    "eightieth",
+    "ninetieth",
+];
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 
@@ -131,17 +275,24 @@ pub fn readback(read_as: ReadAs, value: &str) -> Result<Vec<String>, ReadbackErr
 
 /// Reads `value` back as `kind`.
 pub fn speak(kind: Spoken, value: &str) -> Result<Vec<String>, ReadbackError> {
-    let fail = |reason| ReadbackError { kind, len: value.chars().count(), reason };
+    let fail = |reason| ReadbackError {
+        kind,
+        len: value.chars().count(),
+        reason,
+    };
     let value = value.trim();
     let words: Vec<&'static str> = match kind {
-        Spoken::Digits => digits(value).ok_or_else(|| fail("only digits, `*`, `#`, spaces and dashes"))?,
+        Spoken::Digits => {
+            digits(value).ok_or_else(|| fail("only digits, `*`, `#`, spaces and dashes"))?
+        }
         Spoken::Number => decimal(value).ok_or_else(|| fail("not a number up to the billions"))?,
         Spoken::Money => {
             let cents = parse_cents(value).ok_or_else(|| fail("not an amount like -12.50"))?;
             money(cents).ok_or_else(|| fail("amount beyond the billions"))?
         }
         Spoken::Date => {
-            let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| fail("not a YYYY-MM-DD date"))?;
+            let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map_err(|_| fail("not a YYYY-MM-DD date"))?;
             self::date(date).ok_or_else(|| fail("year out of range"))?
         }
         Spoken::Ordinal => {
@@ -149,8 +300,14 @@ pub fn speak(kind: Spoken, value: &str) -> Result<Vec<String>, ReadbackError> {
             ordinal(n).ok_or_else(|| fail("not between 1 and the billions"))?
         }
         Spoken::Time => {
-            let (h, m) = value.split_once(':').ok_or_else(|| fail("not an HH:MM time"))?;
-            let (h, m) = h.parse().ok().zip(m.parse().ok()).ok_or_else(|| fail("not an HH:MM time"))?;
+            let (h, m) = value
+                .split_once(':')
+                .ok_or_else(|| fail("not an HH:MM time"))?;
+            let (h, m) = h
+                .parse()
+                .ok()
+                .zip(m.parse().ok())
+                .ok_or_else(|| fail("not an HH:MM time"))?;
             time(h, m).ok_or_else(|| fail("hour or minute out of range"))?
         }
     };
@@ -182,7 +339,11 @@ pub fn number(n: u64) -> Option<Vec<&'static str>> {
     }
     let mut out = Vec::new();
     let mut rest = n;
-    for (scale, word) in [(1_000_000_000, "billion"), (1_000_000, "million"), (1_000, "thousand")] {
+    for (scale, word) in [
+        (1_000_000_000, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+    ] {
         let group = rest / scale;
         rest %= scale;
         if group > 0 {
@@ -251,10 +412,18 @@ pub fn parse_cents(value: &str) -> Option<i64> {
     let (whole, fraction) = rest.split_once('.').unwrap_or((rest, ""));
     let whole: String = whole.chars().filter(|&c| c != ',').collect();
     let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty() && fraction.is_empty() || !all_digits(&whole) || !all_digits(fraction) || fraction.len() > 2 {
+    if whole.is_empty() && fraction.is_empty()
+        || !all_digits(&whole)
+        || !all_digits(fraction)
+        || fraction.len() > 2
+    {
         return None;
     }
-    let units: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let units: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let cents: i64 = match fraction.len() {
         0 => 0,
         1 => fraction.parse::<i64>().ok()? * 10,
@@ -443,9 +612,18 @@ mod tests {
         assert_eq!(said(Spoken::Money, "0.00"), "zero dollars");
         assert_eq!(said(Spoken::Money, "1.01"), "one dollar and one cent");
         assert_eq!(said(Spoken::Money, "0.50"), "fifty cents");
-        assert_eq!(said(Spoken::Money, "-12.5"), "minus twelve dollars and fifty cents");
-        assert_eq!(said(Spoken::Money, "$2,500"), "two thousand five hundred dollars");
-        assert_eq!(said(Spoken::Money, "1234.56"), "one thousand two hundred thirty four dollars and fifty six cents");
+        assert_eq!(
+            said(Spoken::Money, "-12.5"),
+            "minus twelve dollars and fifty cents"
+        );
+        assert_eq!(
+            said(Spoken::Money, "$2,500"),
+            "two thousand five hundred dollars"
+        );
+        assert_eq!(
+            said(Spoken::Money, "1234.56"),
+            "one thousand two hundred thirty four dollars and fifty six cents"
+        );
         assert!(speak(Spoken::Money, "1.234").is_err());
         assert!(speak(Spoken::Money, "12 dollars").is_err());
         assert!(speak(Spoken::Money, "-").is_err());
@@ -454,10 +632,22 @@ mod tests {
     #[test]
     fn digits_dates_ordinals_times() {
         assert_eq!(said(Spoken::Digits, "40-1*#"), "four zero one star hash");
-        assert_eq!(said(Spoken::Date, "2026-03-03"), "march third twenty twenty six");
-        assert_eq!(said(Spoken::Date, "2000-12-31"), "december thirty-first two thousand");
-        assert_eq!(said(Spoken::Date, "1905-07-22"), "july twenty-second nineteen oh five");
-        assert_eq!(said(Spoken::Date, "1900-01-01"), "january first nineteen hundred");
+        assert_eq!(
+            said(Spoken::Date, "2026-03-03"),
+            "march third twenty twenty six"
+        );
+        assert_eq!(
+            said(Spoken::Date, "2000-12-31"),
+            "december thirty-first two thousand"
+        );
+        assert_eq!(
+            said(Spoken::Date, "1905-07-22"),
+            "july twenty-second nineteen oh five"
+        );
+        assert_eq!(
+            said(Spoken::Date, "1900-01-01"),
+            "january first nineteen hundred"
+        );
         assert_eq!(said(Spoken::Ordinal, "42"), "forty second");
         assert_eq!(said(Spoken::Ordinal, "90"), "ninetieth");
         assert_eq!(said(Spoken::Ordinal, "100"), "one hundredth");
@@ -511,10 +701,20 @@ mod tests {
         let mut listed = std::collections::BTreeSet::new();
         for list in ["core.txt", "readback.txt"] {
             let text = std::fs::read_to_string(root.join(list)).unwrap();
-            listed.extend(text.lines().filter_map(|l| l.split_once('\t')).map(|(id, _)| id.to_string()));
+            listed.extend(
+                text.lines()
+                    .filter_map(|l| l.split_once('\t'))
+                    .map(|(id, _)| id.to_string()),
+            );
         }
-        let missing: Vec<_> = READBACK_PROMPTS.iter().filter(|id| !listed.contains(**id)).collect();
-        assert!(missing.is_empty(), "not in core.txt or readback.txt: {missing:?}");
+        let missing: Vec<_> = READBACK_PROMPTS
+            .iter()
+            .filter(|id| !listed.contains(**id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in core.txt or readback.txt: {missing:?}"
+        );
     }
 
     proptest! {
