@@ -76,9 +76,14 @@ async fn keyed_code_is_read_back_and_the_dialplan_hangs_up() {
         "the welcome prompt should have been cut by the key press"
     );
     // The readback is one crossfaded sequence: each word's middle is heard as recorded.
-    let at = |id: &str| find_exact(&report.heard, &middle(&as_heard(id))).unwrap_or_else(|| panic!("heard {id}"));
+    let at = |id: &str| {
+        find_exact(&report.heard, &middle(&as_heard(id))).unwrap_or_else(|| panic!("heard {id}"))
+    };
     let (four, two, seven) = (at("four"), at("two"), at("seven"));
-    assert!(four < two && two < seven, "read back in order: {four} {two} {seven}");
+    assert!(
+        four < two && two < seven,
+        "read back in order: {four} {two} {seven}"
+    );
     let goodbye = find_exact(&report.heard, &as_heard("goodbye")).expect("goodbye");
     assert!(seven < goodbye);
     assert!(

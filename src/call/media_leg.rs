@@ -146,7 +146,9 @@ impl MediaLeg {
     /// Plays prompts back to back as one buffer, so the sequence has no gaps between
     /// recordings. Returns false when nothing could be played (unknown ids are logged).
     pub fn play_sequence(&self, catalog: &PromptCatalog, ids: &[String]) -> bool {
-        let State::Running(session, _) = &self.state else { return false };
+        let State::Running(session, _) = &self.state else {
+            return false;
+        };
         let mut parts = Vec::with_capacity(ids.len());
         for id in ids {
             match catalog.samples(id) {

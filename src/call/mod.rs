@@ -364,7 +364,8 @@ async fn run_answered(
                 None => break EndReason::MediaTimeout,
             },
         };
-        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx, &mut listener, &facts) {
+        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx, &mut listener, &facts)
+        {
             break reason;
         }
     };
