@@ -1,0 +1,129 @@
+//! The example bank dialplan in real calls, end to end: the caller bot keys the menu
+//! choice, an account number and a PIN as RFC 4733 digits; the embedded SQLite demo data
+//! verifies the PIN and finds the balance; the caller hears it read back from recorded
+//! prompts. The dialplan's phone-banking schedule is widened to all day so the test does
+//! not depend on the hour it runs at; every other line of acme-bank.yaml is as shipped.
+
+mod support;
+
+use hotline::media::g711::G711Law;
+use hotline::media::port_allocator::PortAllocator;
+use hotline::prompts::PromptCatalog;
+use sip_testbench::caller::{CallPlan, CallReport, find_exact, place_call};
+use sip_testbench::uac::{SipTransport, Uac};
+use std::time::Duration;
+use support::{TestServer, repo_root};
+
+fn as_heard(id: &str) -> Vec<i16> {
+    let catalog = PromptCatalog::load(&repo_root().join("prompts"), "en-US").expect("prompts");
+    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
+    samples
+        .iter()
+        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
+        .collect()
+}
+
+/// The middle half of a recording: what survives trimming and crossfades untouched.
+fn middle(id: &str) -> Vec<i16> {
+    let samples = as_heard(id);
+    samples[samples.len() / 4..samples.len() * 3 / 4].to_vec()
+}
+
+fn bank_server(dir: &std::path::Path) -> TestServer {
+    let shipped =
+        std::fs::read_to_string(repo_root().join("dialplans/acme-bank.yaml")).expect("acme-bank");
+    let all_day = shipped
+        .replace("weekdays: \"08:00-20:00\"", "weekdays: \"00:00-24:00\"")
+        .replace("sat: \"09:00-14:00\"", "sat: \"00:00-24:00\"")
+        .replace("sun: closed", "sun: \"00:00-24:00\"")
+        .replace(
+            "holidays: [2026-11-26, 2026-12-25, 2027-01-01]",
+            "holidays: []",
+        );
+    assert_ne!(
+        shipped, all_day,
+        "the schedule lines of acme-bank.yaml changed: update this test"
+    );
+    let prompts = format!("prompts_dir: {}\n", repo_root().join("prompts").display());
+    let path = dir.join("acme-bank.yaml");
+    std::fs::write(&path, format!("{prompts}{all_day}")).expect("write dialplan");
+    TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n",
+        path.display(),
+        dir.join("data").display()
+    ))
+}
+
+async fn call(server: &TestServer, keys: &str, start_ms: u64, seconds: u64) -> CallReport {
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    let uac = Uac::start(ip).await.expect("caller bot");
+    let ports = PortAllocator::new(ip, 30000, 39999).expect("ports");
+    let mut at = start_ms;
+    let mut plan_keys = Vec::new();
+    for key in keys.chars() {
+        if key == ' ' {
+            at += 2500; // a pause between entries, for the next question to start
+            continue;
+        }
+        plan_keys.push((Duration::from_millis(at), key));
+        at += 300;
+    }
+    let plan = CallPlan {
+        server: server.sip_udp,
+        transport: SipTransport::Udp,
+        speak: None,
+        keys: plan_keys,
+        hangup_after: Duration::from_secs(seconds),
+        record: true,
+    };
+    place_call(&uac, &ports, &plan).await.expect("call")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_caller_hears_the_balance_read_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = bank_server(dir.path());
+    // Menu 1 (balance), account 12345678, PIN 1234: Alice, $1,234.56.
+    let report = call(&server, "1 12345678 1234", 1500, 30).await;
+    assert_eq!(report.status, 200);
+    let found = |id: &str| find_exact(&report.heard, &middle(id));
+    let balance_is =
+        found("acme-balance-is").unwrap_or_else(|| panic!("no balance prompt:\n{}", server.log()));
+    let words: Vec<usize> = ["one", "thousand", "two", "hundred", "dollars", "cents"]
+        .iter()
+        .map(|id| {
+            report.heard[balance_is..]
+                .windows(middle(id).len())
+                .position(|w| w == middle(id).as_slice())
+                .unwrap_or_else(|| panic!("'{id}' not heard after the balance prompt"))
+        })
+        .collect();
+    assert!(
+        words.windows(2).all(|w| w[0] < w[1]),
+        "read back out of order: {words:?}"
+    );
+    let log = server.log();
+    assert!(
+        !log.contains("1234\"") && !log.contains("pin=1234"),
+        "the PIN reached the log:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_wrong_pins_end_in_the_lockout_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = bank_server(dir.path());
+    let report = call(&server, "1 12345678 9999 9998 9997", 1500, 40).await;
+    assert_eq!(report.status, 200);
+    let locked = find_exact(&report.heard, &middle("acme-locked-out"));
+    let failed = find_exact(&report.heard, &middle("acme-verify-failed"));
+    assert!(
+        locked.is_some() || failed.is_some(),
+        "neither lockout nor failure heard:\n{}",
+        server.log()
+    );
+    assert!(
+        find_exact(&report.heard, &middle("acme-balance-is")).is_none(),
+        "no balance without the PIN"
+    );
+}
