@@ -6,6 +6,7 @@
 //! It starts the release `hotline` binary itself (a fresh process per phase, so memory
 //! figures are not inflated by the previous phase), or targets `--server` when given.
 
+mod arrival_stamp;
 mod held_calls;
 mod proc_stats;
 mod rtp_load;

@@ -1,8 +1,10 @@
 //! The bot's side of many calls' RTP, kept cheap so the server gets most of the machine:
 //! a few shared UDP sockets (calls are told one of them in their SDP offer), one paced
-//! sender thread for every call's audio, and one receiving thread per socket that stamps
-//! each server packet on arrival and measures its interval against the 20 ms ptime.
+//! sender thread for every call's audio, and one receiving thread per socket that times
+//! each server packet by its kernel arrival stamp (see [`super::arrival_stamp`]) and
+//! measures its interval against the 20 ms ptime.
 
+use super::arrival_stamp;
 use hdrhistogram::Histogram;
 use hotline::media::g711::G711Law;
 use hotline::media::rtp_packet::{OutgoingHeader, parse_rtp, write_rtp};
@@ -190,6 +192,7 @@ fn bind(ip: IpAddr) -> anyhow::Result<UdpSocket> {
     let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
     socket.bind(&SocketAddr::new(ip, 0).into())?;
     let socket: UdpSocket = socket.into();
+    arrival_stamp::enable(&socket)?;
     // Wakes the receiving thread now and then to notice the stop flag.
     socket.set_read_timeout(Some(Duration::from_millis(100)))?;
     Ok(socket)
@@ -312,7 +315,7 @@ fn send_loop(
 struct StreamIn {
     /// Extended (wrap-free) sequence number and arrival of the newest packet.
     highest: u64,
-    last_arrival: Instant,
+    last_arrival: Duration,
     /// First extended sequence number seen in the current window, and packets since.
     window_first: Option<u64>,
     window_received: u64,
@@ -342,7 +345,8 @@ impl ReceiverState {
         }
     }
 
-    fn on_packet(&mut self, source: SocketAddr, sequence: u16, now: Instant) {
+    /// One packet from `source`; `now` is its arrival (any fixed origin).
+    fn on_packet(&mut self, source: SocketAddr, sequence: u16, now: Duration) {
         self.packets += 1;
         let Some(stream) = self.streams.get_mut(&source) else {
             self.streams.insert(
@@ -363,7 +367,7 @@ impl ReceiverState {
             return; // Reordered or duplicated: no interval to measure.
         }
         let expected = PTIME * u32::try_from(extended - stream.highest).unwrap_or(u32::MAX);
-        let interval = now.saturating_duration_since(stream.last_arrival);
+        let interval = now.saturating_sub(stream.last_arrival);
         let deviation = interval.abs_diff(expected);
         let _ = self
             .jitter_micros
@@ -397,10 +401,9 @@ fn extend_sequence(highest: u64, sequence: u16) -> u64 {
 fn receive_loop(socket: &UdpSocket, state: &Mutex<ReceiverState>, stop: &AtomicBool) {
     let mut buffer = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
-        let Ok((len, source)) = socket.recv_from(&mut buffer) else {
+        let Ok((len, source, now)) = arrival_stamp::recv_from(socket, &mut buffer) else {
             continue; // Timeout (checks the stop flag) or a transient error.
         };
-        let now = Instant::now();
         if let Ok(packet) = parse_rtp(&buffer[..len]) {
             lock(state).on_packet(source, packet.sequence, now);
         }
@@ -424,7 +427,7 @@ mod tests {
     #[test]
     fn on_time_packets_have_no_jitter_and_late_ones_do() {
         let mut state = ReceiverState::new();
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(1_800_000_000);
         state.on_packet(peer(), 10, t0);
         state.on_packet(peer(), 11, t0 + PTIME);
         state.on_packet(peer(), 12, t0 + PTIME * 2 + Duration::from_millis(3));
@@ -440,7 +443,7 @@ mod tests {
     #[test]
     fn a_lost_packet_counts_as_loss_not_as_jitter() {
         let mut state = ReceiverState::new();
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(1_800_000_000);
         state.on_packet(peer(), 1, t0);
         state.begin_window();
         state.on_packet(peer(), 2, t0 + PTIME);
@@ -458,7 +461,7 @@ mod tests {
     #[test]
     fn a_stream_quiet_during_the_window_is_reported_silent() {
         let mut state = ReceiverState::new();
-        state.on_packet(peer(), 1, Instant::now());
+        state.on_packet(peer(), 1, Duration::from_secs(1));
         state.begin_window();
         let mut report = WindowReport::empty();
         state.add_to(&mut report);
