@@ -49,6 +49,7 @@ pub fn recv_from(
         iov_base: buffer.as_mut_ptr().cast(),
         iov_len: buffer.len(),
     };
+    // SAFETY: as above.
     let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
     message.msg_name = (&raw mut source).cast();
     message.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;

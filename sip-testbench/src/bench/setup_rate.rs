@@ -177,7 +177,7 @@ fn last_counters(stat: &str) -> anyhow::Result<Counters> {
     let Some(header) = lines.next() else {
         bail!("SIPp statistics file is empty");
     };
-    let Some(last) = lines.last() else {
+    let Some(last) = lines.next_back() else {
         bail!("SIPp statistics file has no data row");
     };
     let split = |line: &str| line.split(';').map(str::to_string).collect();
