@@ -38,6 +38,8 @@ pub struct HeldPlan {
     /// Pause after the ramp before measuring.
     pub settle: Duration,
     pub measure: Duration,
+    /// Record the server with `perf record -g` into this file during the last window.
+    pub perf_output: Option<std::path::PathBuf>,
 }
 
 /// CPU and memory of one process over a window.
@@ -98,9 +100,17 @@ pub async fn run(
 
         let server_before = plan.server_pid.map(proc_stats::sample).transpose()?;
         let bot_before = proc_stats::sample_self()?;
+        let last = Some(&target) == plan.steps.last();
+        let profiler = match (&plan.perf_output, plan.server_pid) {
+            (Some(output), Some(pid)) if last => Some(start_perf(output, pid, plan.measure)?),
+            _ => None,
+        };
         load.begin_window();
         let started = Instant::now();
         tokio::time::sleep(plan.measure).await;
+        if let Some(profiler) = profiler {
+            finish_perf(profiler).await;
+        }
         let rtp = load.window();
         let window = started.elapsed();
         let server_after = plan.server_pid.map(proc_stats::sample).transpose()?;
@@ -135,6 +145,33 @@ pub async fn run(
     hanging_up.store(true, Ordering::Relaxed);
     hang_up(held).await;
     Ok(steps)
+}
+
+/// `perf record` on the server for one window (perf's own overhead lands in that window's
+/// CPU figures too, so a profiled run's figures are not the ones to quote).
+fn start_perf(
+    output: &std::path::Path,
+    pid: u32,
+    window: Duration,
+) -> anyhow::Result<tokio::process::Child> {
+    tokio::process::Command::new("perf")
+        .args(["record", "-F", "499", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(output)
+        .args(["--", "sleep", &window.as_secs().max(1).to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot run perf")
+}
+
+async fn finish_perf(mut profiler: tokio::process::Child) {
+    if tokio::time::timeout(Duration::from_secs(30), profiler.wait())
+        .await
+        .is_err()
+    {
+        let _ = profiler.kill().await;
+    }
 }
 
 fn cores(before: ProcessSample, after: ProcessSample, window: Duration) -> f64 {

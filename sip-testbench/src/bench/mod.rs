@@ -75,6 +75,9 @@ pub struct BenchArgs {
     /// The started server hangs up calls whose RTP stops this long (proves it arrives).
     #[arg(long, default_value_t = 5)]
     media_timeout_secs: u64,
+    /// Profile the server (`perf record -g`) during the last concurrency window into this file.
+    #[arg(long)]
+    perf_output: Option<PathBuf>,
     #[arg(long)]
     skip_setup_rate: bool,
     #[arg(long)]
@@ -232,6 +235,7 @@ async fn concurrency_phase(args: &BenchArgs) -> anyhow::Result<Vec<HeldStep>> {
         ramp_cps: args.ramp_cps,
         settle: Duration::from_secs(2),
         measure: Duration::from_secs(args.measure_seconds),
+        perf_output: args.perf_output.clone(),
     };
     let held = held_calls::run(&plan, &load, |step| {
         eprintln!(
