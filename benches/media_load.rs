@@ -4,7 +4,8 @@
 //! - `session`: the real `MediaSession`, one tokio task per leg (plus one task per leg
 //!   draining its events, as a call task would).
 //! - `ticker`: the same sans-IO `AudioSender`/`AudioReceiver` values driven by one shared
-//!   20 ms ticker per runtime worker, sockets read non-blocking once per tick.
+//!   20 ms ticker per runtime worker, sockets read non-blocking once per tick, frames sent
+//!   to a consumer task per leg like the session's events.
 //!
 //! Legs are made in pairs talking to each other, so every leg both sends and receives.
 //! Run: `cargo bench --bench media_load -- [--legs 200,1000,3000] [--seconds 10] [--mode session,ticker]`
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use hotline::media::events::MediaEvent;
 use hotline::media::g711::G711Law;
-use hotline::media::inbound::{AudioReceiver, ReceiveConfig};
+use hotline::media::inbound::{AudioReceiver, ReceiveConfig, Received};
 use hotline::media::lateness::LatenessHistogram;
 use hotline::media::outbound::{AudioSender, FRAME_DURATION, IdlePolicy, SendConfig};
 use hotline::media::port_allocator::PortAllocator;
@@ -78,6 +79,7 @@ fn media_to(remote: SocketAddr) -> NegotiatedMedia {
         codec: AudioCodec::Pcmu,
         payload_type: 0,
         dtmf_payload_type: Some(101),
+        receive_dtmf_payload_type: Some(101),
         direction: Direction::SendRecv,
         remote_ptime_ms: None,
     }
@@ -92,7 +94,7 @@ struct Outcome {
 
 async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
     let ports = PortAllocator::new(LOOPBACK, 40000, 64000).expect("port range");
-    let mut sessions: Vec<MediaSession> = Vec::with_capacity(legs);
+    let mut sessions: Vec<Arc<MediaSession>> = Vec::with_capacity(legs);
     let frames = Arc::new(AtomicU64::new(0));
     let config = SessionConfig {
         latching: false,
@@ -119,27 +121,19 @@ async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
                     }
                 }
             });
-            sessions.push(session);
+            sessions.push(Arc::new(session));
         }
     }
     tokio::time::sleep(WARM_UP).await;
-    let mut before = LatenessHistogram::default();
-    for s in &sessions {
-        if let Some(stats) = s.stats().await {
-            before.merge(&stats.send_lateness);
-        }
-    }
+    let before = lateness_of(&sessions).await;
     let (cpu0, wall0, frames0) = (cpu_time(), Instant::now(), frames.load(Ordering::Relaxed));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let (cpu1, wall1, frames1) = (cpu_time(), Instant::now(), frames.load(Ordering::Relaxed));
-    let mut after = LatenessHistogram::default();
-    for s in &sessions {
-        if let Some(stats) = s.stats().await {
-            after.merge(&stats.send_lateness);
-        }
-    }
+    let after = lateness_of(&sessions).await;
     for s in sessions {
-        s.close().await;
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.close().await;
+        }
     }
     Outcome {
         cpu: cpu1.saturating_sub(cpu0),
@@ -149,11 +143,28 @@ async fn run_sessions(legs: usize, seconds: u64) -> Outcome {
     }
 }
 
+/// Every session's lateness histogram merged, asked of all sessions at once.
+async fn lateness_of(sessions: &[Arc<MediaSession>]) -> LatenessHistogram {
+    let mut requests = tokio::task::JoinSet::new();
+    for s in sessions {
+        let s = Arc::clone(s);
+        requests.spawn(async move { s.stats().await });
+    }
+    let mut merged = LatenessHistogram::default();
+    while let Some(result) = requests.join_next().await {
+        if let Ok(Some(stats)) = result {
+            merged.merge(&stats.send_lateness);
+        }
+    }
+    merged
+}
+
 struct TickerLeg {
     socket: std::net::UdpSocket,
     remote: SocketAddr,
     sender: AudioSender,
     receiver: AudioReceiver,
+    events: tokio::sync::mpsc::Sender<MediaEvent>,
 }
 
 async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
@@ -179,10 +190,22 @@ async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
             socket.set_nonblocking(true).expect("nonblocking");
             let mut sender = AudioSender::with_random_ids(config);
             sender.play(Arc::clone(&tone));
+            // Frames go to a consumer task per leg, as in the session mode.
+            let (events, mut consumer) = tokio::sync::mpsc::channel(512);
+            let counted = Arc::clone(&received);
+            let measuring = Arc::clone(&measuring);
+            tokio::spawn(async move {
+                while let Some(event) = consumer.recv().await {
+                    if matches!(event, MediaEvent::Audio(_)) && measuring.load(Ordering::Relaxed) {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
             groups[pair % workers].push(TickerLeg {
                 socket,
                 remote,
                 sender,
+                events,
                 receiver: AudioReceiver::new(ReceiveConfig {
                     dtmf_payload_type: Some(101),
                     dynamic_audio: None,
@@ -193,11 +216,7 @@ async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
     }
     let mut tasks = Vec::new();
     for mut group in groups {
-        let (stop, measuring, received) = (
-            Arc::clone(&stop),
-            Arc::clone(&measuring),
-            Arc::clone(&received),
-        );
+        let (stop, measuring) = (Arc::clone(&stop), Arc::clone(&measuring));
         tasks.push(tokio::spawn(async move {
             let mut lateness = LatenessHistogram::default();
             let mut interval = tokio::time::interval(FRAME_DURATION);
@@ -207,7 +226,6 @@ async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
             while !stop.load(Ordering::Relaxed) {
                 let deadline = interval.tick().await;
                 let now = Instant::now();
-                let mut frames = 0;
                 for leg in group.iter_mut() {
                     while let Some(len) = leg.sender.poll_transmit(now, &mut out) {
                         let _ = leg.socket.send_to(&out[..len], leg.remote);
@@ -220,12 +238,11 @@ async fn run_ticker(legs: usize, seconds: u64) -> Outcome {
                     while let Ok(len) = leg.socket.recv(&mut buf) {
                         let _ = leg.receiver.handle_datagram(&buf[..len], now);
                     }
-                    while leg.receiver.poll(now).is_some() {
-                        frames += 1;
+                    while let Some(received) = leg.receiver.poll(now) {
+                        if let Received::Audio(frame) = received {
+                            let _ = leg.events.try_send(MediaEvent::Audio(frame));
+                        }
                     }
-                }
-                if measuring.load(Ordering::Relaxed) {
-                    received.fetch_add(frames, Ordering::Relaxed);
                 }
             }
             lateness

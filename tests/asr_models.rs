@@ -25,9 +25,14 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The q8_0 model in models/, fetched through the real path when missing.
+/// The q8_0 model in models/, fetched (once per test process) through the real path when
+/// missing.
 fn cached_model() -> PathBuf {
-    hotline::asr::ensure_model(&root().join("models"), "tiny.en-q8_0", true).expect("model")
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        hotline::asr::ensure_model(&root().join("models"), "tiny.en-q8_0", true).expect("model")
+    })
+    .clone()
 }
 
 #[test]

@@ -24,13 +24,18 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The model file, fetched once per test process.
+fn model_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        ensure_model(&root().join("models"), "tiny.en-q8_0", true)
+            .expect("model is present or fetched")
+    })
+}
+
 fn model() -> &'static WhisperModel {
     static MODEL: OnceLock<WhisperModel> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let path = ensure_model(&root().join("models"), "tiny.en-q8_0", true)
-            .expect("model is present or fetched");
-        WhisperModel::load(&path).expect("model loads")
-    })
+    MODEL.get_or_init(|| WhisperModel::load(model_path()).expect("model loads"))
 }
 
 fn fixture_16k(name: &str) -> Vec<f32> {
@@ -232,10 +237,10 @@ fn clipped_audio_still_transcribes() {
 
 #[test]
 fn a_corrupt_or_missing_model_is_a_clear_error() {
-    let good = ensure_model(&root().join("models"), "tiny.en-q8_0", true).expect("model");
+    let good = model_path();
     let dir = tempfile::tempdir().expect("tempdir");
     let truncated = dir.path().join("ggml-tiny.en-q8_0.bin");
-    let bytes = std::fs::read(&good).expect("reads model");
+    let bytes = std::fs::read(good).expect("reads model");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("writes");
     let err = WhisperModel::load(&truncated).expect_err("truncated model refused");
     assert!(
@@ -248,7 +253,7 @@ fn a_corrupt_or_missing_model_is_a_clear_error() {
 
     // The f16 header on q8_0 tensors: a wrong file under the right name.
     let renamed = dir.path().join("ggml-tiny.en.bin");
-    std::fs::copy(&good, &renamed).expect("copies");
+    std::fs::copy(good, &renamed).expect("copies");
     let err = ensure_model(dir.path(), "tiny.en", false).expect_err("wrong model refused");
     assert!(err.to_string().contains("not tiny.en"), "{err}");
     let missing =

@@ -44,7 +44,10 @@ fn diagnostics(text: &str) -> Vec<Diagnostic> {
 }
 
 fn codes(text: &str) -> Vec<(&'static str, u32, u32)> {
-    diagnostics(text).iter().map(|d| (d.code, d.pos.line, d.pos.column)).collect()
+    diagnostics(text)
+        .iter()
+        .map(|d| (d.code, d.pos.line, d.pos.column))
+        .collect()
 }
 
 fn replace(from: &str, to: &str) -> String {
@@ -60,19 +63,43 @@ fn the_base_dialplan_is_clean() {
 #[test]
 fn unknown_target_is_reported_at_the_reference_with_a_suggestion() {
     let d = diagnostics(&replace("closed: bye", "closed: byee"));
-    assert_eq!((d[0].code, d[0].pos.line, d[0].pos.column), ("unknown-target", 18, 56));
+    assert_eq!(
+        (d[0].code, d[0].pos.line, d[0].pos.column),
+        ("unknown-target", 18, 56)
+    );
     assert_eq!(d[0].hint.as_deref(), Some("did you mean `bye`?"));
 }
 
 #[test]
 fn unknown_intent_entity_queue_source_schedule_are_errors() {
-    assert_eq!(codes(&replace("intents: { help: agent }", "intents: { hlep: agent }")), vec![("unknown-intent", 24, 22)]);
-    let with_entity = replace("intents: { help: agent }", "intents: { help: agent }\n          entity: pn");
+    assert_eq!(
+        codes(&replace(
+            "intents: { help: agent }",
+            "intents: { hlep: agent }"
+        )),
+        vec![("unknown-intent", 24, 22)]
+    );
+    let with_entity = replace(
+        "intents: { help: agent }",
+        "intents: { help: agent }\n          entity: pn",
+    );
     assert!(codes(&with_entity).contains(&("unknown-entity", 25, 19)));
-    assert_eq!(codes(&replace("queue: general }", "queue: generl }")), vec![("unknown-queue", 28, 28)]);
-    assert_eq!(codes(&replace("source: accounts,", "source: acounts,"))[0], ("unknown-data-source", 20, 27));
-    assert_eq!(codes(&replace("schedule: office", "schedule: ofice")), vec![("unknown-schedule", 18, 28)]);
-    assert_eq!(codes(&replace("phone: \"{caller_id}\"", "fone: \"{caller_id}\"")).first(), Some(&("unknown-argument", 20, 45)));
+    assert_eq!(
+        codes(&replace("queue: general }", "queue: generl }")),
+        vec![("unknown-queue", 28, 28)]
+    );
+    assert_eq!(
+        codes(&replace("source: accounts,", "source: acounts,"))[0],
+        ("unknown-data-source", 20, 27)
+    );
+    assert_eq!(
+        codes(&replace("schedule: office", "schedule: ofice")),
+        vec![("unknown-schedule", 18, 28)]
+    );
+    assert_eq!(
+        codes(&replace("phone: \"{caller_id}\"", "fone: \"{caller_id}\"")).first(),
+        Some(&("unknown-argument", 20, 45))
+    );
 }
 
 #[test]
@@ -87,8 +114,14 @@ fn gather_without_no_input_no_match_or_exit_is_an_error() {
 
 #[test]
 fn unknown_step_kind_and_field_are_syntax_errors_at_their_key() {
-    assert_eq!(codes(&replace("        hangup: {}", "        hang_up: {}")), vec![("syntax", 30, 9)]);
-    let d = diagnostics(&replace("transfer: { queue: general }", "transfer: { queue: general, priorty: high }"));
+    assert_eq!(
+        codes(&replace("        hangup: {}", "        hang_up: {}")),
+        vec![("syntax", 30, 9)]
+    );
+    let d = diagnostics(&replace(
+        "transfer: { queue: general }",
+        "transfer: { queue: general, priorty: high }",
+    ));
     assert_eq!((d[0].code, d[0].pos.line), ("syntax", 28));
     assert!(d[0].message.contains("priorty"), "{}", d[0].message);
 }
@@ -96,7 +129,10 @@ fn unknown_step_kind_and_field_are_syntax_errors_at_their_key() {
 #[test]
 fn wrong_types_are_syntax_errors_at_the_value() {
     let d = diagnostics(&replace("{ min: 4, max: 4 }", "{ min: four, max: 4 }"));
-    assert_eq!((d[0].code, d[0].pos.line, d[0].pos.column), ("syntax", 13, 33));
+    assert_eq!(
+        (d[0].code, d[0].pos.line, d[0].pos.column),
+        ("syntax", 13, 33)
+    );
 }
 
 #[test]
@@ -104,15 +140,24 @@ fn duplicate_ids_are_errors() {
     let d = diagnostics(&replace("      bye:\n", "      agent:\n"));
     assert_eq!(d[0].code, "syntax");
     assert_eq!(d[0].pos.line, 29);
-    assert_eq!(codes(&replace("queues: [general]", "queues: [general, general]")), vec![("duplicate-id", 4, 19)]);
+    assert_eq!(
+        codes(&replace("queues: [general]", "queues: [general, general]")),
+        vec![("duplicate-id", 4, 19)]
+    );
 }
 
 #[test]
 fn unreachable_steps_are_warnings() {
-    let text = replace("      bye:\n", "      lost:\n        hangup: {}\n      bye:\n");
+    let text = replace(
+        "      bye:\n",
+        "      lost:\n        hangup: {}\n      bye:\n",
+    );
     let d = diagnostics(&text);
     assert_eq!(d.len(), 1, "{d:?}");
-    assert_eq!((d[0].code, d[0].is_error(), d[0].pos.line), ("unreachable", false, 29));
+    assert_eq!(
+        (d[0].code, d[0].is_error(), d[0].pos.line),
+        ("unreachable", false, 29)
+    );
     // Warnings do not stop the dialplan from loading.
     assert!(load_source("t.yaml", text.as_bytes(), None).is_ok());
 }
@@ -133,7 +178,11 @@ fn a_loop_that_never_waits_for_the_caller_is_an_error() {
         "      bye:\n        hangup: {}\n",
         "      bye:\n        branch: { cases: [{ when: \"who.name == x\", goto: end }], otherwise: bye }\n      end:\n        hangup: {}\n",
     );
-    assert!(codes(&text).contains(&("busy-loop", 29, 7)), "{:?}", codes(&text));
+    assert!(
+        codes(&text).contains(&("busy-loop", 29, 7)),
+        "{:?}",
+        codes(&text)
+    );
 }
 
 #[test]
@@ -144,28 +193,49 @@ fn a_loop_through_a_gather_with_exits_is_fine() {
 
 #[test]
 fn falling_off_the_end_of_a_flow_is_an_error() {
-    let text = replace("      bye:\n        hangup: {}\n", "      bye:\n        say: { play: [text: \"Bye\"] }\n");
+    let text = replace(
+        "      bye:\n        hangup: {}\n",
+        "      bye:\n        say: { play: [text: \"Bye\"] }\n",
+    );
     assert_eq!(codes(&text), vec![("falls-off-end", 29, 7)]);
 }
 
 #[test]
 fn bad_conditions_templates_and_schedules_point_inside_the_value() {
-    assert_eq!(codes(&replace("Hello {who.name}", "Hello {who.name:euros}")), vec![("bad-template", 23, 41)]);
-    assert_eq!(codes(&replace("\"09:00-17:00\"", "\"9-5\"")), vec![("bad-schedule", 8, 23)]);
-    assert_eq!(codes(&replace("timezone: Europe/Paris", "timezone: Europe/Pariss")), vec![("bad-timezone", 2, 11)]);
+    assert_eq!(
+        codes(&replace("Hello {who.name}", "Hello {who.name:euros}")),
+        vec![("bad-template", 23, 41)]
+    );
+    assert_eq!(
+        codes(&replace("\"09:00-17:00\"", "\"9-5\"")),
+        vec![("bad-schedule", 8, 23)]
+    );
+    assert_eq!(
+        codes(&replace(
+            "timezone: Europe/Paris",
+            "timezone: Europe/Pariss"
+        )),
+        vec![("bad-timezone", 2, 11)]
+    );
 }
 
 #[test]
 fn unset_variables_are_warnings() {
     let d = diagnostics(&replace("Hello {who.name}", "Hello {who.nam}"));
-    assert_eq!((d[0].code, d[0].is_error(), d[0].pos.line, d[0].pos.column), ("unset-variable", false, 23, 32));
+    assert_eq!(
+        (d[0].code, d[0].is_error(), d[0].pos.line, d[0].pos.column),
+        ("unset-variable", false, 23, 32)
+    );
 }
 
 #[test]
 fn subflow_outcomes_must_be_handled_and_return_needs_a_subflow() {
     let text = format!(
         "{}  verify:\n    steps:\n      ok:\n        return: verified\n      nope:\n        return: failed\n",
-        replace("        transfer: { queue: general }", "        call: { flow: verify, outcomes: { verified: bye } }")
+        replace(
+            "        transfer: { queue: general }",
+            "        call: { flow: verify, outcomes: { verified: bye } }"
+        )
     );
     let c = codes(&text);
     assert!(c.contains(&("unhandled-outcome", 28, 23)), "{c:?}");
@@ -176,7 +246,16 @@ fn subflow_outcomes_must_be_handled_and_return_needs_a_subflow() {
 
 #[test]
 fn malformed_yaml_is_an_error_not_a_panic() {
-    for text in ["name: [unclosed", "\t- tab", ": :", "flows: 3", "*alias", "name: t\nname: u\n", "", "---\n---\n"] {
+    for text in [
+        "name: [unclosed",
+        "\t- tab",
+        ": :",
+        "flows: 3",
+        "*alias",
+        "name: t\nname: u\n",
+        "",
+        "---\n---\n",
+    ] {
         let d = diagnostics(text);
         assert!(d.iter().any(Diagnostic::is_error), "{text:?}: {d:?}");
     }
@@ -185,8 +264,18 @@ fn malformed_yaml_is_an_error_not_a_panic() {
 #[test]
 fn the_example_dialplan_checks_clean_with_its_prompts() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/acme-bank.yaml");
-    let (plan, report) = hotline::dialplan::load_path(&path).unwrap_or_else(|r| panic!("{}", r.render()));
+    let (plan, report) =
+        hotline::dialplan::load_path(&path).unwrap_or_else(|r| panic!("{}", r.render()));
     assert!(report.diagnostics.is_empty(), "{}", report.render());
     assert!(plan.prompts.is_available());
     assert_eq!(plan.global_intents.len(), 1);
+}
+
+#[test]
+fn keys_in_a_speech_only_gather_are_a_warning() {
+    let text = replace(
+        "intents: { help: agent }",
+        "intents: { help: agent }\n          input: speech\n          keys: { \"1\": help }",
+    );
+    assert_eq!(codes(&text), vec![("keys-never-heard", 26, 19)]);
 }

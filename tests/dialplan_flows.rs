@@ -9,7 +9,11 @@ fn hotline(args: &[&str]) -> (bool, String) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the hotline binary runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -17,7 +21,10 @@ fn hotline(args: &[&str]) -> (bool, String) {
 fn example_dialplans_check_clean() {
     let (ok, text) = hotline(&["check", "--deny-warnings", "dialplans"]);
     assert!(ok, "{text}");
-    assert!(text.contains("acme-bank.yaml: ok (0 errors, 0 warnings)"), "{text}");
+    assert!(
+        text.contains("acme-bank.yaml: ok (0 errors, 0 warnings)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -40,7 +47,11 @@ fn a_failing_flow_test_fails_the_command() {
     std::fs::write(&file, test).unwrap();
     let (ok, text) = hotline(&["test", file.to_str().unwrap()]);
     assert!(!ok, "{text}");
-    assert!(text.contains("FAIL  wrong queue") && text.contains("transferred to `general`, expected `cards`"), "{text}");
+    assert!(
+        text.contains("FAIL  wrong queue")
+            && text.contains("transferred to `general`, expected `cards`"),
+        "{text}"
+    );
     assert!(text.contains("0 passed, 1 failed"), "{text}");
 }
 
@@ -48,7 +59,11 @@ fn a_failing_flow_test_fails_the_command() {
 fn a_broken_dialplan_fails_check_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(&file, "name: x\ntimezone: UTC\nflows:\n  main:\n    steps:\n      a:\n        goto: b\n").unwrap();
+    std::fs::write(
+        &file,
+        "name: x\ntimezone: UTC\nflows:\n  main:\n    steps:\n      a:\n        goto: b\n",
+    )
+    .unwrap();
     let (ok, text) = hotline(&["check", file.to_str().unwrap()]);
     assert!(!ok, "{text}");
     assert!(text.contains("bad.yaml:7:15"), "{text}");

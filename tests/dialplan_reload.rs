@@ -36,27 +36,53 @@ fn good_reload_swaps_broken_reload_is_refused_and_calls_keep_their_version() {
 
     // A call starts on version one.
     let mut call = Runtime::new(store.current());
-    let actions = call.handle(Event::CallStarted { caller_id: "1".into(), called: "2".into() }, now);
+    let actions = call.handle(
+        Event::CallStarted {
+            caller_id: "1".into(),
+            called: "2".into(),
+        },
+        now,
+    );
     assert_eq!(texts(&actions), vec!["version one"]);
 
     // A good change is swapped in for new calls.
     std::fs::write(&path, plan_text("version two")).unwrap();
     assert!(store.reload().is_ok());
     let mut new_call = Runtime::new(store.current());
-    let actions = new_call.handle(Event::CallStarted { caller_id: "1".into(), called: "2".into() }, now);
+    let actions = new_call.handle(
+        Event::CallStarted {
+            caller_id: "1".into(),
+            called: "2".into(),
+        },
+        now,
+    );
     assert_eq!(texts(&actions), vec!["version two"]);
 
     // The call in progress finishes on version one.
     let actions = call.handle(Event::Timeout, now);
     assert_eq!(texts(&actions), vec!["again"]);
-    let actions = call.handle(Event::Speech { transcript: "order a pizza".into(), asr_confidence: 1.0 }, now);
+    let actions = call.handle(
+        Event::Speech {
+            transcript: "order a pizza".into(),
+            asr_confidence: 1.0,
+        },
+        now,
+    );
     assert_eq!(texts(&actions), vec!["bye from version one"]);
 
     // A broken change is refused with its errors; version two keeps running.
     let before = store.current();
-    std::fs::write(&path, plan_text("version three").replace("exhausted: bye", "exhausted: nowhere")).unwrap();
+    std::fs::write(
+        &path,
+        plan_text("version three").replace("exhausted: bye", "exhausted: nowhere"),
+    )
+    .unwrap();
     let err = store.reload().unwrap_err();
-    assert!(err.report().errors().any(|d| d.code == "unknown-target"), "{}", err.report().render());
+    assert!(
+        err.report().errors().any(|d| d.code == "unknown-target"),
+        "{}",
+        err.report().render()
+    );
     assert!(err.to_string().contains("the running version stays"));
     assert!(Arc::ptr_eq(&before, &store.current()));
     assert_eq!(store.current().doc.flows.len(), 1);
@@ -67,6 +93,12 @@ fn good_reload_swaps_broken_reload_is_refused_and_calls_keep_their_version() {
     std::fs::remove_file(&path).unwrap();
     assert!(store.reload().is_err());
     let mut later = Runtime::new(store.current());
-    let actions = later.handle(Event::CallStarted { caller_id: "1".into(), called: "2".into() }, now);
+    let actions = later.handle(
+        Event::CallStarted {
+            caller_id: "1".into(),
+            called: "2".into(),
+        },
+        now,
+    );
     assert_eq!(texts(&actions), vec!["version two"]);
 }

@@ -2,7 +2,9 @@
 //! masking of sensitive values, time conditions by the event time.
 
 use chrono::{DateTime, TimeZone, Utc};
-use hotline::dialplan::{Action, CallState, Dialplan, Event, LookupResult, PlayItem, Runtime, load_source};
+use hotline::dialplan::{
+    Action, CallState, Dialplan, Event, LookupResult, PlayItem, Runtime, load_source,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -64,19 +66,29 @@ flows:
 "#;
 
 fn plan() -> Arc<Dialplan> {
-    let (plan, report) = load_source("unit.yaml", PLAN.as_bytes(), None).unwrap_or_else(|r| panic!("{}", r.render()));
+    let (plan, report) = load_source("unit.yaml", PLAN.as_bytes(), None)
+        .unwrap_or_else(|r| panic!("{}", r.render()));
     assert!(report.diagnostics.is_empty(), "{}", report.render());
     Arc::new(plan)
 }
 
 /// Monday 2026-11-23 at `hour`:00 in Chicago.
 fn monday(hour: u32) -> DateTime<Utc> {
-    chrono_tz::America::Chicago.with_ymd_and_hms(2026, 11, 23, hour, 0, 0).unwrap().with_timezone(&Utc)
+    chrono_tz::America::Chicago
+        .with_ymd_and_hms(2026, 11, 23, hour, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn started(at: DateTime<Utc>) -> (Runtime, Vec<Action>) {
     let mut rt = Runtime::new(plan());
-    let actions = rt.handle(Event::CallStarted { caller_id: "+13125550100".into(), called: "100".into() }, at);
+    let actions = rt.handle(
+        Event::CallStarted {
+            caller_id: "+13125550100".into(),
+            called: "100".into(),
+        },
+        at,
+    );
     (rt, actions)
 }
 
@@ -95,16 +107,26 @@ fn prompts(actions: &[Action]) -> Vec<String> {
 }
 
 fn found(fields: &[(&str, &str)]) -> Event {
-    Event::LookupResult(LookupResult::Found(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>()))
+    Event::LookupResult(LookupResult::Found(
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+    ))
 }
 
 #[test]
 fn call_start_in_hours_asks_a_lookup_with_the_caller_id() {
     let (rt, actions) = started(monday(10));
     assert_eq!(actions.len(), 1);
-    let Action::Lookup { source, args } = &actions[0] else { panic!("{actions:?}") };
+    let Action::Lookup { source, args } = &actions[0] else {
+        panic!("{actions:?}")
+    };
     assert_eq!(source, "accounts");
-    assert_eq!((args[0].name.as_str(), args[0].value.as_str()), ("phone", "+13125550100"));
+    assert_eq!(
+        (args[0].name.as_str(), args[0].value.as_str()),
+        ("phone", "+13125550100")
+    );
     assert!(matches!(rt.state(), CallState::LookingUp { .. }));
 }
 
@@ -112,30 +134,64 @@ fn call_start_in_hours_asks_a_lookup_with_the_caller_id() {
 fn closed_and_holiday_follow_the_event_time_in_the_dialplan_timezone() {
     let (rt, actions) = started(monday(18));
     assert_eq!(prompts(&actions), vec!["closed"]);
-    assert_eq!(actions.last(), Some(&Action::Hangup { reason: "closed".into() }));
+    assert_eq!(
+        actions.last(),
+        Some(&Action::Hangup {
+            reason: "closed".into()
+        })
+    );
     assert!(rt.is_ended());
-    let christmas = chrono_tz::America::Chicago.with_ymd_and_hms(2026, 12, 25, 10, 0, 0).unwrap().with_timezone(&Utc);
+    let christmas = chrono_tz::America::Chicago
+        .with_ymd_and_hms(2026, 12, 25, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     let (_, actions) = started(christmas);
-    assert_eq!(actions, vec![Action::Hangup { reason: "holiday".into() }]);
+    assert_eq!(
+        actions,
+        vec![Action::Hangup {
+            reason: "holiday".into()
+        }]
+    );
 }
 
 #[test]
 fn found_lookup_plays_typed_readback_with_sensitive_values_flagged() {
     let (mut rt, _) = started(monday(10));
-    let actions = rt.handle(found(&[("name", "Ann"), ("tier", "gold"), ("balance", "12.50")]), monday(10));
-    let Action::Play { items, .. } = &actions[0] else { panic!("{actions:?}") };
+    let actions = rt.handle(
+        found(&[("name", "Ann"), ("tier", "gold"), ("balance", "12.50")]),
+        monday(10),
+    );
+    let Action::Play { items, .. } = &actions[0] else {
+        panic!("{actions:?}")
+    };
     assert_eq!(items[0], PlayItem::Prompt("hi".into()));
     assert_eq!(items[1], PlayItem::Text("Hello Ann, you have ".into()));
-    let PlayItem::Readback { read_as, value, sensitive, .. } = &items[2] else { panic!("{items:?}") };
-    assert_eq!((read_as.as_str(), value.as_str(), *sensitive), ("money", "12.50", true));
+    let PlayItem::Readback {
+        read_as,
+        value,
+        sensitive,
+        ..
+    } = &items[2]
+    else {
+        panic!("{items:?}")
+    };
+    assert_eq!(
+        (read_as.as_str(), value.as_str(), *sensitive),
+        ("money", "12.50", true)
+    );
     // The debug form (what logs would show) never holds the sensitive value.
     assert!(!format!("{actions:?}").contains("12.50"));
-    assert!(matches!(&actions[2], Action::Listen(l) if l.intents == vec!["balance".to_string()] && l.attempt == 0));
+    assert!(
+        matches!(&actions[2], Action::Listen(l) if l.intents == vec!["balance".to_string()] && l.attempt == 0)
+    );
 }
 
 #[test]
 fn lookup_error_and_not_found_both_lead_on() {
-    for result in [LookupResult::NotFound, LookupResult::Error("timeout".into())] {
+    for result in [
+        LookupResult::NotFound,
+        LookupResult::Error("timeout".into()),
+    ] {
         let (mut rt, _) = started(monday(10));
         let actions = rt.handle(Event::LookupResult(result), monday(10));
         assert_eq!(prompts(&actions), vec!["menu"]);
@@ -145,7 +201,10 @@ fn lookup_error_and_not_found_both_lead_on() {
 
 fn at_menu() -> Runtime {
     let (mut rt, _) = started(monday(10));
-    rt.handle(found(&[("name", "Ann"), ("tier", "gold"), ("balance", "1")]), monday(10));
+    rt.handle(
+        found(&[("name", "Ann"), ("tier", "gold"), ("balance", "1")]),
+        monday(10),
+    );
     rt
 }
 
@@ -156,20 +215,48 @@ fn no_input_then_no_match_exhaust_to_the_fallback() {
     assert_eq!(prompts(&actions), vec!["again"]);
     assert!(matches!(&actions[1], Action::Listen(l) if l.attempt == 1));
     // The second failure reaches max_attempts: no exhausted step, so the fallback.
-    let actions = rt.handle(Event::Speech { transcript: "the weather".into(), asr_confidence: 0.9 }, monday(10));
-    let Action::Transfer { queue, .. } = actions.last().unwrap() else { panic!("{actions:?}") };
+    let actions = rt.handle(
+        Event::Speech {
+            transcript: "the weather".into(),
+            asr_confidence: 0.9,
+        },
+        monday(10),
+    );
+    let Action::Transfer { queue, .. } = actions.last().unwrap() else {
+        panic!("{actions:?}")
+    };
     assert_eq!(queue, "general");
-    assert_eq!(rt.variables().value("attempts").map(|v| v.to_string()), Some("2".into()));
+    assert_eq!(
+        rt.variables().value("attempts").map(|v| v.to_string()),
+        Some("2".into())
+    );
 }
 
 #[test]
 fn speech_intent_and_keypad_menu_both_lead_to_the_intent_step() {
     let mut rt = at_menu();
-    let actions = rt.handle(Event::Speech { transcript: "check my balance please".into(), asr_confidence: 0.9 }, monday(10));
+    let actions = rt.handle(
+        Event::Speech {
+            transcript: "check my balance please".into(),
+            asr_confidence: 0.9,
+        },
+        monday(10),
+    );
     assert_eq!(prompts(&actions), vec!["pin"]);
-    assert_eq!(rt.variables().value("intent").map(|v| v.to_string()), Some("balance".into()));
+    assert_eq!(
+        rt.variables().value("intent").map(|v| v.to_string()),
+        Some("balance".into())
+    );
     let mut rt = at_menu();
-    assert_eq!(prompts(&rt.handle(Event::Dtmf { digits: "1#".into() }, monday(10))), vec!["pin"]);
+    assert_eq!(
+        prompts(&rt.handle(
+            Event::Dtmf {
+                digits: "1#".into()
+            },
+            monday(10)
+        )),
+        vec!["pin"]
+    );
 }
 
 #[test]
@@ -177,10 +264,25 @@ fn global_intent_works_from_any_gather() {
     let mut rt = at_menu();
     rt.handle(Event::Dtmf { digits: "1".into() }, monday(10));
     // In the keypad-only PIN gather speech is ignored...
-    assert!(rt.handle(Event::Speech { transcript: "representative".into(), asr_confidence: 0.9 }, monday(10)).is_empty());
+    assert!(
+        rt.handle(
+            Event::Speech {
+                transcript: "representative".into(),
+                asr_confidence: 0.9
+            },
+            monday(10)
+        )
+        .is_empty()
+    );
     // ...but at the menu the global intent transfers.
     let mut rt = at_menu();
-    let actions = rt.handle(Event::Speech { transcript: "representative".into(), asr_confidence: 0.9 }, monday(10));
+    let actions = rt.handle(
+        Event::Speech {
+            transcript: "representative".into(),
+            asr_confidence: 0.9,
+        },
+        monday(10),
+    );
     assert!(matches!(actions.last(), Some(Action::Transfer { queue, .. }) if queue == "general"));
 }
 
@@ -189,36 +291,92 @@ fn pin_is_collected_masked_in_context_and_routed_by_condition() {
     let mut rt = at_menu();
     rt.handle(Event::Dtmf { digits: "1".into() }, monday(10));
     // Wrong length is a no-match, not a PIN.
-    let actions = rt.handle(Event::Dtmf { digits: "12".into() }, monday(10));
+    let actions = rt.handle(
+        Event::Dtmf {
+            digits: "12".into(),
+        },
+        monday(10),
+    );
     assert_eq!(prompts(&actions), vec!["sorry"]);
-    let actions = rt.handle(Event::Dtmf { digits: "4321#".into() }, monday(10));
-    let Action::Transfer { queue, priority, context } = actions.last().unwrap() else { panic!("{actions:?}") };
+    let actions = rt.handle(
+        Event::Dtmf {
+            digits: "4321#".into(),
+        },
+        monday(10),
+    );
+    let Action::Transfer {
+        queue,
+        priority,
+        context,
+    } = actions.last().unwrap()
+    else {
+        panic!("{actions:?}")
+    };
     assert_eq!((queue.as_str(), priority.as_str()), ("vip", "high"));
     assert_eq!(context.fields.get("pin").map(String::as_str), Some("****"));
-    assert_eq!(context.fields.get("acct.name").map(String::as_str), Some("Ann"));
-    assert!(context.transcript.iter().all(|t| !t.contains("4321")), "{:?}", context.transcript);
+    assert_eq!(
+        context.fields.get("acct.name").map(String::as_str),
+        Some("Ann")
+    );
+    assert!(
+        context.transcript.iter().all(|t| !t.contains("4321")),
+        "{:?}",
+        context.transcript
+    );
     assert!(!format!("{:?}", rt.variables().masked()).contains("4321"));
-    assert_eq!(rt.variables().value("pin").map(|v| v.to_string()), Some("4321".into()));
+    assert_eq!(
+        rt.variables().value("pin").map(|v| v.to_string()),
+        Some("4321".into())
+    );
 }
 
 #[test]
 fn a_failed_transfer_goes_to_on_failure_and_hang_up_ends_everything() {
     let mut rt = at_menu();
     rt.handle(Event::Dtmf { digits: "1".into() }, monday(10));
-    rt.handle(Event::Dtmf { digits: "4321".into() }, monday(10));
-    let actions = rt.handle(Event::TransferFailed { reason: "no agents".into() }, monday(10));
+    rt.handle(
+        Event::Dtmf {
+            digits: "4321".into(),
+        },
+        monday(10),
+    );
+    let actions = rt.handle(
+        Event::TransferFailed {
+            reason: "no agents".into(),
+        },
+        monday(10),
+    );
     assert_eq!(prompts(&actions), vec!["bye"]);
     assert!(rt.is_ended());
-    assert!(rt.handle(Event::Dtmf { digits: "1".into() }, monday(10)).is_empty());
+    assert!(
+        rt.handle(Event::Dtmf { digits: "1".into() }, monday(10))
+            .is_empty()
+    );
 }
 
 #[test]
 fn a_failed_fallback_transfer_hangs_up_instead_of_retrying_forever() {
     let mut rt = at_menu();
-    let actions = rt.handle(Event::Speech { transcript: "agent".into(), asr_confidence: 0.9 }, monday(10));
+    let actions = rt.handle(
+        Event::Speech {
+            transcript: "agent".into(),
+            asr_confidence: 0.9,
+        },
+        monday(10),
+    );
     assert!(matches!(actions.last(), Some(Action::Transfer { .. })));
-    let actions = rt.handle(Event::TransferFailed { reason: "busy".into() }, monday(10));
-    assert_eq!(actions, vec![Action::Hangup { reason: "transfer failed".into() }]);
+    let actions = rt.handle(
+        Event::TransferFailed {
+            reason: "busy".into(),
+        },
+        monday(10),
+    );
+    assert_eq!(
+        actions,
+        vec![Action::Hangup {
+            reason: "transfer failed".into()
+        }]
+    );
 }
 
 #[test]

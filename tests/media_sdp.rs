@@ -373,3 +373,19 @@ proptest::proptest! {
         let _ = local().answer(&format!("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n{text}"));
     }
 }
+
+#[test]
+fn renumbered_telephone_event_in_an_answer_is_sent_with_theirs_and_received_with_ours() {
+    let mut ours = local();
+    ours.offer();
+    let answer = "v=0\r\no=- 1 1 IN IP4 192.0.2.8\r\ns=-\r\nc=IN IP4 192.0.2.8\r\nt=0 0\r\n\
+m=audio 9000 RTP/AVP 0 96\r\na=rtpmap:96 telephone-event/8000\r\n";
+    let media = ours.accept_answer(answer).unwrap();
+    assert_eq!(media.dtmf_payload_type, Some(96));
+    assert_eq!(media.receive_dtmf_payload_type, Some(101));
+    let (_, answered) = local().answer(BARESIP).unwrap();
+    assert_eq!(
+        answered.receive_dtmf_payload_type,
+        answered.dtmf_payload_type
+    );
+}

@@ -212,27 +212,27 @@ fn every_torture_message_gets_its_rfc4475_answer_and_the_server_goes_on() {
                 summary(&answers)
             ));
         }
-        if let (Some((header, value)), Some(last)) = (case.carries, last) {
-            if !last.header(header).is_some_and(|v| v.contains(value)) {
-                failures.push(format!(
-                    "{} (§{}): {header} should contain {value:?}, got {:?}",
-                    case.file,
-                    case.section,
-                    last.header(header)
-                ));
-            }
+        if let (Some((header, value)), Some(last)) = (case.carries, last)
+            && !last.header(header).is_some_and(|v| v.contains(value))
+        {
+            failures.push(format!(
+                "{} (§{}): {header} should contain {value:?}, got {:?}",
+                case.file,
+                case.section,
+                last.header(header)
+            ));
         }
-        if let (Call, Some(last)) = (case.expect, last) {
-            if !String::from_utf8_lossy(&last.body).contains("m=audio") {
-                failures.push(format!("{}: the 200 carries no SDP answer", case.file));
-            }
+        if let (Call, Some(last)) = (case.expect, last)
+            && !String::from_utf8_lossy(&last.body).contains("m=audio")
+        {
+            failures.push(format!("{}: the 200 carries no SDP answer", case.file));
         }
-        if request.method() == "INVITE" {
-            if let Some(last) = last {
-                let bye = peer.finish_invite(&request, last);
-                if matches!(case.expect, Call) && bye != Some(200) {
-                    failures.push(format!("{}: BYE got {bye:?}", case.file));
-                }
+        if request.method() == "INVITE"
+            && let Some(last) = last
+        {
+            let bye = peer.finish_invite(&request, last);
+            if matches!(case.expect, Call) && bye != Some(200) {
+                failures.push(format!("{}: BYE got {bye:?}", case.file));
             }
         }
     }

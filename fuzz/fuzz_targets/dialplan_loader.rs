@@ -18,10 +18,21 @@ fuzz_target!(|data: &[u8]| {
     let _ = render(&plan, GraphFormat::Dot);
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
     let mut call = Runtime::new(Arc::new(plan));
-    call.handle(Event::CallStarted { caller_id: "1".into(), called: "2".into() }, now);
+    call.handle(
+        Event::CallStarted {
+            caller_id: "1".into(),
+            called: "2".into(),
+        },
+        now,
+    );
     for event in [
-        Event::Speech { transcript: "agent".into(), asr_confidence: 0.9 },
-        Event::Dtmf { digits: "1234#".into() },
+        Event::Speech {
+            transcript: "agent".into(),
+            asr_confidence: 0.9,
+        },
+        Event::Dtmf {
+            digits: "1234#".into(),
+        },
         Event::Timeout,
         Event::Timeout,
         Event::Timeout,

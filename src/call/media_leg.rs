@@ -143,19 +143,24 @@ impl MediaLeg {
         Ok(answer)
     }
 
-    /// Queues prompts for playback, in order; unknown ids are logged and skipped.
-    pub fn play_prompts(&self, catalog: &PromptCatalog, ids: &[String]) {
+    /// Plays prompts back to back as one buffer, so the sequence has no gaps between
+    /// recordings. Returns false when nothing could be played (unknown ids are logged).
+    pub fn play_sequence(&self, catalog: &PromptCatalog, ids: &[String]) -> bool {
         let State::Running(session, _) = &self.state else {
-            return;
+            return false;
         };
+        let mut joined: Vec<i16> = Vec::new();
         for id in ids {
             match catalog.samples(id) {
-                Some(samples) => {
-                    session.play(samples);
-                }
+                Some(samples) => joined.extend_from_slice(&samples),
                 None => warn!(prompt = %id, "no such prompt"),
             }
         }
+        if joined.is_empty() {
+            return false;
+        }
+        session.play(joined.into());
+        true
     }
 
     /// Cuts the current playback and everything queued (barge-in).

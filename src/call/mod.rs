@@ -3,16 +3,20 @@
 //! always ends the call (BYE, or the dialog's own teardown) however it goes.
 
 mod demo;
+mod dialplan_call;
 mod media_leg;
 
 pub use demo::{Demo, DemoAction, digit_prompt, required_prompts};
+pub use dialplan_call::{Command, DialplanCall, prompt_ids};
 pub use media_leg::{LegError, MediaLeg, session_config};
 
+use crate::dialplan::{LookupResult, Runtime};
 use crate::media::events::MediaEvent;
 use crate::server::Shared;
 use crate::server::registry::CallSummary;
 use crate::sip::message::{Header, StatusCode};
 use crate::sip::{DialogState, InviteDialog, TerminatedReason, Transaction};
+use chrono::Utc;
 use rsipstack::sip::prelude::HeadersExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +43,7 @@ pub enum EndReason {
     Shutdown,
     NoAck,
     Refused,
+    DialplanHangup,
 }
 
 /// Runs one inbound call to its end.
@@ -154,6 +159,103 @@ async fn answer_and_run(shared: &Arc<Shared>, mut tx: Transaction) -> Result<End
     Ok(reason)
 }
 
+/// What drives the call: the built-in demo, or a dialplan.
+enum Script {
+    Demo(Demo),
+    Dialplan(Box<DialplanCall>),
+}
+
+impl Script {
+    fn new(shared: &Shared) -> Self {
+        match &shared.dialplans {
+            Some(store) => {
+                Script::Dialplan(Box::new(DialplanCall::new(Runtime::new(store.current()))))
+            }
+            None => Script::Demo(Demo::default()),
+        }
+    }
+
+    fn start(&mut self, caller: &CallParties) -> Vec<Command> {
+        match self {
+            Script::Demo(demo) => {
+                let DemoAction::Play(ids) = demo.on_answered();
+                vec![Command::Play(ids)]
+            }
+            Script::Dialplan(call) => {
+                call.start(&caller.from, &caller.to, Instant::now(), Utc::now())
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: char) -> Vec<Command> {
+        match self {
+            Script::Demo(demo) => {
+                // The demo reads keys back anyway; a dialplan's keys may be a PIN.
+                info!(digit = %key, "DTMF");
+                demo.on_key(key)
+                    .map(|DemoAction::Play(ids)| Command::Play(ids))
+                    .into_iter()
+                    .collect()
+            }
+            Script::Dialplan(call) => call.on_key(key, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_playback_finished(&mut self) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_playback_finished(Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_timer(&mut self) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_timer(Instant::now(), Utc::now()),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            Script::Demo(_) => None,
+            Script::Dialplan(call) => call.next_deadline(),
+        }
+    }
+
+    fn on_lookup_result(&mut self, result: LookupResult) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_lookup_result(result, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_transfer_failed(&mut self, reason: &str) -> Vec<Command> {
+        match self {
+            Script::Demo(_) => Vec::new(),
+            Script::Dialplan(call) => call.on_transfer_failed(reason, Instant::now(), Utc::now()),
+        }
+    }
+
+    fn on_hangup(&mut self) {
+        if let Script::Dialplan(call) = self {
+            call.on_hangup(Instant::now(), Utc::now());
+        }
+    }
+}
+
+/// Who called whom (user parts of From and To).
+struct CallParties {
+    from: String,
+    to: String,
+}
+
+/// What the shell feeds back into the script after carrying out its commands.
+enum Feedback {
+    PlaybackFinished,
+    Transfer(String),
+    Lookup(LookupResult),
+}
+
 async fn run_answered(
     shared: &Arc<Shared>,
     dialog: &mut InviteDialog,
@@ -164,62 +266,141 @@ async fn run_answered(
     let calls = &shared.config.calls;
     let max_end = answered_at + Duration::from_secs(calls.max_duration_secs);
     let demo_end = answered_at + Duration::from_secs(shared.config.demo.hangup_after_secs);
-    let mut demo = Demo::default();
+    let mut script = Script::new(shared);
+    let is_demo = matches!(script, Script::Demo(_));
+    let parties = parties(&dialog.initial_request());
     let mut confirmed = false;
+    let (feedback_tx, mut feedback) = tokio::sync::mpsc::unbounded_channel::<Feedback>();
 
-    loop {
-        tokio::select! {
-            _ = sleep_until(max_end) => return EndReason::MaxDuration,
-            _ = sleep_until(demo_end) => return EndReason::DemoFinished,
-            _ = shared.draining.cancelled() => return EndReason::Shutdown,
+    let end = loop {
+        let timer = script.next_deadline().unwrap_or(max_end);
+        let commands = tokio::select! {
+            _ = sleep_until(max_end) => break EndReason::MaxDuration,
+            _ = sleep_until(demo_end), if is_demo => break EndReason::DemoFinished,
+            _ = sleep_until(timer), if timer < max_end => script.on_timer(),
+            _ = shared.draining.cancelled() => break EndReason::Shutdown,
+            Some(back) = feedback.recv() => match back {
+                Feedback::PlaybackFinished => script.on_playback_finished(),
+                Feedback::Transfer(reason) => script.on_transfer_failed(&reason),
+                Feedback::Lookup(result) => script.on_lookup_result(result),
+            },
             state = states.recv() => match state {
-                None => return EndReason::CallerHungUp,
+                None => break EndReason::CallerHungUp,
                 Some(DialogState::Confirmed(_, _)) if !confirmed => {
                     confirmed = true;
                     let late_answer = dialog.last_remote_ack().map(|ack| ack.body).filter(|b| !b.is_empty());
                     if let Some(answer) = late_answer && let Err(err) = leg.apply_answer(&answer) {
                         warn!(error = %err, "unusable SDP answer in ACK");
-                        return EndReason::Refused;
+                        break EndReason::Refused;
                     }
-                    let DemoAction::Play(prompts) = demo.on_answered();
-                    leg.play_prompts(&shared.prompts, &prompts);
+                    script.start(&parties)
                 }
                 Some(DialogState::Updated(_, request, handle)) => {
-                    let (status, body) = match leg.renegotiate(&request.body) {
-                        Ok(sdp) => (StatusCode::OK, Some(sdp.into_bytes())),
-                        Err(err) => {
-                            info!(error = %err, "refusing a re-offer");
-                            (StatusCode::NotAcceptableHere, None)
-                        }
-                    };
-                    let headers = body.as_ref().map(|_| vec![Header::ContentType("application/sdp".into())]);
-                    if let Err(err) = handle.respond(status, headers, body).await {
-                        debug!(error = %err, "could not answer a re-INVITE");
-                    }
+                    answer_reoffer(leg, &request.body, handle).await;
+                    Vec::new()
                 }
                 Some(DialogState::Options(_, _, handle)) | Some(DialogState::Info(_, _, handle)) => {
                     handle.respond(StatusCode::OK, None, None).await.ok();
+                    Vec::new()
                 }
                 Some(DialogState::Terminated(_, reason)) => {
-                    return match reason {
+                    break match reason {
                         TerminatedReason::Timeout => EndReason::NoAck,
                         TerminatedReason::UacCancel => EndReason::Cancelled,
                         _ => EndReason::CallerHungUp,
                     };
                 }
-                Some(other) => debug!(state = %other, "dialog state"),
+                Some(other) => {
+                    debug!(state = %other, "dialog state");
+                    Vec::new()
+                }
             },
             event = leg.next_event() => match event {
-                Some(MediaEvent::Dtmf(key)) => {
-                    info!(digit = %key, "DTMF");
-                    if let Some(DemoAction::Play(prompts)) = demo.on_key(key) {
-                        leg.play_prompts(&shared.prompts, &prompts);
-                    }
-                }
-                Some(MediaEvent::RtpTimeout) => return EndReason::MediaTimeout,
-                Some(_) => {}
-                None => return EndReason::MediaTimeout,
+                Some(MediaEvent::Dtmf(key)) => script.on_key(key),
+                Some(MediaEvent::PlaybackFinished { .. }) => script.on_playback_finished(),
+                Some(MediaEvent::RtpTimeout) => break EndReason::MediaTimeout,
+                Some(MediaEvent::Audio(_)) => Vec::new(),
+                None => break EndReason::MediaTimeout,
             },
+        };
+        if let Some(reason) = carry_out(shared, leg, commands, &feedback_tx) {
+            break reason;
         }
+    };
+    if matches!(end, EndReason::CallerHungUp | EndReason::Cancelled) {
+        script.on_hangup();
+    }
+    end
+}
+
+/// Does what the script asked; returns why the call ends when it asked to hang up.
+fn carry_out(
+    shared: &Arc<Shared>,
+    leg: &MediaLeg,
+    commands: Vec<Command>,
+    feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
+) -> Option<EndReason> {
+    for command in commands {
+        match command {
+            Command::Play(ids) => {
+                if !leg.play_sequence(&shared.prompts, &ids) {
+                    // Nothing playable: the script must not wait for audio that never ends.
+                    feedback.send(Feedback::PlaybackFinished).ok();
+                }
+            }
+            Command::StopPlayback => leg.stop_playback(),
+            Command::ListenForSpeech(_) => {}
+            Command::Lookup { source, args } => {
+                let shown: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+                info!(%source, args = %shown.join(", "), "lookup");
+                let result = LookupResult::Error("no data source is configured".into());
+                feedback.send(Feedback::Lookup(result)).ok();
+            }
+            Command::Transfer { queue, context } => {
+                let context = serde_json::to_string(&context).unwrap_or_default();
+                info!(%queue, %context, "transfer requested");
+                feedback
+                    .send(Feedback::Transfer(
+                        "agent queues are not available yet".into(),
+                    ))
+                    .ok();
+            }
+            Command::Hangup { reason } => {
+                info!(%reason, "dialplan hangs up");
+                return Some(EndReason::DialplanHangup);
+            }
+        }
+    }
+    None
+}
+
+async fn answer_reoffer(
+    leg: &mut MediaLeg,
+    offer: &[u8],
+    handle: rsipstack::dialog::dialog::TransactionHandle,
+) {
+    let (status, body) = match leg.renegotiate(offer) {
+        Ok(sdp) => (StatusCode::OK, Some(sdp.into_bytes())),
+        Err(err) => {
+            info!(error = %err, "refusing a re-offer");
+            (StatusCode::NotAcceptableHere, None)
+        }
+    };
+    let headers = body
+        .as_ref()
+        .map(|_| vec![Header::ContentType("application/sdp".into())]);
+    if let Err(err) = handle.respond(status, headers, body).await {
+        debug!(error = %err, "could not answer a re-INVITE");
+    }
+}
+
+fn parties(invite: &rsipstack::sip::Request) -> CallParties {
+    let user = |uri: Option<rsipstack::sip::Uri>| {
+        uri.and_then(|u| u.user().map(str::to_string))
+            .unwrap_or_default()
+    };
+    CallParties {
+        from: user(invite.from_header().ok().and_then(|f| f.uri().ok())),
+        to: user(invite.to_header().ok().and_then(|t| t.uri().ok())),
     }
 }

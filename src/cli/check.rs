@@ -21,7 +21,11 @@ pub struct Args {
 
 /// Dialplan files under `paths` (folders: their *.yaml and *.yml, sorted).
 pub fn dialplan_files(paths: &[PathBuf], default: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let paths = if paths.is_empty() { vec![PathBuf::from(default)] } else { paths.to_vec() };
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(default)]
+    } else {
+        paths.to_vec()
+    };
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -40,7 +44,10 @@ pub fn dialplan_files(paths: &[PathBuf], default: &str) -> anyhow::Result<Vec<Pa
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -65,12 +72,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             "ok"
         };
-        println!("{}: {verdict} ({file_errors} errors, {file_warnings} warnings)", file.display());
+        let counts = format!(
+            "{}, {}",
+            count(file_errors, "error"),
+            count(file_warnings, "warning")
+        );
+        println!("{}: {verdict} ({counts})", file.display());
         errors += file_errors;
         warnings += file_warnings;
     }
     if files.len() > 1 {
-        println!("{} files checked: {errors} errors, {warnings} warnings", files.len());
+        let counts = format!("{}, {}", count(errors, "error"), count(warnings, "warning"));
+        println!("{} files checked: {counts}", files.len());
     }
-    Ok(if failed_files > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed_files > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

@@ -25,7 +25,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok((plan, _)) => plan,
         Err(report) => {
             eprint!("{}", report.render());
-            anyhow::bail!("{} has errors: fix them first (`hotline check`)", args.dialplan.display());
+            anyhow::bail!(
+                "{} has errors: fix them first (`hotline check`)",
+                args.dialplan.display()
+            );
         }
     };
     let format = match args.format {

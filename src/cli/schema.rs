@@ -17,10 +17,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let schema = if args.tests { flow_test_schema() } else { dialplan_schema() };
+    let schema = if args.tests {
+        flow_test_schema()
+    } else {
+        dialplan_schema()
+    };
     let text = serde_json::to_string_pretty(&schema)? + "\n";
     match args.output {
-        Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -37,21 +37,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(report) => {
             eprint!("{}", report.render());
-            anyhow::bail!("{} has errors: fix them first (`hotline check`)", args.dialplan.display());
+            anyhow::bail!(
+                "{} has errors: fix them first (`hotline check`)",
+                args.dialplan.display()
+            );
         }
     };
     let script = match &args.script {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             let script: Script = serde_saphyr::from_str(&text).map_err(|e| {
                 let diagnostic = dialplan::loader::yaml_diagnostic(&e);
-                anyhow::anyhow!("{}", dialplan::diagnostic::render_one(&path.display().to_string(), &text, &diagnostic))
+                anyhow::anyhow!(
+                    "{}",
+                    dialplan::diagnostic::render_one(
+                        &path.display().to_string(),
+                        &text,
+                        &diagnostic
+                    )
+                )
             })?;
             Some(script)
         }
         None => None,
     };
-    let at = args.at.clone().or_else(|| script.as_ref().and_then(|s| s.at.clone()));
+    let at = args
+        .at
+        .clone()
+        .or_else(|| script.as_ref().and_then(|s| s.at.clone()));
     let now: DateTime<Utc> = match at {
         Some(at) => parse_time(&at, plan.timezone).map_err(anyhow::Error::msg)?,
         None => Utc::now(),
@@ -61,12 +75,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| script.as_ref().and_then(|s| s.caller_id.clone()))
         .unwrap_or_else(|| "anonymous".into());
-    let mocks = script.as_ref().map(|s| s.lookups.clone()).unwrap_or_default();
+    let mocks = script
+        .as_ref()
+        .map(|s| s.lookups.clone())
+        .unwrap_or_default();
     println!(
         "Simulating {} ({}), caller {caller_id}, at {}",
         plan.name(),
         args.dialplan.display(),
-        now.with_timezone(&plan.timezone).format("%a %Y-%m-%d %H:%M %Z")
+        now.with_timezone(&plan.timezone)
+            .format("%a %Y-%m-%d %H:%M %Z")
     );
     let mut session = Session::start(Arc::clone(&plan), &caller_id, now, mocks);
     let mut shown = 0;
@@ -130,9 +148,13 @@ fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<(
             return Ok(());
         }
         if let Some((source, args)) = session.pending_lookup.clone() {
-            print!("lookup {source}({args}): answer `found k=v ...`, `notfound` or `error REASON` > ");
+            print!(
+                "lookup {source}({args}): answer `found k=v ...`, `notfound` or `error REASON` > "
+            );
             std::io::stdout().flush()?;
-            let Some(line) = lines.next().transpose()? else { return Ok(()) };
+            let Some(line) = lines.next().transpose()? else {
+                return Ok(());
+            };
             if matches!(line.trim(), "/quit" | "/q") {
                 return Ok(());
             }
@@ -144,7 +166,9 @@ fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<(
         }
         print!("caller> ");
         std::io::stdout().flush()?;
-        let Some(line) = lines.next().transpose()? else { return Ok(()) };
+        let Some(line) = lines.next().transpose()? else {
+            return Ok(());
+        };
         let line = line.trim();
         match line {
             "/quit" | "/q" => return Ok(()),
@@ -157,7 +181,9 @@ fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<(
             "/path" => println!("  {}", session.runtime().path().join(" -> ")),
             "/hangup" => session.hang_up(),
             "" => session.silence(),
-            _ if line.starts_with("/fail") => session.transfer_fails(line.trim_start_matches("/fail").trim()),
+            _ if line.starts_with("/fail") => {
+                session.transfer_fails(line.trim_start_matches("/fail").trim())
+            }
             _ if line.starts_with('#') => session.press(&line[1..]),
             _ => session.say(line),
         }
@@ -190,7 +216,11 @@ fn summary(plan: &Dialplan, session: &Session) {
         println!("  {name} = {value}");
     }
     if let Some(t) = &session.transfer {
-        println!("transfer: queue `{}`, priority {}", t.queue, t.priority.as_str());
+        println!(
+            "transfer: queue `{}`, priority {}",
+            t.queue,
+            t.priority.as_str()
+        );
         println!("context (as the agent sees it):");
         match serde_json::to_string_pretty(&t.context) {
             Ok(json) => println!("{json}"),

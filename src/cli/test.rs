@@ -37,7 +37,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 print!("{}", report.render());
             }
             FileOutcome::Ran { dialplan, outcomes } => {
-                println!("{} ({} tests, dialplan {})", file.display(), outcomes.len(), dialplan.display());
+                println!(
+                    "{} ({} tests, dialplan {})",
+                    file.display(),
+                    outcomes.len(),
+                    dialplan.display()
+                );
                 for outcome in outcomes {
                     if outcome.passed() {
                         passed += 1;
@@ -63,7 +68,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{broken} test files could not run");
     }
     println!("{passed} passed, {failed} failed");
-    Ok(if failed > 0 || broken > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 || broken > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -73,7 +82,9 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 /// Times loading and running each file, `runs` times; prints medians.
 fn bench(files: &[PathBuf], runs: usize) -> anyhow::Result<ExitCode> {
-    println!("| file | tests | runs | load + check (median) | all tests (median) | per call (median) |");
+    println!(
+        "| file | tests | runs | load + check (median) | all tests (median) | per call (median) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for file in files {
         let mut loads = Vec::with_capacity(runs);
@@ -81,7 +92,8 @@ fn bench(files: &[PathBuf], runs: usize) -> anyhow::Result<ExitCode> {
         let mut count = 0;
         for _ in 0..runs {
             let started = Instant::now();
-            let (tests, plan, _) = load_file(file).map_err(|r| anyhow::anyhow!("{}", r.render()))?;
+            let (tests, plan, _) =
+                load_file(file).map_err(|r| anyhow::anyhow!("{}", r.render()))?;
             loads.push(started.elapsed());
             let started = Instant::now();
             for test in &tests.tests {
@@ -92,7 +104,10 @@ fn bench(files: &[PathBuf], runs: usize) -> anyhow::Result<ExitCode> {
         }
         let (load, round) = (median(loads), median(rounds));
         let per_call = round / u32::try_from(count.max(1)).unwrap_or(u32::MAX);
-        println!("| {} | {count} | {runs} | {load:.2?} | {round:.2?} | {per_call:.2?} |", file.display());
+        println!(
+            "| {} | {count} | {runs} | {load:.2?} | {round:.2?} | {per_call:.2?} |",
+            file.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

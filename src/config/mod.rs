@@ -22,6 +22,7 @@ pub struct Config {
     pub calls: CallsConfig,
     pub prompts: PromptsConfig,
     pub demo: DemoConfig,
+    pub dialplan: DialplanConfig,
     pub log: LogConfig,
 }
 
@@ -98,6 +99,28 @@ pub struct PromptsConfig {
 pub struct DemoConfig {
     /// The built-in demo hangs up after this many seconds.
     pub hangup_after_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialplanConfig {
+    /// The dialplan every call runs.
+    pub path: PathBuf,
+    /// Run the built-in keypad demo instead of a dialplan.
+    pub demo: bool,
+    /// Check the file this often and reload it when it changed (0 turns watching off;
+    /// SIGHUP reloads at any time).
+    pub watch_interval_ms: u64,
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("dialplans/acme-bank.yaml"),
+            demo: false,
+            watch_interval_ms: 1000,
+        }
+    }
 }
 
 /// Log output.

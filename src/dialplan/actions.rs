@@ -20,7 +20,12 @@ pub enum PlayItem {
     Text(String),
     /// A variable read back by type: the prompts module turns it into a prompt sequence
     /// ("one hundred twenty dollars and fifty cents").
-    Readback { var: String, read_as: ReadAs, value: String, sensitive: bool },
+    Readback {
+        var: String,
+        read_as: ReadAs,
+        value: String,
+        sensitive: bool,
+    },
 }
 
 impl fmt::Debug for PlayItem {
@@ -28,7 +33,12 @@ impl fmt::Debug for PlayItem {
         match self {
             PlayItem::Prompt(id) => write!(f, "Prompt({id})"),
             PlayItem::Text(t) => write!(f, "Text({t:?})"),
-            PlayItem::Readback { var, read_as, value, sensitive } => {
+            PlayItem::Readback {
+                var,
+                read_as,
+                value,
+                sensitive,
+            } => {
                 let shown = if *sensitive { MASK } else { value.as_str() };
                 write!(f, "Readback({var}:{read_as}={shown})")
             }
@@ -65,7 +75,11 @@ pub struct LookupArg {
 
 impl fmt::Debug for LookupArg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = if self.sensitive { MASK } else { self.value.as_str() };
+        let shown = if self.sensitive {
+            MASK
+        } else {
+            self.value.as_str()
+        };
         write!(f, "{}={shown}", self.name)
     }
 }
@@ -88,9 +102,21 @@ pub struct TransferContext {
 /// One thing for the shell to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Play { items: Vec<PlayItem>, barge_in: bool },
+    Play {
+        items: Vec<PlayItem>,
+        barge_in: bool,
+    },
     Listen(Listen),
-    Lookup { source: String, args: Vec<LookupArg> },
-    Transfer { queue: String, priority: Priority, context: TransferContext },
-    Hangup { reason: String },
+    Lookup {
+        source: String,
+        args: Vec<LookupArg>,
+    },
+    Transfer {
+        queue: String,
+        priority: Priority,
+        context: TransferContext,
+    },
+    Hangup {
+        reason: String,
+    },
 }

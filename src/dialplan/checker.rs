@@ -16,8 +16,15 @@ use crate::nlu::{EntityDef, EntityKind, IntentDef, IntentModel};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Variables the runtime sets on every call.
-pub const BUILTIN_VARIABLES: &[&str] =
-    &["caller_id", "called", "intent", "intent_confidence", "transcript", "attempts", "last_outcome"];
+pub const BUILTIN_VARIABLES: &[&str] = &[
+    "caller_id",
+    "called",
+    "intent",
+    "intent_confidence",
+    "transcript",
+    "attempts",
+    "last_outcome",
+];
 
 /// The position of `offset` characters into a scalar's text (one more when the scalar is
 /// quoted in the source, to skip the quote).
@@ -46,13 +53,22 @@ struct Checker<'a> {
 
 /// Checks a parsed dialplan. Returns the diagnostics, and the runnable dialplan when there
 /// is no error.
-pub fn check(doc: DialplanDoc, file: &str, source: &str, prompts: PromptCatalog) -> (Vec<Diagnostic>, Option<Dialplan>) {
+pub fn check(
+    doc: DialplanDoc,
+    file: &str,
+    source: &str,
+    prompts: PromptCatalog,
+) -> (Vec<Diagnostic>, Option<Dialplan>) {
     let mut checker = Checker {
         doc: &doc,
         source,
         prompts: &prompts,
         out: Vec::new(),
-        start_flow: doc.start.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "main".into()),
+        start_flow: doc
+            .start
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_else(|| "main".into()),
         defined_vars: HashSet::new(),
         conditions: HashMap::new(),
     };
@@ -62,11 +78,18 @@ pub fn check(doc: DialplanDoc, file: &str, source: &str, prompts: PromptCatalog)
     checker.collect_defined_vars();
     checker.check_flows();
     checker.check_graph();
-    let Checker { out, start_flow, conditions, .. } = checker;
+    let Checker {
+        out,
+        start_flow,
+        conditions,
+        ..
+    } = checker;
     if out.iter().any(Diagnostic::is_error) {
         return (out, None);
     }
-    let plan = build(doc, file, prompts, timezone, schedules, start_flow, conditions);
+    let plan = build(
+        doc, file, prompts, timezone, schedules, start_flow, conditions,
+    );
     (out, Some(plan))
 }
 
@@ -94,28 +117,50 @@ fn build(
         .iter()
         .map(|(name, decl)| {
             let kind = match &decl.kind.value {
-                EntityKindDecl::Digits { min, max } => EntityKind::Digits { min_len: *min as usize, max_len: *max as usize },
+                EntityKindDecl::Digits { min, max } => EntityKind::Digits {
+                    min_len: *min as usize,
+                    max_len: *max as usize,
+                },
                 EntityKindDecl::CardNumber => EntityKind::CardNumber,
                 EntityKindDecl::Money => EntityKind::Money,
                 EntityKindDecl::Date => EntityKind::Date,
                 EntityKindDecl::YesNo => EntityKind::YesNo,
                 EntityKindDecl::Ordinal => EntityKind::Ordinal,
             };
-            (name.value.clone(), EntityDef { name: name.value.clone(), kind, sensitive: decl.sensitive })
+            (
+                name.value.clone(),
+                EntityDef {
+                    name: name.value.clone(),
+                    kind,
+                    sensitive: decl.sensitive,
+                },
+            )
         })
         .collect();
     let global_intents = doc
         .intents
         .iter()
         .filter_map(|(name, decl)| {
-            decl.anywhere.as_ref().map(|t| (name.value.clone(), StepRef::new(start_flow.clone(), t.value.clone())))
+            decl.anywhere.as_ref().map(|t| {
+                (
+                    name.value.clone(),
+                    StepRef::new(start_flow.clone(), t.value.clone()),
+                )
+            })
         })
         .collect();
     Dialplan {
         file: file.to_string(),
-        language: doc.language.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| "en-US".into()),
+        language: doc
+            .language
+            .as_ref()
+            .map(|l| l.value.clone())
+            .unwrap_or_else(|| "en-US".into()),
         timezone,
-        fallback: doc.fallback.as_ref().map(|f| StepRef::new(start_flow.clone(), f.value.clone())),
+        fallback: doc
+            .fallback
+            .as_ref()
+            .map(|f| StepRef::new(start_flow.clone(), f.value.clone())),
         confidence: doc.confidence.unwrap_or(0.5),
         intent_model: IntentModel::new(intents),
         entities,
@@ -129,39 +174,82 @@ fn build(
 }
 
 impl<'a> Checker<'a> {
-    fn error(&mut self, code: &'static str, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
-        self.out.push(Diagnostic::error(code, pos, message).with_hint(hint));
+    fn error(
+        &mut self,
+        code: &'static str,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.out
+            .push(Diagnostic::error(code, pos, message).with_hint(hint));
     }
 
-    fn warning(&mut self, code: &'static str, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
-        self.out.push(Diagnostic::warning(code, pos, message).with_hint(hint));
+    fn warning(
+        &mut self,
+        code: &'static str,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.out
+            .push(Diagnostic::warning(code, pos, message).with_hint(hint));
     }
 
     fn check_header(&mut self) -> chrono_tz::Tz {
         let doc = self.doc;
         if doc.name.trim().is_empty() {
-            self.error("empty-name", doc.name.pos, "the dialplan name is empty", "give the dialplan a short name, e.g. `acme-bank`");
+            self.error(
+                "empty-name",
+                doc.name.pos,
+                "the dialplan name is empty",
+                "give the dialplan a short name, e.g. `acme-bank`",
+            );
         }
         let timezone = match parse_timezone(&doc.timezone) {
             Ok(tz) => tz,
             Err(message) => {
-                self.error("bad-timezone", doc.timezone.pos, message, "use an IANA name like `America/New_York` or `Europe/Paris`");
+                self.error(
+                    "bad-timezone",
+                    doc.timezone.pos,
+                    message,
+                    "use an IANA name like `America/New_York` or `Europe/Paris`",
+                );
                 chrono_tz::UTC
             }
         };
         if let Some(c) = doc.confidence
             && !(0.0..=1.0).contains(&c)
         {
-            self.error("bad-confidence", Pos::UNKNOWN, format!("confidence {c} is outside 0.0-1.0"), "use a value like 0.5");
+            self.error(
+                "bad-confidence",
+                Pos::UNKNOWN,
+                format!("confidence {c} is outside 0.0-1.0"),
+                "use a value like 0.5",
+            );
         }
         match doc.flows.get_entry(&self.start_flow) {
             None => {
                 let pos = doc.start.as_ref().map(|s| s.pos).unwrap_or(Pos::UNKNOWN);
-                let hint = suggest(&self.start_flow, "flows", doc.flows.keys().map(|k| k.as_str()));
-                self.error("unknown-flow", pos, format!("the start flow `{}` does not exist", self.start_flow), hint);
+                let hint = suggest(
+                    &self.start_flow,
+                    "flows",
+                    doc.flows.keys().map(|k| k.as_str()),
+                );
+                self.error(
+                    "unknown-flow",
+                    pos,
+                    format!("the start flow `{}` does not exist", self.start_flow),
+                    hint,
+                );
             }
             Some((name, flow)) if flow.steps.is_empty() => {
-                self.error("empty-flow", name.pos, format!("the start flow `{}` has no steps", name.value), "add steps under `steps:`");
+                self.error(
+                    "empty-flow",
+                    name.pos,
+                    format!("the start flow `{}` has no steps", name.value),
+                    "add steps under `steps:`",
+                );
             }
             Some(_) => {}
         }
@@ -180,7 +268,10 @@ impl<'a> Checker<'a> {
             self.error(
                 "unknown-target",
                 target.pos,
-                format!("{what} step `{}` does not exist in the start flow `{start}`", target.value),
+                format!(
+                    "{what} step `{}` does not exist in the start flow `{start}`",
+                    target.value
+                ),
                 hint,
             );
         }
@@ -208,12 +299,22 @@ impl<'a> Checker<'a> {
         let mut seen = HashSet::new();
         for queue in &doc.queues {
             if !seen.insert(queue.value.clone()) {
-                self.error("duplicate-id", queue.pos, format!("queue `{}` is declared twice", queue.value), "remove one of them");
+                self.error(
+                    "duplicate-id",
+                    queue.pos,
+                    format!("queue `{}` is declared twice", queue.value),
+                    "remove one of them",
+                );
             }
         }
         for (name, intent) in doc.intents.iter() {
             if !is_var_name(name) {
-                self.error("bad-name", name.pos, format!("`{}` is not a valid intent name", name.value), "use letters, digits and `_`");
+                self.error(
+                    "bad-name",
+                    name.pos,
+                    format!("`{}` is not a valid intent name", name.value),
+                    "use letters, digits and `_`",
+                );
             }
             if intent.examples.is_empty() && intent.keywords.is_empty() {
                 self.error(
@@ -238,8 +339,16 @@ impl<'a> Checker<'a> {
             })
             .collect();
         if let Err(crate::nlu::IntentDefError::Unmatchable(name)) = IntentModel::try_new(defs) {
-            let pos = doc.intents.get_entry(&name).map(|(k, _)| k.pos).unwrap_or(Pos::UNKNOWN);
-            if !self.out.iter().any(|d| d.code == "intent-without-examples" && d.pos == pos) {
+            let pos = doc
+                .intents
+                .get_entry(&name)
+                .map(|(k, _)| k.pos)
+                .unwrap_or(Pos::UNKNOWN);
+            if !self
+                .out
+                .iter()
+                .any(|d| d.code == "intent-without-examples" && d.pos == pos)
+            {
                 self.error(
                     "intent-without-examples",
                     pos,
@@ -274,7 +383,10 @@ impl<'a> Checker<'a> {
                     self.error(
                         "unknown-field",
                         field.pos,
-                        format!("data source `{}` does not return `{}`", name.value, field.value),
+                        format!(
+                            "data source `{}` does not return `{}`",
+                            name.value, field.value
+                        ),
                         "list sensitive fields among `returns`",
                     );
                 }
@@ -298,7 +410,12 @@ impl<'a> Checker<'a> {
                     }
                     Step::Lookup(l) => {
                         if let Some(source) = self.doc.data_sources.get(&l.source) {
-                            vars.extend(source.returns.iter().map(|f| format!("{}.{}", l.into.value, f.value)));
+                            vars.extend(
+                                source
+                                    .returns
+                                    .iter()
+                                    .map(|f| format!("{}.{}", l.into.value, f.value)),
+                            );
                         }
                     }
                     _ => {}
@@ -310,8 +427,20 @@ impl<'a> Checker<'a> {
 
     fn check_var_use(&mut self, name: &str, pos: Pos) {
         if !self.defined_vars.contains(name) {
-            let hint = suggest(name, "variables", self.defined_vars.iter().map(String::as_str).collect::<BTreeSet<_>>());
-            self.warning("unset-variable", pos, format!("variable `{name}` is never set"), hint);
+            let hint = suggest(
+                name,
+                "variables",
+                self.defined_vars
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>(),
+            );
+            self.warning(
+                "unset-variable",
+                pos,
+                format!("variable `{name}` is never set"),
+                hint,
+            );
         }
     }
 
@@ -367,12 +496,25 @@ impl<'a> Checker<'a> {
             return;
         }
         if !self.prompts.knows(id) {
-            let dir = self.prompts.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+            let dir = self
+                .prompts
+                .dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
             let hint = match super::diagnostic::closest(id, self.prompts.ids()) {
                 Some(c) => format!("did you mean `{c}`? (prompts are listed in {dir}/*.txt)"),
-                None => format!("add `{}<TAB>text` to a list in {dir}/ and render it to {}.wav", id.value, id.value),
+                None => format!(
+                    "add `{}<TAB>text` to a list in {dir}/ and render it to {}.wav",
+                    id.value, id.value
+                ),
             };
-            self.error("unknown-prompt", id.pos, format!("prompt `{}` does not exist", id.value), hint);
+            self.error(
+                "unknown-prompt",
+                id.pos,
+                format!("prompt `{}` does not exist", id.value),
+                hint,
+            );
         } else if !self.prompts.has_recording(id) {
             self.warning(
                 "prompt-not-recorded",
@@ -384,7 +526,9 @@ impl<'a> Checker<'a> {
     }
 
     fn check_target(&mut self, flow: &str, target: &Name) {
-        let Some(f) = self.doc.flows.get(flow) else { return };
+        let Some(f) = self.doc.flows.get(flow) else {
+            return;
+        };
         if !f.steps.contains_key(target) {
             let hint = suggest(target, "steps", f.steps.keys().map(|k| k.as_str()));
             self.error(
@@ -400,7 +544,12 @@ impl<'a> Checker<'a> {
         let doc = self.doc;
         for (flow_name, flow) in doc.flows.iter() {
             if flow.steps.is_empty() {
-                self.error("empty-flow", flow_name.pos, format!("flow `{}` has no steps", flow_name.value), "add steps under `steps:`");
+                self.error(
+                    "empty-flow",
+                    flow_name.pos,
+                    format!("flow `{}` has no steps", flow_name.value),
+                    "add steps under `steps:`",
+                );
             }
             let count = flow.steps.len();
             for (index, (step_name, step)) in flow.steps.iter().enumerate() {
@@ -408,11 +557,19 @@ impl<'a> Checker<'a> {
                 self.check_step(flow_name, step_name, step);
                 for edge in edges(doc, step) {
                     match edge.target {
-                        Target::Step { name, pos, global: false } => {
+                        Target::Step {
+                            name,
+                            pos,
+                            global: false,
+                        } => {
                             self.check_target(flow_name, &Name::new(name, pos));
                         }
                         Target::Following if is_last => {
-                            let what = if edge.label.is_empty() { String::new() } else { format!(" ({})", edge.label) };
+                            let what = if edge.label.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", edge.label)
+                            };
                             self.error(
                                 "falls-off-end",
                                 step_name.pos,
@@ -432,7 +589,12 @@ impl<'a> Checker<'a> {
         match step {
             Step::Say(s) => {
                 if s.play.is_empty() {
-                    self.error("empty-say", step_name.pos, format!("say step `{}` plays nothing", step_name.value), "add `play: [prompt: id]`");
+                    self.error(
+                        "empty-say",
+                        step_name.pos,
+                        format!("say step `{}` plays nothing", step_name.value),
+                        "add `play: [prompt: id]`",
+                    );
                 }
                 self.check_play(&s.play);
             }
@@ -444,19 +606,39 @@ impl<'a> Checker<'a> {
             }
             Step::Set(s) => {
                 if s.values.is_empty() && s.increment.is_empty() {
-                    self.error("empty-set", step_name.pos, format!("set step `{}` sets nothing", step_name.value), "add `values:` or `increment:`");
+                    self.error(
+                        "empty-set",
+                        step_name.pos,
+                        format!("set step `{}` sets nothing", step_name.value),
+                        "add `values:` or `increment:`",
+                    );
                 }
                 for name in &s.increment {
                     if !is_var_name(name) {
-                        self.error("bad-name", name.pos, format!("`{}` is not a variable name", name.value), "use letters, digits and `_`");
+                        self.error(
+                            "bad-name",
+                            name.pos,
+                            format!("`{}` is not a variable name", name.value),
+                            "use letters, digits and `_`",
+                        );
                     }
                 }
                 for (name, value) in s.values.iter() {
                     if !is_var_name(name) {
-                        self.error("bad-name", name.pos, format!("`{}` is not a variable name", name.value), "use letters, digits and `_`");
+                        self.error(
+                            "bad-name",
+                            name.pos,
+                            format!("`{}` is not a variable name", name.value),
+                            "use letters, digits and `_`",
+                        );
                     }
                     if BUILTIN_VARIABLES.contains(&name.as_str()) {
-                        self.warning("builtin-variable", name.pos, format!("`{}` is set by the runtime", name.value), "choose another name");
+                        self.warning(
+                            "builtin-variable",
+                            name.pos,
+                            format!("`{}` is set by the runtime", name.value),
+                            "choose another name",
+                        );
                     }
                     self.check_template(value);
                 }
@@ -464,17 +646,33 @@ impl<'a> Checker<'a> {
             Step::Lookup(l) => {
                 match doc.data_sources.get(&l.source) {
                     None => {
-                        let hint = suggest(&l.source, "data sources", doc.data_sources.keys().map(|k| k.as_str()));
-                        self.error("unknown-data-source", l.source.pos, format!("data source `{}` is not declared", l.source.value), hint);
+                        let hint = suggest(
+                            &l.source,
+                            "data sources",
+                            doc.data_sources.keys().map(|k| k.as_str()),
+                        );
+                        self.error(
+                            "unknown-data-source",
+                            l.source.pos,
+                            format!("data source `{}` is not declared", l.source.value),
+                            hint,
+                        );
                     }
                     Some(source) => {
                         for (arg, _) in l.args.iter() {
                             if !source.args.contains(arg) {
-                                let hint = suggest(arg, "arguments", source.args.iter().map(|a| a.as_str()));
+                                let hint = suggest(
+                                    arg,
+                                    "arguments",
+                                    source.args.iter().map(|a| a.as_str()),
+                                );
                                 self.error(
                                     "unknown-argument",
                                     arg.pos,
-                                    format!("data source `{}` takes no argument `{}`", l.source.value, arg.value),
+                                    format!(
+                                        "data source `{}` takes no argument `{}`",
+                                        l.source.value, arg.value
+                                    ),
                                     hint,
                                 );
                             }
@@ -484,7 +682,10 @@ impl<'a> Checker<'a> {
                                 self.warning(
                                     "missing-argument",
                                     l.source.pos,
-                                    format!("lookup does not pass `{}` to `{}`", declared.value, l.source.value),
+                                    format!(
+                                        "lookup does not pass `{}` to `{}`",
+                                        declared.value, l.source.value
+                                    ),
                                     "add it under `args:`",
                                 );
                             }
@@ -495,7 +696,12 @@ impl<'a> Checker<'a> {
                     self.check_template(value);
                 }
                 if !is_var_name(&l.into) {
-                    self.error("bad-name", l.into.pos, format!("`{}` is not a variable name", l.into.value), "use letters, digits and `_`");
+                    self.error(
+                        "bad-name",
+                        l.into.pos,
+                        format!("`{}` is not a variable name", l.into.value),
+                        "use letters, digits and `_`",
+                    );
                 }
             }
             Step::Transfer(t) => self.check_transfer(t),
@@ -514,8 +720,17 @@ impl<'a> Checker<'a> {
             }
             Step::Hours(h) => {
                 if !doc.schedules.contains_key(&h.schedule) {
-                    let hint = suggest(&h.schedule, "schedules", doc.schedules.keys().map(|k| k.as_str()));
-                    self.error("unknown-schedule", h.schedule.pos, format!("schedule `{}` is not declared", h.schedule.value), hint);
+                    let hint = suggest(
+                        &h.schedule,
+                        "schedules",
+                        doc.schedules.keys().map(|k| k.as_str()),
+                    );
+                    self.error(
+                        "unknown-schedule",
+                        h.schedule.pos,
+                        format!("schedule `{}` is not declared", h.schedule.value),
+                        hint,
+                    );
                 }
             }
             Step::Call(c) => self.check_call(flow_name, c),
@@ -527,18 +742,35 @@ impl<'a> Checker<'a> {
         for (intent, _) in g.intents.iter() {
             if !doc.intents.contains_key(intent) {
                 let hint = suggest(intent, "intents", doc.intents.keys().map(|k| k.as_str()));
-                self.error("unknown-intent", intent.pos, format!("intent `{}` is not declared", intent.value), hint);
+                self.error(
+                    "unknown-intent",
+                    intent.pos,
+                    format!("intent `{}` is not declared", intent.value),
+                    hint,
+                );
             }
         }
         for (key, intent) in g.keys.iter() {
-            if key.chars().count() != 1 || !key.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
-                self.error("bad-key", key.pos, format!("`{}` is not a keypad key", key.value), "keys are one of 0-9, * and # (quote them: \"1\")");
+            if key.chars().count() != 1
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+            {
+                self.error(
+                    "bad-key",
+                    key.pos,
+                    format!("`{}` is not a keypad key", key.value),
+                    "keys are one of 0-9, * and # (quote them: \"1\")",
+                );
             }
             if !g.intents.contains_key(intent) {
                 self.error(
                     "unknown-intent",
                     intent.pos,
-                    format!("key `{}` stands for `{}`, which this gather does not expect", key.value, intent.value),
+                    format!(
+                        "key `{}` stands for `{}`, which this gather does not expect",
+                        key.value, intent.value
+                    ),
                     "list the intent under this gather's `intents:` with the step it leads to",
                 );
             }
@@ -547,21 +779,61 @@ impl<'a> Checker<'a> {
             && !doc.entities.contains_key(entity)
         {
             let hint = suggest(entity, "entities", doc.entities.keys().map(|k| k.as_str()));
-            self.error("unknown-entity", entity.pos, format!("entity `{}` is not declared", entity.value), hint);
+            self.error(
+                "unknown-entity",
+                entity.pos,
+                format!("entity `{}` is not declared", entity.value),
+                hint,
+            );
         }
         if let Some(into) = &g.into
             && !is_var_name(into)
         {
-            self.error("bad-name", into.pos, format!("`{}` is not a variable name", into.value), "use letters, digits and `_`");
+            self.error(
+                "bad-name",
+                into.pos,
+                format!("`{}` is not a variable name", into.value),
+                "use letters, digits and `_`",
+            );
         }
         if g.entity.is_none() && g.next.is_some() {
-            self.warning("unused-next", step_name.pos, "`next` is only used after an entity is collected", "add `entity:` or remove `next`");
+            self.warning(
+                "unused-next",
+                step_name.pos,
+                "`next` is only used after an entity is collected",
+                "add `entity:` or remove `next`",
+            );
+        }
+        if g.input == InputMode::Speech && !g.keys.is_empty() {
+            let pos = g.keys.keys().next().map(|k| k.pos).unwrap_or(step_name.pos);
+            self.warning(
+                "keys-never-heard",
+                pos,
+                format!(
+                    "gather `{}` maps keys but listens to speech only",
+                    step_name.value
+                ),
+                "use `input: both`, or remove `keys:`",
+            );
+        }
+        if let Some(into) = &g.into
+            && BUILTIN_VARIABLES.contains(&into.as_str())
+        {
+            self.warning(
+                "builtin-variable",
+                into.pos,
+                format!("`{}` is set by the runtime", into.value),
+                "choose another name",
+            );
         }
         if g.intents.is_empty() && g.entity.is_none() {
             self.error(
                 "gather-expects-nothing",
                 step_name.pos,
-                format!("gather `{}` expects no intent and no entity", step_name.value),
+                format!(
+                    "gather `{}` expects no intent and no entity",
+                    step_name.value
+                ),
                 "add `intents:` (intent: step) or `entity:`",
             );
         }
@@ -569,7 +841,10 @@ impl<'a> Checker<'a> {
             self.error(
                 "gather-expects-nothing",
                 step_name.pos,
-                format!("keypad-only gather `{}` maps no key and collects no entity", step_name.value),
+                format!(
+                    "keypad-only gather `{}` maps no key and collects no entity",
+                    step_name.value
+                ),
                 "add `keys:` (\"1\": intent) or `entity:`",
             );
         }
@@ -593,7 +868,10 @@ impl<'a> Checker<'a> {
             self.error(
                 "gather-without-exit",
                 step_name.pos,
-                format!("gather `{}` has nowhere to go after its last attempt", step_name.value),
+                format!(
+                    "gather `{}` has nowhere to go after its last attempt",
+                    step_name.value
+                ),
                 "add `exhausted: step` (e.g. an agent transfer), or a dialplan-wide `fallback:`",
             );
         }
@@ -602,25 +880,50 @@ impl<'a> Checker<'a> {
             self.check_play(items);
         }
         if g.max_attempts == Some(0) {
-            self.error("bad-attempts", step_name.pos, "max_attempts is 0", "use 1 or more");
+            self.error(
+                "bad-attempts",
+                step_name.pos,
+                "max_attempts is 0",
+                "use 1 or more",
+            );
         }
         if g.timeout_secs == Some(0) {
-            self.error("bad-timeout", step_name.pos, "timeout_secs is 0", "use 1 or more seconds");
+            self.error(
+                "bad-timeout",
+                step_name.pos,
+                "timeout_secs is 0",
+                "use 1 or more seconds",
+            );
         }
         if let (Some(min), Some(max)) = (g.min_digits, g.max_digits)
             && min > max
         {
-            self.error("bad-digits", step_name.pos, format!("min_digits {min} is above max_digits {max}"), "swap them");
+            self.error(
+                "bad-digits",
+                step_name.pos,
+                format!("min_digits {min} is above max_digits {max}"),
+                "swap them",
+            );
         }
         if let Some(t) = &g.terminator
             && !matches!(t.as_str(), "#" | "*")
         {
-            self.error("bad-key", t.pos, format!("terminator `{}` must be `#` or `*`", t.value), "quote it: terminator: \"#\"");
+            self.error(
+                "bad-key",
+                t.pos,
+                format!("terminator `{}` must be `#` or `*`", t.value),
+                "quote it: terminator: \"#\"",
+            );
         }
         if let Some(c) = g.confidence
             && !(0.0..=1.0).contains(&c)
         {
-            self.error("bad-confidence", step_name.pos, format!("confidence {c} is outside 0.0-1.0"), "use a value like 0.5");
+            self.error(
+                "bad-confidence",
+                step_name.pos,
+                format!("confidence {c} is outside 0.0-1.0"),
+                "use a value like 0.5",
+            );
         }
     }
 
@@ -629,12 +932,22 @@ impl<'a> Checker<'a> {
         let mut queues: Vec<&Name> = t.queue.iter().collect();
         queues.extend(t.route.iter().map(|r| &r.queue));
         if queues.is_empty() {
-            self.error("transfer-without-queue", Pos::UNKNOWN, "transfer names no queue", "add `queue:` or `route:` rules");
+            self.error(
+                "transfer-without-queue",
+                Pos::UNKNOWN,
+                "transfer names no queue",
+                "add `queue:` or `route:` rules",
+            );
         }
         for queue in queues {
             if !doc.queues.contains(queue) {
                 let hint = suggest(queue, "queues", doc.queues.iter().map(|q| q.as_str()));
-                self.error("unknown-queue", queue.pos, format!("queue `{}` is not declared", queue.value), hint);
+                self.error(
+                    "unknown-queue",
+                    queue.pos,
+                    format!("queue `{}` is not declared", queue.value),
+                    hint,
+                );
             }
         }
         for rule in &t.route {
@@ -642,7 +955,10 @@ impl<'a> Checker<'a> {
                 self.check_condition(when);
             }
         }
-        if t.queue.is_none() && !t.route.is_empty() && t.route.last().is_some_and(|r| r.when.is_some()) {
+        if t.queue.is_none()
+            && !t.route.is_empty()
+            && t.route.last().is_some_and(|r| r.when.is_some())
+        {
             let pos = t.route.last().map(|r| r.queue.pos).unwrap_or(Pos::UNKNOWN);
             self.warning(
                 "route-without-default",
@@ -661,26 +977,50 @@ impl<'a> Checker<'a> {
         let doc = self.doc;
         let Some(callee) = doc.flows.get(&c.flow) else {
             let hint = suggest(&c.flow, "flows", doc.flows.keys().map(|k| k.as_str()));
-            self.error("unknown-flow", c.flow.pos, format!("flow `{}` does not exist", c.flow.value), hint);
+            self.error(
+                "unknown-flow",
+                c.flow.pos,
+                format!("flow `{}` does not exist", c.flow.value),
+                hint,
+            );
             return;
         };
         if c.flow.value == self.start_flow {
-            self.error("bad-call", c.flow.pos, "the start flow cannot be called as a sub-flow", "move the shared steps into their own flow");
+            self.error(
+                "bad-call",
+                c.flow.pos,
+                "the start flow cannot be called as a sub-flow",
+                "move the shared steps into their own flow",
+            );
         }
         if c.flow.value == flow_name.value {
-            self.error("recursive-call", c.flow.pos, format!("flow `{}` calls itself", c.flow.value), "use `goto` to loop inside a flow");
+            self.error(
+                "recursive-call",
+                c.flow.pos,
+                format!("flow `{}` calls itself", c.flow.value),
+                "use `goto` to loop inside a flow",
+            );
         }
         let returned: Vec<&Name> = callee
             .steps
             .iter()
-            .filter_map(|(_, s)| if let Step::Return(o) = s { Some(o) } else { None })
+            .filter_map(|(_, s)| {
+                if let Step::Return(o) = s {
+                    Some(o)
+                } else {
+                    None
+                }
+            })
             .collect();
         for outcome in &returned {
             if !c.outcomes.contains_key(outcome) {
                 self.error(
                     "unhandled-outcome",
                     c.flow.pos,
-                    format!("flow `{}` may return `{}`, which this call does not handle", c.flow.value, outcome.value),
+                    format!(
+                        "flow `{}` may return `{}`, which this call does not handle",
+                        c.flow.value, outcome.value
+                    ),
                     format!("add `{}: step` under `outcomes:`", outcome.value),
                 );
             }
@@ -704,7 +1044,10 @@ impl<'a> Checker<'a> {
         let mut index: HashMap<StepRef, usize> = HashMap::new();
         for (flow, f) in doc.flows.iter() {
             for (step, _) in f.steps.iter() {
-                index.insert(StepRef::new(flow.value.clone(), step.value.clone()), nodes.len());
+                index.insert(
+                    StepRef::new(flow.value.clone(), step.value.clone()),
+                    nodes.len(),
+                );
                 nodes.push(StepRef::new(flow.value.clone(), step.value.clone()));
             }
         }
@@ -713,40 +1056,62 @@ impl<'a> Checker<'a> {
         let mut succ: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
         let mut calls: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
         for (i, at) in nodes.iter().enumerate() {
-            let Some(step) = doc.flows.get(&at.flow).and_then(|f| f.steps.get(&at.step)) else { continue };
+            let Some(step) = doc.flows.get(&at.flow).and_then(|f| f.steps.get(&at.step)) else {
+                continue;
+            };
             // The runtime hangs up rather than retry a failed transfer that is itself
             // the fallback.
-            let is_fallback = at.flow == self.start_flow && doc.fallback.as_ref().is_some_and(|f| f.value == at.step);
+            let is_fallback = at.flow == self.start_flow
+                && doc.fallback.as_ref().is_some_and(|f| f.value == at.step);
             for edge in edges(doc, step) {
                 if edge.implicit && is_fallback && matches!(step, Step::Transfer(_)) {
                     continue;
                 }
                 let target = match edge.target {
                     Target::Step { name, global, .. } => {
-                        let flow = if global { self.start_flow.clone() } else { at.flow.clone() };
+                        let flow = if global {
+                            self.start_flow.clone()
+                        } else {
+                            at.flow.clone()
+                        };
                         index.get(&StepRef::new(flow, name)).copied()
                     }
-                    Target::Following => index.get(at).map(|&j| j + 1).filter(|&j| j < nodes.len() && nodes[j].flow == at.flow),
+                    Target::Following => index
+                        .get(at)
+                        .map(|&j| j + 1)
+                        .filter(|&j| j < nodes.len() && nodes[j].flow == at.flow),
                 };
                 if let Some(t) = target {
                     succ[i].push(t);
                 }
             }
             if let Step::Call(c) = step
-                && let Some((first, _)) = doc.flows.get(&c.flow).and_then(|f| f.steps.entries.first())
-                && let Some(&j) = index.get(&StepRef::new(c.flow.value.clone(), first.value.clone()))
+                && let Some((first, _)) =
+                    doc.flows.get(&c.flow).and_then(|f| f.steps.entries.first())
+                && let Some(&j) =
+                    index.get(&StepRef::new(c.flow.value.clone(), first.value.clone()))
             {
                 calls[i].push(j);
             }
         }
         // Reachable from the start.
         let mut reached = vec![false; nodes.len()];
-        let mut stack: Vec<usize> = nodes.iter().position(|n| n.flow == self.start_flow).into_iter().collect();
+        let mut stack: Vec<usize> = nodes
+            .iter()
+            .position(|n| n.flow == self.start_flow)
+            .into_iter()
+            .collect();
         while let Some(i) = stack.pop() {
             if std::mem::replace(&mut reached[i], true) {
                 continue;
             }
-            stack.extend(succ[i].iter().chain(calls[i].iter()).copied().filter(|&j| !reached[j]));
+            stack.extend(
+                succ[i]
+                    .iter()
+                    .chain(calls[i].iter())
+                    .copied()
+                    .filter(|&j| !reached[j]),
+            );
         }
         for (flow, f) in doc.flows.iter() {
             let mut any = false;
@@ -758,7 +1123,12 @@ impl<'a> Checker<'a> {
                 }
             }
             if any && flow_unreached && flow.value != self.start_flow {
-                self.warning("unreachable", flow.pos, format!("flow `{}` is never called", flow.value), "call it with `call: {flow: ...}` or remove it");
+                self.warning(
+                    "unreachable",
+                    flow.pos,
+                    format!("flow `{}` is never called", flow.value),
+                    "call it with `call: {flow: ...}` or remove it",
+                );
                 continue;
             }
             for (step, _) in f.steps.iter() {
@@ -783,12 +1153,22 @@ impl<'a> Checker<'a> {
             let members: HashSet<usize> = component.iter().copied().collect();
             let steps: Vec<&Step> = component
                 .iter()
-                .filter_map(|&i| doc.flows.get(&nodes[i].flow).and_then(|f| f.steps.get(&nodes[i].step)))
+                .filter_map(|&i| {
+                    doc.flows
+                        .get(&nodes[i].flow)
+                        .and_then(|f| f.steps.get(&nodes[i].step))
+                })
                 .collect();
-            let leaves = component.iter().any(|&i| succ[i].iter().any(|j| !members.contains(j)))
-                || steps.iter().any(|s| exit_of(s).is_some() || matches!(s, Step::Call(_)));
+            let leaves = component
+                .iter()
+                .any(|&i| succ[i].iter().any(|j| !members.contains(j)))
+                || steps
+                    .iter()
+                    .any(|s| exit_of(s).is_some() || matches!(s, Step::Call(_)));
             let asks_caller = steps.iter().any(|s| matches!(s, Step::Gather(_)));
-            let waits_outside = steps.iter().any(|s| matches!(s, Step::Lookup(_) | Step::Transfer(_)));
+            let waits_outside = steps
+                .iter()
+                .any(|s| matches!(s, Step::Lookup(_) | Step::Transfer(_)));
             let mut names: Vec<String> = component.iter().map(|&i| nodes[i].to_string()).collect();
             names.sort();
             let first = component.iter().copied().min().unwrap_or(component[0]);
@@ -816,7 +1196,10 @@ impl<'a> Checker<'a> {
                 self.error(
                     "busy-loop",
                     pos,
-                    format!("the loop {} repeats without waiting for the caller", names.join(" -> ")),
+                    format!(
+                        "the loop {} repeats without waiting for the caller",
+                        names.join(" -> ")
+                    ),
                     "put a gather in the loop, or break it with a branch that cannot come back",
                 );
             }

@@ -30,7 +30,11 @@ pub enum Condition {
     /// The variable is set and truthy.
     Truthy(String),
     Not(Box<Condition>),
-    Compare { var: String, op: Op, value: Literal },
+    Compare {
+        var: String,
+        op: Op,
+        value: Literal,
+    },
     And(Vec<Condition>),
     Or(Vec<Condition>),
 }
@@ -77,27 +81,44 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ConditionError> {
             i += len;
         } else if c == '\'' || c == '"' {
             let Some(len) = chars[i + 1..].iter().position(|&q| q == c) else {
-                return Err(ConditionError { message: format!("unclosed {c} quote"), offset: start });
+                return Err(ConditionError {
+                    message: format!("unclosed {c} quote"),
+                    offset: start,
+                });
             };
-            tokens.push((Token::Quoted(chars[i + 1..i + 1 + len].iter().collect()), start));
+            tokens.push((
+                Token::Quoted(chars[i + 1..i + 1 + len].iter().collect()),
+                start,
+            ));
             i += len + 2;
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             i += 1;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            let number = text
-                .parse()
-                .map_err(|_| ConditionError { message: format!("`{text}` is not a number"), offset: start })?;
+            let number = text.parse().map_err(|_| ConditionError {
+                message: format!("`{text}` is not a number"),
+                offset: start,
+            })?;
             tokens.push((Token::Number(number), start));
         } else if c.is_alphanumeric() || c == '_' || c == '.' {
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric()
+                    || chars[i] == '_'
+                    || chars[i] == '.'
+                    || chars[i] == '-')
+            {
                 i += 1;
             }
             tokens.push((Token::Word(chars[start..i].iter().collect()), start));
         } else {
-            return Err(ConditionError { message: format!("unexpected `{c}` in condition"), offset: start });
+            return Err(ConditionError {
+                message: format!("unexpected `{c}` in condition"),
+                offset: start,
+            });
         }
     }
     Ok(tokens)
@@ -115,7 +136,10 @@ impl Parser {
     }
 
     fn offset(&self) -> usize {
-        self.tokens.get(self.at).map(|(_, o)| *o).unwrap_or(self.end)
+        self.tokens
+            .get(self.at)
+            .map(|(_, o)| *o)
+            .unwrap_or(self.end)
     }
 
     fn or(&mut self) -> Result<Condition, ConditionError> {
@@ -124,7 +148,11 @@ impl Parser {
             self.at += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Condition, ConditionError> {
@@ -133,7 +161,11 @@ impl Parser {
             self.at += 1;
             parts.push(self.atom()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::And(parts)
+        })
     }
 
     fn atom(&mut self) -> Result<Condition, ConditionError> {
@@ -143,14 +175,21 @@ impl Parser {
         }
         let offset = self.offset();
         let var = match self.tokens.get(self.at) {
-            Some((Token::Word(w), _)) if is_var_name(w) && !matches!(w.as_str(), "and" | "or") => w.clone(),
+            Some((Token::Word(w), _)) if is_var_name(w) && !matches!(w.as_str(), "and" | "or") => {
+                w.clone()
+            }
             Some(_) => {
                 return Err(ConditionError {
                     message: "expected a variable name".into(),
                     offset,
                 });
             }
-            None => return Err(ConditionError { message: "condition ends too early".into(), offset }),
+            None => {
+                return Err(ConditionError {
+                    message: "condition ends too early".into(),
+                    offset,
+                });
+            }
         };
         self.at += 1;
         let Some((Token::Op(op), _)) = self.tokens.get(self.at) else {
@@ -164,10 +203,18 @@ impl Parser {
             Some((Token::Word(w), _)) if w == "true" => Literal::Bool(true),
             Some((Token::Word(w), _)) if w == "false" => Literal::Bool(false),
             Some((Token::Word(w), _)) | Some((Token::Quoted(w), _)) => Literal::Text(w.clone()),
-            _ => return Err(ConditionError { message: "expected a value after the comparison".into(), offset }),
+            _ => {
+                return Err(ConditionError {
+                    message: "expected a value after the comparison".into(),
+                    offset,
+                });
+            }
         };
         if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) && !matches!(value, Literal::Number(_)) {
-            return Err(ConditionError { message: "`<`, `>`, `<=` and `>=` compare with numbers".into(), offset });
+            return Err(ConditionError {
+                message: "`<`, `>`, `<=` and `>=` compare with numbers".into(),
+                offset,
+            });
         }
         self.at += 1;
         Ok(Condition::Compare { var, op, value })
@@ -195,7 +242,9 @@ impl Condition {
         match self {
             Condition::Truthy(v) | Condition::Compare { var: v, .. } => vec![v.as_str()],
             Condition::Not(inner) => inner.variables(),
-            Condition::And(parts) | Condition::Or(parts) => parts.iter().flat_map(|p| p.variables()).collect(),
+            Condition::And(parts) | Condition::Or(parts) => {
+                parts.iter().flat_map(|p| p.variables()).collect()
+            }
         }
     }
 
@@ -248,7 +297,11 @@ mod tests {
     fn vars() -> Variables {
         let mut v = Variables::default();
         v.set("intent", VarValue::Text("lost_card".into()), false);
-        v.set("amount", VarValue::Typed(Value::Money { cents: 60_000 }), false);
+        v.set(
+            "amount",
+            VarValue::Typed(Value::Money { cents: 60_000 }),
+            false,
+        );
         v.set("verified", VarValue::Bool(true), false);
         v.set("tries", VarValue::Number(2), false);
         v
@@ -289,6 +342,9 @@ mod tests {
 
     #[test]
     fn lists_variables_read() {
-        assert_eq!(parse("a and not b or c == 1").unwrap().variables(), vec!["a", "b", "c"]);
+        assert_eq!(
+            parse("a and not b or c == 1").unwrap().variables(),
+            vec!["a", "b", "c"]
+        );
     }
 }

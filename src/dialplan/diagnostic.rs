@@ -32,11 +32,23 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, pos: Pos, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, code, pos, message: message.into(), hint: None }
+        Self {
+            severity: Severity::Error,
+            code,
+            pos,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn warning(code: &'static str, pos: Pos, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, code, pos, message: message.into(), hint: None }
+        Self {
+            severity: Severity::Warning,
+            code,
+            pos,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -59,7 +71,11 @@ pub struct Report {
 
 impl Report {
     pub fn new(file: impl Into<String>, source: impl Into<String>) -> Self {
-        Self { file: file.into(), source: source.into(), diagnostics: Vec::new() }
+        Self {
+            file: file.into(),
+            source: source.into(),
+            diagnostics: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, diagnostic: Diagnostic) {
@@ -141,7 +157,11 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// A "did you mean" hint, or a list of what exists.
-pub fn suggest<'a>(name: &str, what: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub fn suggest<'a>(
+    name: &str,
+    what: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     let all: Vec<&str> = candidates.into_iter().collect();
     match closest(name, all.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
@@ -176,11 +196,15 @@ mod tests {
     #[test]
     fn renders_location_snippet_caret_and_hint() {
         let source = "a: 1\nnext: balanse\n";
-        let d = Diagnostic::error("unknown-target", Pos::new(2, 7, 7), "no step `balanse`").with_hint("did you mean `balance`?");
+        let d = Diagnostic::error("unknown-target", Pos::new(2, 7, 7), "no step `balanse`")
+            .with_hint("did you mean `balance`?");
         let text = render_one("x.yaml", source, &d);
         assert!(text.contains("error[unknown-target]: no step `balanse`"));
         assert!(text.contains("--> x.yaml:2:7"));
-        assert!(text.contains("2 | next: balanse\n  |       ^^^^^^^\n"), "{text}");
+        assert!(
+            text.contains("2 | next: balanse\n  |       ^^^^^^^\n"),
+            "{text}"
+        );
         assert!(text.contains("hint: did you mean `balance`?"));
     }
 
@@ -188,6 +212,9 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(closest("balanse", ["balance", "cards"]), Some("balance"));
         assert_eq!(closest("zzz", ["balance", "cards"]), None);
-        assert_eq!(suggest("zzz", "queues", ["a", "b"]), "declared queues: a, b");
+        assert_eq!(
+            suggest("zzz", "queues", ["a", "b"]),
+            "declared queues: a, b"
+        );
     }
 }

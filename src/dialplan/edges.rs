@@ -8,7 +8,11 @@ use super::located::Pos;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// A step in the same flow (or, for `global`, in the start flow).
-    Step { name: String, pos: Pos, global: bool },
+    Step {
+        name: String,
+        pos: Pos,
+        global: bool,
+    },
     /// The step written after this one (a step without `next`).
     Following,
 }
@@ -25,7 +29,11 @@ pub struct Edge {
 fn to(label: impl Into<String>, name: &Name) -> Edge {
     Edge {
         label: label.into(),
-        target: Target::Step { name: name.value.clone(), pos: name.pos, global: false },
+        target: Target::Step {
+            name: name.value.clone(),
+            pos: name.pos,
+            global: false,
+        },
         implicit: false,
     }
 }
@@ -33,7 +41,11 @@ fn to(label: impl Into<String>, name: &Name) -> Edge {
 fn to_global(label: impl Into<String>, name: &Name, implicit: bool) -> Edge {
     Edge {
         label: label.into(),
-        target: Target::Step { name: name.value.clone(), pos: name.pos, global: true },
+        target: Target::Step {
+            name: name.value.clone(),
+            pos: name.pos,
+            global: true,
+        },
         implicit,
     }
 }
@@ -41,7 +53,11 @@ fn to_global(label: impl Into<String>, name: &Name, implicit: bool) -> Edge {
 fn next_or_following(label: &str, next: &Option<Name>) -> Edge {
     match next {
         Some(n) => to(label, n),
-        None => Edge { label: label.into(), target: Target::Following, implicit: false },
+        None => Edge {
+            label: label.into(),
+            target: Target::Following,
+            implicit: false,
+        },
     }
 }
 

@@ -10,7 +10,10 @@ pub enum Event {
     /// The call was answered.
     CallStarted { caller_id: String, called: String },
     /// The recogniser heard something (raw text: the runtime asks NLU what it means).
-    Speech { transcript: String, asr_confidence: f32 },
+    Speech {
+        transcript: String,
+        asr_confidence: f32,
+    },
     /// Keypad digits (a whole entry, terminator included or not).
     Dtmf { digits: String },
     /// The caller said nothing before the gather's timeout.
@@ -37,9 +40,18 @@ pub enum LookupResult {
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::CallStarted { caller_id, called } => write!(f, "CallStarted({caller_id} -> {called})"),
-            Event::Speech { transcript, asr_confidence } => {
-                write!(f, "Speech({} chars, asr {asr_confidence:.2})", transcript.chars().count())
+            Event::CallStarted { caller_id, called } => {
+                write!(f, "CallStarted({caller_id} -> {called})")
+            }
+            Event::Speech {
+                transcript,
+                asr_confidence,
+            } => {
+                write!(
+                    f,
+                    "Speech({} chars, asr {asr_confidence:.2})",
+                    transcript.chars().count()
+                )
             }
             Event::Dtmf { digits } => write!(f, "Dtmf({} keys)", digits.chars().count()),
             Event::Timeout => f.write_str("Timeout"),

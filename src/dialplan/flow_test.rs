@@ -64,7 +64,7 @@ pub enum Turn {
     /// The transfer fails with this reason.
     TransferFails(String),
     /// Checks what happened since the previous `expect` turn.
-    Expect(Expect),
+    Expect(Box<Expect>),
 }
 
 /// What must have happened.
@@ -143,7 +143,10 @@ impl TestOutcome {
 /// The results of one file, or why it could not run.
 #[derive(Debug)]
 pub enum FileOutcome {
-    Ran { dialplan: PathBuf, outcomes: Vec<TestOutcome> },
+    Ran {
+        dialplan: PathBuf,
+        outcomes: Vec<TestOutcome>,
+    },
     /// The test file or its dialplan did not load.
     Broken(Report),
 }
@@ -152,7 +155,11 @@ pub enum FileOutcome {
 pub fn run_file(path: &Path) -> FileOutcome {
     match load_file(path) {
         Ok((tests, plan, dialplan)) => {
-            let outcomes = tests.tests.iter().map(|t| run_test(&plan, &tests, t)).collect();
+            let outcomes = tests
+                .tests
+                .iter()
+                .map(|t| run_test(&plan, &tests, t))
+                .collect();
             FileOutcome::Ran { dialplan, outcomes }
         }
         Err(report) => FileOutcome::Broken(report),
@@ -164,17 +171,44 @@ pub fn load_file(path: &Path) -> Result<(TestFile, Arc<Dialplan>, PathBuf), Repo
     let file = path.display().to_string();
     let text = match std::fs::read(path) {
         Ok(bytes) if bytes.len() <= loader::MAX_DIALPLAN_BYTES => bytes,
-        Ok(_) => return Err(broken(&file, "", Diagnostic::error("too-large", Default::default(), "test file over the size limit"))),
-        Err(e) => return Err(broken(&file, "", Diagnostic::error("io", Default::default(), format!("cannot read: {e}")))),
+        Ok(_) => {
+            return Err(broken(
+                &file,
+                "",
+                Diagnostic::error(
+                    "too-large",
+                    Default::default(),
+                    "test file over the size limit",
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(broken(
+                &file,
+                "",
+                Diagnostic::error("io", Default::default(), format!("cannot read: {e}")),
+            ));
+        }
     };
     let Ok(text) = String::from_utf8(text) else {
-        return Err(broken(&file, "", Diagnostic::error("not-utf8", Default::default(), "the file is not valid UTF-8")));
+        return Err(broken(
+            &file,
+            "",
+            Diagnostic::error(
+                "not-utf8",
+                Default::default(),
+                "the file is not valid UTF-8",
+            ),
+        ));
     };
     let tests: TestFile = match serde_saphyr::from_str(&text) {
         Ok(t) => t,
         Err(e) => return Err(broken(&file, &text, loader::yaml_diagnostic(&e))),
     };
-    let dialplan_path = path.parent().unwrap_or(Path::new(".")).join(&tests.dialplan);
+    let dialplan_path = path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(&tests.dialplan);
     let plan = loader::load_path(&dialplan_path).map(|(plan, _)| Arc::new(plan))?;
     Ok((tests, plan, dialplan_path))
 }
@@ -192,22 +226,38 @@ pub fn run_test(plan: &Arc<Dialplan>, file: &TestFile, test: &FlowTest) -> TestO
     let now = match at.map(|a| parse_time(a, plan.timezone)) {
         Some(Ok(now)) => now,
         Some(Err(e)) => {
-            return TestOutcome { name: test.name.clone(), failures: vec![e], transcript: Vec::new() };
+            return TestOutcome {
+                name: test.name.clone(),
+                failures: vec![e],
+                transcript: Vec::new(),
+            };
         }
         None => {
             let message = "no call time: give `at:` in the test or the file".to_string();
-            return TestOutcome { name: test.name.clone(), failures: vec![message], transcript: Vec::new() };
+            return TestOutcome {
+                name: test.name.clone(),
+                failures: vec![message],
+                transcript: Vec::new(),
+            };
         }
     };
     let mut mocks = file.lookups.clone();
     mocks.extend(test.lookups.clone());
-    let caller_id = test.caller_id.as_ref().or(file.caller_id.as_ref()).map(String::as_str).unwrap_or("anonymous");
+    let caller_id = test
+        .caller_id
+        .as_ref()
+        .or(file.caller_id.as_ref())
+        .map(String::as_str)
+        .unwrap_or("anonymous");
     let mut session = Session::start(Arc::clone(plan), caller_id, now, mocks);
     let mut window_start = (0, 0, 0);
     for (i, turn) in test.turns.iter().enumerate() {
         if session.pending_lookup.is_some() {
             let (source, _) = session.pending_lookup.clone().unwrap_or_default();
-            failures.push(format!("turn {}: lookup `{source}` has no mock answer (add it under `lookups:`)", i + 1));
+            failures.push(format!(
+                "turn {}: lookup `{source}` has no mock answer (add it under `lookups:`)",
+                i + 1
+            ));
             session.answer_lookup(&MockAnswer::Error("no mock".into()));
         }
         match turn {
@@ -225,14 +275,20 @@ pub fn run_test(plan: &Arc<Dialplan>, file: &TestFile, test: &FlowTest) -> TestO
         }
     }
     if let Some((source, _)) = &session.pending_lookup {
-        failures.push(format!("lookup `{source}` has no mock answer (add it under `lookups:`)"));
+        failures.push(format!(
+            "lookup `{source}` has no mock answer (add it under `lookups:`)"
+        ));
     }
     if let Some(expect) = &test.expect {
         for f in check(&session, expect, (0, 0, 0)) {
             failures.push(format!("at the end: {f}"));
         }
     }
-    TestOutcome { name: test.name.clone(), failures, transcript: transcript_lines(&session.lines) }
+    TestOutcome {
+        name: test.name.clone(),
+        failures,
+        transcript: transcript_lines(&session.lines),
+    }
 }
 
 /// Renders session lines for people.
@@ -246,7 +302,11 @@ pub fn transcript_lines(lines: &[Line]) -> Vec<String> {
                 None => format!("hotline:  {}", h.text),
             },
             Line::Listening(l) => format!("          (listening: {l})"),
-            Line::Lookup { source, args, answer } => format!("          (lookup {source}({args}) -> {answer})"),
+            Line::Lookup {
+                source,
+                args,
+                answer,
+            } => format!("          (lookup {source}({args}) -> {answer})"),
             Line::Transfer(t) => format!("          (transfer {t})"),
             Line::Hangup(r) => format!("          (hangup: {r})"),
         })
@@ -256,7 +316,10 @@ pub fn transcript_lines(lines: &[Line]) -> Vec<String> {
 /// Is `expected` an ordered subsequence of `actual`? Returns the first missing item.
 fn first_missing<'a>(expected: &'a [String], actual: &[&str]) -> Option<&'a str> {
     let mut rest = actual.iter();
-    expected.iter().find(|e| !rest.any(|a| a == e)).map(String::as_str)
+    expected
+        .iter()
+        .find(|e| !rest.any(|a| a == e))
+        .map(String::as_str)
 }
 
 fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> Vec<String> {
@@ -264,31 +327,49 @@ fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> V
     let heard = &session.heard[window.0.min(session.heard.len())..];
     let prompts: Vec<&str> = heard.iter().filter_map(|h| h.prompt.as_deref()).collect();
     if let Some(missing) = first_missing(&expect.prompts, &prompts) {
-        failures.push(format!("prompt `{missing}` was not played (in order); played: [{}]", prompts.join(", ")));
+        failures.push(format!(
+            "prompt `{missing}` was not played (in order); played: [{}]",
+            prompts.join(", ")
+        ));
     }
     for id in &expect.not_played {
         if prompts.contains(&id.as_str()) {
             failures.push(format!("prompt `{id}` was played"));
         }
     }
-    let text: String = heard.iter().map(|h| h.text.as_str()).collect::<Vec<_>>().join(" ");
+    let text: String = heard
+        .iter()
+        .map(|h| h.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     for wanted in &expect.heard {
         if !text.contains(wanted.as_str()) {
-            failures.push(format!("the caller did not hear \"{wanted}\"; heard: \"{text}\""));
+            failures.push(format!(
+                "the caller did not hear \"{wanted}\"; heard: \"{text}\""
+            ));
         }
     }
     let vars = session.runtime().variables();
     for (name, value) in &expect.variables {
         match vars.get(name) {
             Some(v) if v.masked() == *value => {}
-            Some(v) => failures.push(format!("variable `{name}` is `{}`, expected `{value}`", v.masked())),
+            Some(v) => failures.push(format!(
+                "variable `{name}` is `{}`, expected `{value}`",
+                v.masked()
+            )),
             None => failures.push(format!("variable `{name}` is not set, expected `{value}`")),
         }
     }
     let path = session.runtime().path();
-    let path: Vec<&str> = path[window.1.min(path.len())..].iter().map(String::as_str).collect();
+    let path: Vec<&str> = path[window.1.min(path.len())..]
+        .iter()
+        .map(String::as_str)
+        .collect();
     if let Some(missing) = first_missing(&expect.path, &path) {
-        failures.push(format!("step `{missing}` was not walked (in order); path: {}", path.join(" -> ")));
+        failures.push(format!(
+            "step `{missing}` was not walked (in order); path: {}",
+            path.join(" -> ")
+        ));
     }
     if let Some(step) = &expect.listening {
         match &session.listening {
@@ -300,27 +381,44 @@ fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> V
     match (&expect.transfer, &session.transfer) {
         (None, _) => {}
         (Some(ExpectTransfer::None), None) => {}
-        (Some(ExpectTransfer::None), Some(t)) => failures.push(format!("transferred to `{}`, expected no transfer", t.queue)),
+        (Some(ExpectTransfer::None), Some(t)) => failures.push(format!(
+            "transferred to `{}`, expected no transfer",
+            t.queue
+        )),
         (Some(ExpectTransfer::To(_)), None) => failures.push("no transfer was made".to_string()),
         (Some(ExpectTransfer::To(want)), Some(got)) => {
             if got.queue != want.queue {
-                failures.push(format!("transferred to `{}`, expected `{}`", got.queue, want.queue));
+                failures.push(format!(
+                    "transferred to `{}`, expected `{}`",
+                    got.queue, want.queue
+                ));
             }
             if let Some(p) = want.priority
                 && p != got.priority
             {
-                failures.push(format!("priority {}, expected {}", got.priority.as_str(), p.as_str()));
+                failures.push(format!(
+                    "priority {}, expected {}",
+                    got.priority.as_str(),
+                    p.as_str()
+                ));
             }
             if let Some(intent) = &want.intent
                 && got.context.intent.as_ref() != Some(intent)
             {
-                failures.push(format!("context intent {:?}, expected `{intent}`", got.context.intent));
+                failures.push(format!(
+                    "context intent {:?}, expected `{intent}`",
+                    got.context.intent
+                ));
             }
             for (field, value) in &want.context {
                 match got.context.fields.get(field) {
                     Some(v) if v == value => {}
-                    Some(v) => failures.push(format!("context `{field}` is `{v}`, expected `{value}`")),
-                    None => failures.push(format!("context `{field}` is missing, expected `{value}`")),
+                    Some(v) => {
+                        failures.push(format!("context `{field}` is `{v}`, expected `{value}`"))
+                    }
+                    None => {
+                        failures.push(format!("context `{field}` is missing, expected `{value}`"))
+                    }
                 }
             }
             for field in &want.context_absent {
@@ -342,7 +440,9 @@ fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> V
         match &session.hangup {
             Some(r) if r.contains(reason.as_str()) => {}
             Some(r) => failures.push(format!("hangup reason `{r}`, expected `{reason}`")),
-            None => failures.push(format!("the call was not hung up, expected reason `{reason}`")),
+            None => failures.push(format!(
+                "the call was not hung up, expected reason `{reason}`"
+            )),
         }
     }
     failures

@@ -36,7 +36,11 @@ struct GraphEdge {
 }
 
 fn node_id(flow: &str, step: &str) -> String {
-    let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect::<String>();
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<String>()
+    };
     format!("{}__{}", clean(flow), clean(step))
 }
 
@@ -48,7 +52,12 @@ fn short_label(step: &Step) -> String {
         },
         Step::Lookup(l) => format!("lookup {}", l.source.value),
         Step::Transfer(t) => {
-            let queues: Vec<&str> = t.queue.iter().chain(t.route.iter().map(|r| &r.queue)).map(|q| q.as_str()).collect();
+            let queues: Vec<&str> = t
+                .queue
+                .iter()
+                .chain(t.route.iter().map(|r| &r.queue))
+                .map(|q| q.as_str())
+                .collect();
             format!("transfer {} ({})", queues.join("/"), t.priority.as_str())
         }
         Step::Hours(h) => format!("hours {}", h.schedule.value),
@@ -72,21 +81,35 @@ fn collect(plan: &Dialplan) -> (Vec<(String, Vec<Node>)>, Vec<GraphEdge>) {
                 Step::Hangup(_) | Step::Transfer(_) | Step::Return(_) => Shape::End,
                 _ => Shape::Step,
             };
-            nodes.push(Node { id: id.clone(), label: format!("{}\n{}", name.value, short_label(step)), shape });
+            nodes.push(Node {
+                id: id.clone(),
+                label: format!("{}\n{}", name.value, short_label(step)),
+                shape,
+            });
             for edge in edges(doc, step) {
                 if edge.implicit {
                     continue;
                 }
                 let to = match edge.target {
-                    Target::Step { name, global, .. } => {
-                        node_id(if global { &plan.start_flow } else { &flow.value }, &name)
-                    }
+                    Target::Step { name, global, .. } => node_id(
+                        if global {
+                            &plan.start_flow
+                        } else {
+                            &flow.value
+                        },
+                        &name,
+                    ),
                     Target::Following => match f.steps.entries.get(index + 1) {
                         Some((next, _)) => node_id(flow, next),
                         None => continue,
                     },
                 };
-                all_edges.push(GraphEdge { from: id.clone(), to, label: edge.label, dashed: false });
+                all_edges.push(GraphEdge {
+                    from: id.clone(),
+                    to,
+                    label: edge.label,
+                    dashed: false,
+                });
             }
             if let Step::Call(c) = step
                 && let Some(first) = plan.first_step(&c.flow)
@@ -104,11 +127,24 @@ fn collect(plan: &Dialplan) -> (Vec<(String, Vec<Node>)>, Vec<GraphEdge>) {
     let mut specials = Vec::new();
     for (intent, target) in &plan.global_intents {
         let id = format!("anywhere__{}", node_id("", intent));
-        specials.push(Node { id: id.clone(), label: format!("anywhere\nsays {intent}"), shape: Shape::Special });
-        all_edges.push(GraphEdge { from: id, to: node_id(&target.flow, &target.step), label: intent.clone(), dashed: true });
+        specials.push(Node {
+            id: id.clone(),
+            label: format!("anywhere\nsays {intent}"),
+            shape: Shape::Special,
+        });
+        all_edges.push(GraphEdge {
+            from: id,
+            to: node_id(&target.flow, &target.step),
+            label: intent.clone(),
+            dashed: true,
+        });
     }
     if let Some(fallback) = &plan.fallback {
-        specials.push(Node { id: "fallback__".into(), label: "fallback\n(exhausted, errors)".into(), shape: Shape::Special });
+        specials.push(Node {
+            id: "fallback__".into(),
+            label: "fallback\n(exhausted, errors)".into(),
+            shape: Shape::Special,
+        });
         all_edges.push(GraphEdge {
             from: "fallback__".into(),
             to: node_id(&fallback.flow, &fallback.step),
@@ -123,11 +159,16 @@ fn collect(plan: &Dialplan) -> (Vec<(String, Vec<Node>)>, Vec<GraphEdge>) {
 }
 
 fn mermaid_text(text: &str) -> String {
-    text.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;").replace('\n', "<br/>")
+    text.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+        .replace('\n', "<br/>")
 }
 
 fn dot_text(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Renders the dialplan as a diagram.
@@ -140,7 +181,12 @@ pub fn render(plan: &Dialplan, format: GraphFormat) -> String {
             for (flow, nodes) in &flows {
                 let indent = if flow.is_empty() { "  " } else { "    " };
                 if !flow.is_empty() {
-                    let _ = writeln!(out, "  subgraph {}[\"flow {}\"]", node_id("flow", flow), mermaid_text(flow));
+                    let _ = writeln!(
+                        out,
+                        "  subgraph {}[\"flow {}\"]",
+                        node_id("flow", flow),
+                        mermaid_text(flow)
+                    );
                 }
                 for node in nodes {
                     let label = mermaid_text(&node.label);
@@ -160,7 +206,13 @@ pub fn render(plan: &Dialplan, format: GraphFormat) -> String {
                 if e.label.is_empty() {
                     let _ = writeln!(out, "  {} {arrow} {}", e.from, e.to);
                 } else {
-                    let _ = writeln!(out, "  {} {arrow}|\"{}\"| {}", e.from, mermaid_text(&e.label), e.to);
+                    let _ = writeln!(
+                        out,
+                        "  {} {arrow}|\"{}\"| {}",
+                        e.from,
+                        mermaid_text(&e.label),
+                        e.to
+                    );
                 }
             }
         }
@@ -169,7 +221,12 @@ pub fn render(plan: &Dialplan, format: GraphFormat) -> String {
             out.push_str("  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
             for (flow, nodes) in &flows {
                 if !flow.is_empty() {
-                    let _ = writeln!(out, "  subgraph \"cluster_{}\" {{\n    label=\"flow {}\";", dot_text(flow), dot_text(flow));
+                    let _ = writeln!(
+                        out,
+                        "  subgraph \"cluster_{}\" {{\n    label=\"flow {}\";",
+                        dot_text(flow),
+                        dot_text(flow)
+                    );
                 }
                 for node in nodes {
                     let shape = match node.shape {
@@ -178,7 +235,12 @@ pub fn render(plan: &Dialplan, format: GraphFormat) -> String {
                         Shape::End => "box, style=\"rounded,bold\"",
                         Shape::Special => "note",
                     };
-                    let _ = writeln!(out, "    {} [label=\"{}\", shape={shape}];", node.id, dot_text(&node.label));
+                    let _ = writeln!(
+                        out,
+                        "    {} [label=\"{}\", shape={shape}];",
+                        node.id,
+                        dot_text(&node.label)
+                    );
                 }
                 if !flow.is_empty() {
                     out.push_str("  }\n");
@@ -186,7 +248,13 @@ pub fn render(plan: &Dialplan, format: GraphFormat) -> String {
             }
             for e in &edges {
                 let style = if e.dashed { ", style=dashed" } else { "" };
-                let _ = writeln!(out, "  {} -> {} [label=\"{}\"{style}];", e.from, e.to, dot_text(&e.label));
+                let _ = writeln!(
+                    out,
+                    "  {} -> {} [label=\"{}\"{style}];",
+                    e.from,
+                    e.to,
+                    dot_text(&e.label)
+                );
             }
             out.push_str("}\n");
         }

@@ -30,14 +30,20 @@ pub fn load_path(path: &Path) -> Result<(Dialplan, Report), Report> {
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     let too_big = |size: u64| {
-        Diagnostic::error("too-large", Pos::UNKNOWN, format!("the file is {size} bytes, over the {MAX_DIALPLAN_BYTES}-byte limit"))
-            .with_hint("split it, or check that this is the right file")
+        Diagnostic::error(
+            "too-large",
+            Pos::UNKNOWN,
+            format!("the file is {size} bytes, over the {MAX_DIALPLAN_BYTES}-byte limit"),
+        )
+        .with_hint("split it, or check that this is the right file")
     };
-    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error("io", Pos::UNKNOWN, format!("cannot read the file: {e}")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error("io", Pos::UNKNOWN, format!("cannot read the file: {e}")))?;
     if meta.len() > MAX_DIALPLAN_BYTES as u64 {
         return Err(too_big(meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("io", Pos::UNKNOWN, format!("cannot read the file: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error("io", Pos::UNKNOWN, format!("cannot read the file: {e}")))?;
     if bytes.len() > MAX_DIALPLAN_BYTES {
         return Err(too_big(bytes.len() as u64));
     }
@@ -47,12 +53,23 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
 /// Parses and checks dialplan text. `base_dir` is the file's folder (prompt ids are
 /// checked against `<base_dir>/<prompts_dir>/<language>/`); without it prompts are not
 /// checked.
-pub fn load_source(file: &str, bytes: &[u8], base_dir: Option<&Path>) -> Result<(Dialplan, Report), Report> {
+pub fn load_source(
+    file: &str,
+    bytes: &[u8],
+    base_dir: Option<&Path>,
+) -> Result<(Dialplan, Report), Report> {
     let mut report = Report::new(file, "");
     if bytes.len() > MAX_DIALPLAN_BYTES {
         report.push(
-            Diagnostic::error("too-large", Pos::UNKNOWN, format!("the text is {} bytes, over the {MAX_DIALPLAN_BYTES}-byte limit", bytes.len()))
-                .with_hint("split it, or check that this is the right file"),
+            Diagnostic::error(
+                "too-large",
+                Pos::UNKNOWN,
+                format!(
+                    "the text is {} bytes, over the {MAX_DIALPLAN_BYTES}-byte limit",
+                    bytes.len()
+                ),
+            )
+            .with_hint("split it, or check that this is the right file"),
         );
         return Err(report);
     }
@@ -62,11 +79,20 @@ pub fn load_source(file: &str, bytes: &[u8], base_dir: Option<&Path>) -> Result<
             let valid = &bytes[..e.valid_up_to()];
             let valid = std::str::from_utf8(valid).unwrap_or_default();
             let line = valid.matches('\n').count() + 1;
-            let column = valid.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            let column = valid
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
             report.source = String::from_utf8_lossy(bytes).into_owned();
             report.push(
-                Diagnostic::error("not-utf8", Pos::new(line as u32, column as u32, 1), "the file is not valid UTF-8")
-                    .with_hint("save the file as UTF-8"),
+                Diagnostic::error(
+                    "not-utf8",
+                    Pos::new(line as u32, column as u32, 1),
+                    "the file is not valid UTF-8",
+                )
+                .with_hint("save the file as UTF-8"),
             );
             return Err(report);
         }
@@ -81,15 +107,34 @@ pub fn load_source(file: &str, bytes: &[u8], base_dir: Option<&Path>) -> Result<
     };
     let prompts = match base_dir {
         Some(dir) => {
-            let folder = doc.prompts_dir.as_ref().map(|d| d.value.as_str()).unwrap_or("../prompts");
-            let language = doc.language.as_ref().map(|l| l.value.as_str()).unwrap_or("en-US");
+            let folder = doc
+                .prompts_dir
+                .as_ref()
+                .map(|d| d.value.as_str())
+                .unwrap_or("../prompts");
+            let language = doc
+                .language
+                .as_ref()
+                .map(|l| l.value.as_str())
+                .unwrap_or("en-US");
             let path: PathBuf = dir.join(folder).join(language);
             let catalog = PromptCatalog::load(&path);
             if !catalog.is_available() {
-                let pos = doc.prompts_dir.as_ref().map(|d| d.pos).unwrap_or(Pos::UNKNOWN);
+                let pos = doc
+                    .prompts_dir
+                    .as_ref()
+                    .map(|d| d.pos)
+                    .unwrap_or(Pos::UNKNOWN);
                 report.push(
-                    Diagnostic::warning("no-prompts", pos, format!("prompt folder {} not found: prompt ids are not checked", path.display()))
-                        .with_hint("set `prompts_dir:` relative to this file"),
+                    Diagnostic::warning(
+                        "no-prompts",
+                        pos,
+                        format!(
+                            "prompt folder {} not found: prompt ids are not checked",
+                            path.display()
+                        ),
+                    )
+                    .with_hint("set `prompts_dir:` relative to this file"),
                 );
             }
             catalog
@@ -122,14 +167,21 @@ pub fn yaml_diagnostic(err: &serde_saphyr::Error) -> Diagnostic {
             message = stripped.to_string();
         }
     }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        message = format!("`{key}` is defined twice here");
+    }
     let hint = if message.contains("unknown variant") {
         "not a known step or value: see docs/dialplan.md (`hotline schema` lets editors complete them)"
     } else if message.contains("unknown field") {
         "not a field of this item: see the fields it accepts above, and docs/dialplan.md"
     } else if message.contains("missing field") {
         "this item needs that field: see docs/dialplan.md"
-    } else if message.contains("duplicate") {
-        "every name in a mapping must be unique"
+    } else if message.contains("defined twice") {
+        "step, flow, intent and other names must be unique: rename or remove one"
     } else {
         "see docs/dialplan.md for the format"
     };
@@ -161,15 +213,29 @@ mod tests {
         let text = MINIMAL.replace("        hangup: {}", "        hangupp: {}");
         let errors = errors_of(&text);
         assert_eq!(errors.len(), 1);
-        assert_eq!((errors[0].pos.line, errors[0].pos.column), (10, 9), "{:?}", errors[0]);
-        assert!(errors[0].message.contains("hangupp"), "{}", errors[0].message);
+        assert_eq!(
+            (errors[0].pos.line, errors[0].pos.column),
+            (10, 9),
+            "{:?}",
+            errors[0]
+        );
+        assert!(
+            errors[0].message.contains("hangupp"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
     fn wrong_type_points_at_the_value() {
         let text = MINIMAL.replace("name: t", "name: t\nconfidence: high");
         let errors = errors_of(&text);
-        assert_eq!((errors[0].pos.line, errors[0].pos.column), (2, 13), "{:?}", errors[0]);
+        assert_eq!(
+            (errors[0].pos.line, errors[0].pos.column),
+            (2, 13),
+            "{:?}",
+            errors[0]
+        );
     }
 
     #[test]
@@ -178,9 +244,18 @@ mod tests {
         bytes.push(0xff);
         let report = load_source("t.yaml", &bytes, None).unwrap_err();
         assert_eq!(report.diagnostics[0].code, "not-utf8");
-        assert_eq!((report.diagnostics[0].pos.line, report.diagnostics[0].pos.column), (2, 12));
+        assert_eq!(
+            (
+                report.diagnostics[0].pos.line,
+                report.diagnostics[0].pos.column
+            ),
+            (2, 12)
+        );
         let big = vec![b'#'; MAX_DIALPLAN_BYTES + 1];
-        assert_eq!(load_source("t.yaml", &big, None).unwrap_err().diagnostics[0].code, "too-large");
+        assert_eq!(
+            load_source("t.yaml", &big, None).unwrap_err().diagnostics[0].code,
+            "too-large"
+        );
     }
 
     #[test]
@@ -188,6 +263,10 @@ mod tests {
         let text = MINIMAL.replace("      bye:\n", "      hi:\n");
         let errors = errors_of(&text);
         assert_eq!(errors[0].pos.line, 9, "{:?}", errors[0]);
-        assert!(errors[0].message.to_lowercase().contains("duplicate"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.to_lowercase().contains("duplicate"),
+            "{}",
+            errors[0].message
+        );
     }
 }

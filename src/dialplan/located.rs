@@ -20,7 +20,11 @@ pub struct Pos {
 }
 
 impl Pos {
-    pub const UNKNOWN: Pos = Pos { line: 0, column: 0, len: 0 };
+    pub const UNKNOWN: Pos = Pos {
+        line: 0,
+        column: 0,
+        len: 0,
+    };
 
     pub fn new(line: u32, column: u32, len: u32) -> Self {
         Self { line, column, len }
@@ -59,7 +63,10 @@ impl<T> Located<T> {
 
     /// A value that was not written in the file (a default).
     pub fn unplaced(value: T) -> Self {
-        Self { value, pos: Pos::UNKNOWN }
+        Self {
+            value,
+            pos: Pos::UNKNOWN,
+        }
     }
 }
 
@@ -99,7 +106,10 @@ impl<T: fmt::Display> fmt::Display for Located<T> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
-        Ok(Located { value: spanned.value, pos: Pos::from(spanned.referenced) })
+        Ok(Located {
+            value: spanned.value,
+            pos: Pos::from(spanned.referenced),
+        })
     }
 }
 
@@ -133,17 +143,25 @@ pub struct OrderedMap<V> {
 
 impl<V> Default for OrderedMap<V> {
     fn default() -> Self {
-        Self { entries: Vec::new() }
+        Self {
+            entries: Vec::new(),
+        }
     }
 }
 
 impl<V> OrderedMap<V> {
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
     }
 
     pub fn get_entry(&self, key: &str) -> Option<(&Located<String>, &V)> {
-        self.entries.iter().find(|(k, _)| k.value == key).map(|(k, v)| (k, v))
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(k, v)| (k, v))
     }
 
     pub fn contains_key(&self, key: &str) -> bool {

@@ -20,7 +20,10 @@ pub struct StepRef {
 
 impl StepRef {
     pub fn new(flow: impl Into<String>, step: impl Into<String>) -> Self {
-        Self { flow: flow.into(), step: step.into() }
+        Self {
+            flow: flow.into(),
+            step: step.into(),
+        }
     }
 }
 
@@ -75,7 +78,9 @@ impl Dialplan {
     pub fn following(&self, at: &StepRef) -> Option<StepRef> {
         let steps = &self.flow(&at.flow)?.steps.entries;
         let index = steps.iter().position(|(k, _)| k.value == at.step)?;
-        steps.get(index + 1).map(|(k, _)| StepRef::new(at.flow.clone(), k.value.clone()))
+        steps
+            .get(index + 1)
+            .map(|(k, _)| StepRef::new(at.flow.clone(), k.value.clone()))
     }
 
     /// The text of a prompt id, if a prompt list has it.

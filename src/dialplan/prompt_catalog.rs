@@ -16,22 +16,27 @@ pub struct PromptCatalog {
 impl PromptCatalog {
     /// Reads a language folder; a missing folder gives an empty catalog with `dir` set.
     pub fn load(dir: &Path) -> Self {
-        let mut catalog = PromptCatalog { dir: Some(dir.to_path_buf()), ..Default::default() };
+        let mut catalog = PromptCatalog {
+            dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
         let Ok(entries) = std::fs::read_dir(dir) else {
             return catalog;
         };
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in paths {
-            let (Some(stem), Some(ext)) = (path.file_stem().and_then(|s| s.to_str()), path.extension()) else {
+            let (Some(stem), Some(ext)) =
+                (path.file_stem().and_then(|s| s.to_str()), path.extension())
+            else {
                 continue;
             };
             if ext == "wav" {
                 catalog.recorded.insert(stem.to_string());
-            } else if ext == "txt" {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    catalog.add_list(&text);
-                }
+            } else if ext == "txt"
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                catalog.add_list(&text);
             }
         }
         catalog
@@ -44,7 +49,8 @@ impl PromptCatalog {
                 continue;
             }
             if let Some((id, prompt)) = line.split_once('\t') {
-                self.texts.insert(id.trim().to_string(), prompt.trim().to_string());
+                self.texts
+                    .insert(id.trim().to_string(), prompt.trim().to_string());
             }
         }
     }
@@ -67,7 +73,10 @@ impl PromptCatalog {
     }
 
     pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.texts.keys().chain(self.recorded.iter()).map(String::as_str)
+        self.texts
+            .keys()
+            .chain(self.recorded.iter())
+            .map(String::as_str)
     }
 }
 
@@ -78,7 +87,11 @@ mod tests {
     #[test]
     fn reads_lists_and_recordings() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("bank.txt"), "# comment\nwelcome\tWelcome to Acme.\nbad line\n").unwrap();
+        std::fs::write(
+            dir.path().join("bank.txt"),
+            "# comment\nwelcome\tWelcome to Acme.\nbad line\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("welcome.wav"), b"RIFF").unwrap();
         std::fs::write(dir.path().join("beep.wav"), b"RIFF").unwrap();
         let catalog = PromptCatalog::load(dir.path());

@@ -109,7 +109,9 @@ impl Runtime {
         match (state, event) {
             (CallState::Ended { .. }, _) => {}
             (_, Event::HungUp) => {
-                self.state = CallState::Ended { reason: "caller hung up".into() };
+                self.state = CallState::Ended {
+                    reason: "caller hung up".into(),
+                };
             }
             (_, Event::PlaybackFinished) => {}
             (CallState::Idle, Event::CallStarted { caller_id, called }) => {
@@ -129,9 +131,15 @@ impl Runtime {
             (CallState::Listening { at, attempts }, Event::Timeout) => {
                 self.on_input(at, attempts, Input::Timeout, now, &mut out)
             }
-            (CallState::LookingUp { at }, Event::LookupResult(result)) => self.on_lookup(at, result, now, &mut out),
+            (CallState::LookingUp { at }, Event::LookupResult(result)) => {
+                self.on_lookup(at, result, now, &mut out)
+            }
             (CallState::Transferred { at, .. }, Event::TransferFailed { reason }) => {
-                self.vars.set("last_outcome", VarValue::Text(format!("transfer failed: {reason}")), false);
+                self.vars.set(
+                    "last_outcome",
+                    VarValue::Text(format!("transfer failed: {reason}")),
+                    false,
+                );
                 let target = match self.plan.step(&at) {
                     Some(Step::Transfer(t)) => t.on_failure.as_ref().map(|f| self.local(&at, f)),
                     _ => None,
@@ -155,12 +163,22 @@ impl Runtime {
     }
 
     fn end(&mut self, out: &mut Vec<Action>, reason: &str) {
-        out.push(Action::Hangup { reason: reason.to_string() });
-        self.state = CallState::Ended { reason: reason.to_string() };
+        out.push(Action::Hangup {
+            reason: reason.to_string(),
+        });
+        self.state = CallState::Ended {
+            reason: reason.to_string(),
+        };
     }
 
     /// Goes to `target`, else to the dialplan's fallback, else hangs up.
-    fn go_or_fallback(&mut self, target: Option<StepRef>, now: DateTime<Utc>, out: &mut Vec<Action>, why: &str) {
+    fn go_or_fallback(
+        &mut self,
+        target: Option<StepRef>,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+        why: &str,
+    ) {
         match target {
             Some(t) => self.run(t, now, out),
             None => match self.plan.fallback.clone() {
@@ -182,13 +200,20 @@ impl Runtime {
                 Next::Wait => return,
             }
         }
-        self.end(out, "dialplan loop: too many steps without waiting for the caller");
+        self.end(
+            out,
+            "dialplan loop: too many steps without waiting for the caller",
+        );
     }
 
     /// The step after `at` in its flow, or the fallback when the flow ends (the checker
     /// rejects flows that fall off their end, so this is a safety net).
     fn following(&mut self, at: &StepRef, out: &mut Vec<Action>) -> Next {
-        match self.plan.following(at).or_else(|| self.plan.fallback.clone()) {
+        match self
+            .plan
+            .following(at)
+            .or_else(|| self.plan.fallback.clone())
+        {
             Some(next) => Next::Go(next),
             None => {
                 self.end(out, "dialplan error: flow ended without hangup");
@@ -197,7 +222,12 @@ impl Runtime {
         }
     }
 
-    fn next_or_following(&mut self, at: &StepRef, next: Option<&str>, out: &mut Vec<Action>) -> Next {
+    fn next_or_following(
+        &mut self,
+        at: &StepRef,
+        next: Option<&str>,
+        out: &mut Vec<Action>,
+    ) -> Next {
         match next {
             Some(n) => Next::Go(self.local(at, n)),
             None => self.following(at, out),
@@ -226,7 +256,10 @@ impl Runtime {
         match step {
             Step::Say(s) => {
                 let items = self.render(&s.play);
-                out.push(Action::Play { items, barge_in: s.barge_in.unwrap_or(false) });
+                out.push(Action::Play {
+                    items,
+                    barge_in: s.barge_in.unwrap_or(false),
+                });
                 self.next_or_following(at, s.next.as_deref().map(String::as_str), out)
             }
             Step::Set(s) => {
@@ -235,8 +268,16 @@ impl Runtime {
                     self.vars.set(name.value.clone(), value, sensitive);
                 }
                 for counter in &s.increment {
-                    let current = self.vars.value(counter).and_then(VarValue::as_number).unwrap_or(0.0) as i64;
-                    self.vars.set(counter.value.clone(), VarValue::Number(current.saturating_add(1)), false);
+                    let current = self
+                        .vars
+                        .value(counter)
+                        .and_then(VarValue::as_number)
+                        .unwrap_or(0.0) as i64;
+                    self.vars.set(
+                        counter.value.clone(),
+                        VarValue::Number(current.saturating_add(1)),
+                        false,
+                    );
                 }
                 self.next_or_following(at, s.next.as_deref().map(String::as_str), out)
             }
@@ -251,7 +292,11 @@ impl Runtime {
                 Next::Go(self.local(at, target))
             }
             Step::Hours(h) => {
-                let state = plan.schedules.get(&h.schedule.value).map(|s| s.state_at(now)).unwrap_or(OpenState::Closed);
+                let state = plan
+                    .schedules
+                    .get(&h.schedule.value)
+                    .map(|s| s.state_at(now))
+                    .unwrap_or(OpenState::Closed);
                 let target = match state {
                     OpenState::Open => &h.open,
                     OpenState::Closed => &h.closed,
@@ -263,10 +308,16 @@ impl Runtime {
                 self.vars.set("attempts", VarValue::Number(0), false);
                 let items = self.render(&g.play);
                 if !items.is_empty() {
-                    out.push(Action::Play { items, barge_in: g.barge_in.unwrap_or(true) });
+                    out.push(Action::Play {
+                        items,
+                        barge_in: g.barge_in.unwrap_or(true),
+                    });
                 }
                 out.push(Action::Listen(self.listen_spec(at, g, 0)));
-                self.state = CallState::Listening { at: at.clone(), attempts: 0 };
+                self.state = CallState::Listening {
+                    at: at.clone(),
+                    attempts: 0,
+                };
                 Next::Wait
             }
             Step::Lookup(l) => {
@@ -275,10 +326,17 @@ impl Runtime {
                     .iter()
                     .map(|(name, value)| {
                         let (value, sensitive) = self.evaluate(value);
-                        LookupArg { name: name.value.clone(), value: value.to_string(), sensitive }
+                        LookupArg {
+                            name: name.value.clone(),
+                            value: value.to_string(),
+                            sensitive,
+                        }
                     })
                     .collect();
-                out.push(Action::Lookup { source: l.source.value.clone(), args });
+                out.push(Action::Lookup {
+                    source: l.source.value.clone(),
+                    args,
+                });
                 self.state = CallState::LookingUp { at: at.clone() };
                 Next::Wait
             }
@@ -290,7 +348,11 @@ impl Runtime {
                     .map(|rule| rule.queue.value.clone())
                     .or_else(|| t.queue.as_ref().map(|q| q.value.clone()));
                 let Some(queue) = queue else {
-                    self.vars.set("last_outcome", VarValue::Text("transfer failed: no queue matched".into()), false);
+                    self.vars.set(
+                        "last_outcome",
+                        VarValue::Text("transfer failed: no queue matched".into()),
+                        false,
+                    );
                     return match &t.on_failure {
                         Some(f) => Next::Go(self.local(at, f)),
                         None => self.fallback_or_end(out, "transfer failed: no queue matched"),
@@ -298,17 +360,35 @@ impl Runtime {
                 };
                 let items = self.render(&t.play);
                 if !items.is_empty() {
-                    out.push(Action::Play { items, barge_in: false });
+                    out.push(Action::Play {
+                        items,
+                        barge_in: false,
+                    });
                 }
-                let context = self.context(&t.context.iter().map(|c| c.value.clone()).collect::<Vec<_>>());
-                out.push(Action::Transfer { queue: queue.clone(), priority: t.priority, context });
-                self.state = CallState::Transferred { at: at.clone(), queue };
+                let context = self.context(
+                    &t.context
+                        .iter()
+                        .map(|c| c.value.clone())
+                        .collect::<Vec<_>>(),
+                );
+                out.push(Action::Transfer {
+                    queue: queue.clone(),
+                    priority: t.priority,
+                    context,
+                });
+                self.state = CallState::Transferred {
+                    at: at.clone(),
+                    queue,
+                };
                 Next::Wait
             }
             Step::Hangup(h) => {
                 let items = self.render(&h.play);
                 if !items.is_empty() {
-                    out.push(Action::Play { items, barge_in: false });
+                    out.push(Action::Play {
+                        items,
+                        barge_in: false,
+                    });
                 }
                 self.end(out, h.reason.as_deref().unwrap_or("completed"));
                 Next::Wait
@@ -321,11 +401,17 @@ impl Runtime {
                 }
             }
             Step::Return(outcome) => {
-                let target = self.stack.pop().and_then(|call_at| match plan.step(&call_at) {
-                    Some(Step::Call(c)) => c.outcomes.get(outcome).map(|t| self.local(&call_at, t)),
-                    _ => None,
-                });
-                self.vars.set("last_outcome", VarValue::Text(outcome.value.clone()), false);
+                let target = self
+                    .stack
+                    .pop()
+                    .and_then(|call_at| match plan.step(&call_at) {
+                        Some(Step::Call(c)) => {
+                            c.outcomes.get(outcome).map(|t| self.local(&call_at, t))
+                        }
+                        _ => None,
+                    });
+                self.vars
+                    .set("last_outcome", VarValue::Text(outcome.value.clone()), false);
                 match target {
                     Some(t) => Next::Go(t),
                     None => self.fallback_or_end(out, "dialplan error: unhandled return"),
@@ -338,7 +424,9 @@ impl Runtime {
         match self.plan.conditions.get(text) {
             Some(c) => c.eval(&self.vars),
             // Conditions are parsed at load; one that is missing is parsed here.
-            None => super::condition::parse(text).map(|c| c.eval(&self.vars)).unwrap_or(false),
+            None => super::condition::parse(text)
+                .map(|c| c.eval(&self.vars))
+                .unwrap_or(false),
         }
     }
 
@@ -376,14 +464,16 @@ impl Runtime {
             match item {
                 SayItem::Prompt(id) => out.push(PlayItem::Prompt(id.value.clone())),
                 SayItem::Text(text) => {
-                    let pieces = template::parse(text).unwrap_or_else(|_| vec![Piece::Literal(text.value.clone())]);
+                    let pieces = template::parse(text)
+                        .unwrap_or_else(|_| vec![Piece::Literal(text.value.clone())]);
                     let mut literal = String::new();
                     for piece in pieces {
                         match piece {
                             Piece::Literal(l) => literal.push_str(&l),
                             Piece::Var { name, read_as, .. } => {
                                 let var = self.vars.get(&name);
-                                let typed = matches!(var.map(|v| &v.value), Some(VarValue::Typed(_)));
+                                let typed =
+                                    matches!(var.map(|v| &v.value), Some(VarValue::Typed(_)));
                                 let sensitive = var.is_some_and(|v| v.sensitive);
                                 if read_as.is_none() && !typed && !sensitive {
                                     if let Some(v) = var {
@@ -394,7 +484,10 @@ impl Runtime {
                                 if !literal.is_empty() {
                                     out.push(PlayItem::Text(std::mem::take(&mut literal)));
                                 }
-                                let read_as = read_as.unwrap_or_else(|| var.map(|v| natural_readback(&v.value)).unwrap_or(ReadAs::Text));
+                                let read_as = read_as.unwrap_or_else(|| {
+                                    var.map(|v| natural_readback(&v.value))
+                                        .unwrap_or(ReadAs::Text)
+                                });
                                 out.push(PlayItem::Readback {
                                     var: name,
                                     read_as,
@@ -418,12 +511,19 @@ impl Runtime {
             step: at.to_string(),
             input: g.input,
             intents: g.intents.keys().map(|k| k.value.clone()).collect(),
-            entity: g.entity.as_ref().and_then(|e| self.plan.entities.get(&e.value).cloned()),
+            entity: g
+                .entity
+                .as_ref()
+                .and_then(|e| self.plan.entities.get(&e.value).cloned()),
             timeout_secs: g.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS),
             barge_in: g.barge_in.unwrap_or(true),
             min_digits: g.min_digits,
             max_digits: g.max_digits,
-            terminator: g.terminator.as_ref().and_then(|t| t.chars().next()).unwrap_or('#'),
+            terminator: g
+                .terminator
+                .as_ref()
+                .and_then(|t| t.chars().next())
+                .unwrap_or('#'),
             attempt,
         }
     }
@@ -436,9 +536,17 @@ impl Runtime {
         };
         TransferContext {
             dialplan: self.plan.name().to_string(),
-            caller_id: self.vars.value("caller_id").map(|v| v.to_string()).unwrap_or_default(),
+            caller_id: self
+                .vars
+                .value("caller_id")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             intent,
-            intent_confidence: self.vars.value("intent_confidence").and_then(VarValue::as_number).map(|c| c as f32),
+            intent_confidence: self
+                .vars
+                .value("intent_confidence")
+                .and_then(VarValue::as_number)
+                .map(|c| c as f32),
             fields: fields
                 .iter()
                 .filter_map(|name| self.vars.get(name).map(|v| (name.clone(), v.masked())))
@@ -448,13 +556,21 @@ impl Runtime {
         }
     }
 
-    fn on_input(&mut self, at: StepRef, attempts: u32, input: Input, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn on_input(
+        &mut self,
+        at: StepRef,
+        attempts: u32,
+        input: Input,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let plan = Arc::clone(&self.plan);
         let Some(Step::Gather(g)) = plan.step(&at) else {
             self.end(out, "dialplan error: not in a gather");
             return;
         };
-        let entity_def: Option<&EntityDef> = g.entity.as_ref().and_then(|e| plan.entities.get(&e.value));
+        let entity_def: Option<&EntityDef> =
+            g.entity.as_ref().and_then(|e| plan.entities.get(&e.value));
         let sensitive_turn = entity_def.is_some_and(|e| e.sensitive);
         let intents: Vec<String> = g.intents.keys().map(|k| k.value.clone()).collect();
         let expect = Expectation {
@@ -473,24 +589,43 @@ impl Runtime {
                 if transcript.trim().is_empty() {
                     return self.retry(at, g, attempts, true, now, out);
                 }
-                self.transcript.push(if sensitive_turn { MASK.to_string() } else { transcript.clone() });
-                self.vars.set("transcript", VarValue::Text(transcript.clone()), sensitive_turn);
+                self.transcript.push(if sensitive_turn {
+                    MASK.to_string()
+                } else {
+                    transcript.clone()
+                });
+                self.vars.set(
+                    "transcript",
+                    VarValue::Text(transcript.clone()),
+                    sensitive_turn,
+                );
                 nlu::understand(&plan.intent_model, &transcript, &expect)
             }
             Input::Dtmf(digits) => {
                 if g.input == InputMode::Speech {
                     return;
                 }
-                let terminator = g.terminator.as_ref().and_then(|t| t.chars().next()).unwrap_or('#');
+                let terminator = g
+                    .terminator
+                    .as_ref()
+                    .and_then(|t| t.chars().next())
+                    .unwrap_or('#');
                 let keys = digits.trim().trim_end_matches(terminator).to_string();
                 if keys.is_empty() {
                     return self.retry(at, g, attempts, true, now, out);
                 }
-                self.transcript.push(if sensitive_turn { format!("#{MASK}") } else { format!("#{keys}") });
+                self.transcript.push(if sensitive_turn {
+                    format!("#{MASK}")
+                } else {
+                    format!("#{keys}")
+                });
                 if let Some(intent) = g.keys.get(&keys) {
                     Understanding {
                         transcript: String::new(),
-                        intent: Some(nlu::IntentMatch { name: intent.value.clone(), confidence: 1.0 }),
+                        intent: Some(nlu::IntentMatch {
+                            name: intent.value.clone(),
+                            confidence: 1.0,
+                        }),
                         ..Understanding::default()
                     }
                 } else {
@@ -506,10 +641,19 @@ impl Runtime {
         };
         if let Some(matched) = &understanding.intent {
             let local = g.intents.get(&matched.name).map(|t| self.local(&at, t));
-            let global = plan.global_intents.iter().find(|(name, _)| *name == matched.name).map(|(_, t)| t.clone());
+            let global = plan
+                .global_intents
+                .iter()
+                .find(|(name, _)| *name == matched.name)
+                .map(|(_, t)| t.clone());
             if local.is_some() || global.is_some() {
-                self.vars.set("intent", VarValue::Text(matched.name.clone()), false);
-                self.vars.set("intent_confidence", VarValue::Text(format!("{:.2}", matched.confidence)), false);
+                self.vars
+                    .set("intent", VarValue::Text(matched.name.clone()), false);
+                self.vars.set(
+                    "intent_confidence",
+                    VarValue::Text(format!("{:.2}", matched.confidence)),
+                    false,
+                );
                 let target = match local {
                     Some(t) => t,
                     None => {
@@ -524,9 +668,14 @@ impl Runtime {
             && let Some(found) = understanding.entities.iter().find(|e| e.name == name.value)
         {
             let var = g.into.as_ref().unwrap_or(name).value.clone();
-            self.vars.set(var, VarValue::Typed(found.value.clone()), def.sensitive || found.sensitive);
+            self.vars.set(
+                var,
+                VarValue::Typed(found.value.clone()),
+                def.sensitive || found.sensitive,
+            );
             let mut sink = Vec::new();
-            let next = self.next_or_following(&at, g.next.as_deref().map(String::as_str), &mut sink);
+            let next =
+                self.next_or_following(&at, g.next.as_deref().map(String::as_str), &mut sink);
             out.extend(sink);
             if let Next::Go(next) = next {
                 self.run(next, now, out);
@@ -537,11 +686,21 @@ impl Runtime {
     }
 
     /// A no-input or no-match: play the reprompt and listen again, or leave by `exhausted`.
-    fn retry(&mut self, at: StepRef, g: &GatherStep, attempts: u32, no_input: bool, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn retry(
+        &mut self,
+        at: StepRef,
+        g: &GatherStep,
+        attempts: u32,
+        no_input: bool,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let attempts = attempts + 1;
-        self.vars.set("attempts", VarValue::Number(i64::from(attempts)), false);
+        self.vars
+            .set("attempts", VarValue::Number(i64::from(attempts)), false);
         let what = if no_input { "no input" } else { "no match" };
-        self.vars.set("last_outcome", VarValue::Text(what.into()), false);
+        self.vars
+            .set("last_outcome", VarValue::Text(what.into()), false);
         if attempts >= g.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS) {
             let target = g.exhausted.as_ref().map(|e| self.local(&at, e));
             return self.go_or_fallback(target, now, out, "too many failed attempts");
@@ -549,13 +708,22 @@ impl Runtime {
         let reprompt = if no_input { &g.no_input } else { &g.no_match };
         let items = self.render(reprompt.as_deref().unwrap_or_default());
         if !items.is_empty() {
-            out.push(Action::Play { items, barge_in: g.barge_in.unwrap_or(true) });
+            out.push(Action::Play {
+                items,
+                barge_in: g.barge_in.unwrap_or(true),
+            });
         }
         out.push(Action::Listen(self.listen_spec(&at, g, attempts)));
         self.state = CallState::Listening { at, attempts };
     }
 
-    fn on_lookup(&mut self, at: StepRef, result: LookupResult, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn on_lookup(
+        &mut self,
+        at: StepRef,
+        result: LookupResult,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let plan = Arc::clone(&self.plan);
         let Some(Step::Lookup(l)) = plan.step(&at) else {
             self.end(out, "dialplan error: not in a lookup");
@@ -563,26 +731,42 @@ impl Runtime {
         };
         match result {
             LookupResult::Found(fields) => {
-                let sensitive = plan.doc.data_sources.get(&l.source).map(|s| s.sensitive.clone()).unwrap_or_default();
+                let sensitive = plan
+                    .doc
+                    .data_sources
+                    .get(&l.source)
+                    .map(|s| s.sensitive.clone())
+                    .unwrap_or_default();
                 for (field, value) in fields {
                     let is_sensitive = sensitive.iter().any(|s| s.value == field);
-                    self.vars.set(format!("{}.{field}", l.into.value), VarValue::from_literal(&value), is_sensitive);
+                    self.vars.set(
+                        format!("{}.{field}", l.into.value),
+                        VarValue::from_literal(&value),
+                        is_sensitive,
+                    );
                 }
-                self.vars.set("last_outcome", VarValue::Text("found".into()), false);
+                self.vars
+                    .set("last_outcome", VarValue::Text("found".into()), false);
                 let mut sink = Vec::new();
-                let next = self.next_or_following(&at, l.found.as_deref().map(String::as_str), &mut sink);
+                let next =
+                    self.next_or_following(&at, l.found.as_deref().map(String::as_str), &mut sink);
                 out.extend(sink);
                 if let Next::Go(next) = next {
                     self.run(next, now, out);
                 }
             }
             LookupResult::NotFound => {
-                self.vars.set("last_outcome", VarValue::Text("not found".into()), false);
+                self.vars
+                    .set("last_outcome", VarValue::Text("not found".into()), false);
                 let target = self.local(&at, &l.not_found);
                 self.run(target, now, out);
             }
             LookupResult::Error(reason) => {
-                self.vars.set("last_outcome", VarValue::Text(format!("lookup error: {reason}")), false);
+                self.vars.set(
+                    "last_outcome",
+                    VarValue::Text(format!("lookup error: {reason}")),
+                    false,
+                );
                 let target = l.error.as_ref().map(|e| self.local(&at, e));
                 self.go_or_fallback(target, now, out, "lookup failed");
             }
@@ -595,7 +779,9 @@ fn natural_readback(value: &VarValue) -> ReadAs {
     match value {
         VarValue::Typed(nlu::Value::Money { .. }) => ReadAs::Money,
         VarValue::Typed(nlu::Value::Date(_)) => ReadAs::Date,
-        VarValue::Typed(nlu::Value::Digits(_)) | VarValue::Typed(nlu::Value::Card { .. }) => ReadAs::Digits,
+        VarValue::Typed(nlu::Value::Digits(_)) | VarValue::Typed(nlu::Value::Card { .. }) => {
+            ReadAs::Digits
+        }
         VarValue::Number(_) | VarValue::Typed(nlu::Value::Ordinal(_)) => ReadAs::Number,
         _ => ReadAs::Text,
     }

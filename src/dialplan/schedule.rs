@@ -47,7 +47,8 @@ pub fn parse_ranges(text: &str) -> Result<Vec<(NaiveTime, NaiveTime)>, String> {
             if t == "24:00" {
                 return NaiveTime::from_hms_opt(23, 59, 59).ok_or_else(|| t.to_string());
             }
-            NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| format!("`{t}` is not a time (HH:MM)"))
+            NaiveTime::parse_from_str(t, "%H:%M")
+                .map_err(|_| format!("`{t}` is not a time (HH:MM)"))
         };
         let (from, to) = (parse(from)?, parse(to)?);
         if from >= to {
@@ -60,7 +61,8 @@ pub fn parse_ranges(text: &str) -> Result<Vec<(NaiveTime, NaiveTime)>, String> {
 
 /// Parses a timezone name such as `America/New_York`.
 pub fn parse_timezone(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>().map_err(|_| format!("unknown timezone `{name}`"))
+    name.parse::<Tz>()
+        .map_err(|_| format!("unknown timezone `{name}`"))
 }
 
 impl BusinessHours {
@@ -98,9 +100,11 @@ impl BusinessHours {
         // General fields first so that specific days override them.
         apply(&decl.weekdays, &[0, 1, 2, 3, 4]);
         apply(&decl.weekend, &[5, 6]);
-        for (i, field) in [&decl.mon, &decl.tue, &decl.wed, &decl.thu, &decl.fri, &decl.sat, &decl.sun]
-            .into_iter()
-            .enumerate()
+        for (i, field) in [
+            &decl.mon, &decl.tue, &decl.wed, &decl.thu, &decl.fri, &decl.sat, &decl.sun,
+        ]
+        .into_iter()
+        .enumerate()
         {
             apply(field, &[i]);
         }
@@ -115,7 +119,15 @@ impl BusinessHours {
                 }),
             }
         }
-        if errors.is_empty() { Ok(BusinessHours { timezone, days, holidays }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(BusinessHours {
+                timezone,
+                days,
+                holidays,
+            })
+        } else {
+            Err(errors)
+        }
     }
 
     /// Open, closed or holiday at `now`, in the schedule's timezone.
@@ -134,7 +146,10 @@ impl BusinessHours {
             Weekday::Sun => 6,
         };
         let time = local.time();
-        if self.days[day].iter().any(|(from, to)| *from <= time && time < *to) {
+        if self.days[day]
+            .iter()
+            .any(|(from, to)| *from <= time && time < *to)
+        {
             OpenState::Open
         } else {
             OpenState::Closed
@@ -144,8 +159,8 @@ impl BusinessHours {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::located::Located;
+    use super::*;
 
     fn hours() -> BusinessHours {
         let decl = Schedule {
@@ -187,6 +202,11 @@ mod tests {
             holidays: vec![Located::unplaced("12/25".into())],
             ..Schedule::default()
         };
-        assert_eq!(BusinessHours::from_decl(&decl, chrono_tz::UTC).unwrap_err().len(), 2);
+        assert_eq!(
+            BusinessHours::from_decl(&decl, chrono_tz::UTC)
+                .unwrap_err()
+                .len(),
+            2
+        );
     }
 }

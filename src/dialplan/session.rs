@@ -63,7 +63,11 @@ pub enum Line {
     Caller(String),
     Heard(Heard),
     Listening(String),
-    Lookup { source: String, args: String, answer: String },
+    Lookup {
+        source: String,
+        args: String,
+        answer: String,
+    },
     Transfer(String),
     Hangup(String),
 }
@@ -98,7 +102,13 @@ impl Session {
             hangup: None,
             pending_lookup: None,
         };
-        session.feed(Event::CallStarted { caller_id: caller_id.to_string(), called: "hotline".into() }, 0);
+        session.feed(
+            Event::CallStarted {
+                caller_id: caller_id.to_string(),
+                called: "hotline".into(),
+            },
+            0,
+        );
         session
     }
 
@@ -113,14 +123,33 @@ impl Session {
     /// The caller says something.
     pub fn say(&mut self, text: &str) {
         self.lines.push(Line::Caller(format!("\"{text}\"")));
-        self.feed(Event::Speech { transcript: text.to_string(), asr_confidence: 1.0 }, 3);
+        self.feed(
+            Event::Speech {
+                transcript: text.to_string(),
+                asr_confidence: 1.0,
+            },
+            3,
+        );
     }
 
     /// The caller presses keys.
     pub fn press(&mut self, keys: &str) {
-        let masked = self.listening.as_ref().and_then(|l| l.entity.as_ref()).is_some_and(|e| e.sensitive);
-        self.lines.push(Line::Caller(if masked { format!("#{MASK}") } else { format!("#{keys}") }));
-        self.feed(Event::Dtmf { digits: keys.to_string() }, 3);
+        let masked = self
+            .listening
+            .as_ref()
+            .and_then(|l| l.entity.as_ref())
+            .is_some_and(|e| e.sensitive);
+        self.lines.push(Line::Caller(if masked {
+            format!("#{MASK}")
+        } else {
+            format!("#{keys}")
+        }));
+        self.feed(
+            Event::Dtmf {
+                digits: keys.to_string(),
+            },
+            3,
+        );
     }
 
     /// The caller stays silent until the gather times out.
@@ -138,13 +167,22 @@ impl Session {
     pub fn transfer_fails(&mut self, reason: &str) {
         self.lines.push(Line::Transfer(format!("failed: {reason}")));
         self.transfer = None;
-        self.feed(Event::TransferFailed { reason: reason.to_string() }, 30);
+        self.feed(
+            Event::TransferFailed {
+                reason: reason.to_string(),
+            },
+            30,
+        );
     }
 
     /// Answers the pending lookup (interactive mode).
     pub fn answer_lookup(&mut self, answer: &MockAnswer) {
         if let Some((source, args)) = self.pending_lookup.take() {
-            self.lines.push(Line::Lookup { source, args, answer: describe(answer) });
+            self.lines.push(Line::Lookup {
+                source,
+                args,
+                answer: describe(answer),
+            });
             self.feed(Event::LookupResult(answer.to_result()), 0);
         }
     }
@@ -163,7 +201,10 @@ impl Session {
             if budget == 0 {
                 break;
             }
-            if matches!(event, Event::Speech { .. } | Event::Dtmf { .. } | Event::Timeout) {
+            if matches!(
+                event,
+                Event::Speech { .. } | Event::Dtmf { .. } | Event::Timeout
+            ) {
                 self.listening = None;
             }
             let actions = self.runtime.handle(event, self.now);
@@ -190,19 +231,31 @@ impl Session {
                 if let Some(e) = &listen.entity {
                     what.push(format!("<{}>", e.name));
                 }
-                self.lines.push(Line::Listening(format!("{} [{}]", listen.step, what.join(", "))));
+                self.lines.push(Line::Listening(format!(
+                    "{} [{}]",
+                    listen.step,
+                    what.join(", ")
+                )));
                 self.listening = Some(listen);
                 None
             }
             Action::Lookup { source, args } => {
-                let shown = args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+                let shown = args
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let answers = self.mocks.get(&source).filter(|a| !a.is_empty());
                 match answers {
                     Some(answers) => {
                         let used = self.used.entry(source.clone()).or_insert(0);
                         let answer = answers[(*used).min(answers.len() - 1)].clone();
                         *used += 1;
-                        self.lines.push(Line::Lookup { source, args: shown, answer: describe(&answer) });
+                        self.lines.push(Line::Lookup {
+                            source,
+                            args: shown,
+                            answer: describe(&answer),
+                        });
                         Some(Event::LookupResult(answer.to_result()))
                     }
                     None => {
@@ -211,9 +264,20 @@ impl Session {
                     }
                 }
             }
-            Action::Transfer { queue, priority, context } => {
-                self.lines.push(Line::Transfer(format!("to `{queue}`, priority {}", priority.as_str())));
-                self.transfer = Some(TransferRecord { queue, priority, context });
+            Action::Transfer {
+                queue,
+                priority,
+                context,
+            } => {
+                self.lines.push(Line::Transfer(format!(
+                    "to `{queue}`, priority {}",
+                    priority.as_str()
+                )));
+                self.transfer = Some(TransferRecord {
+                    queue,
+                    priority,
+                    context,
+                });
                 None
             }
             Action::Hangup { reason } => {
@@ -228,12 +292,29 @@ impl Session {
         match item {
             PlayItem::Prompt(id) => Heard {
                 prompt: Some(id.clone()),
-                text: self.runtime.plan().prompt_text(id).map(str::to_string).unwrap_or_else(|| format!("[{id}]")),
+                text: self
+                    .runtime
+                    .plan()
+                    .prompt_text(id)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("[{id}]")),
             },
-            PlayItem::Text(text) => Heard { prompt: None, text: text.clone() },
-            PlayItem::Readback { read_as, value, sensitive, .. } => Heard {
+            PlayItem::Text(text) => Heard {
                 prompt: None,
-                text: if *sensitive { MASK.to_string() } else { readback_text(*read_as, value) },
+                text: text.clone(),
+            },
+            PlayItem::Readback {
+                read_as,
+                value,
+                sensitive,
+                ..
+            } => Heard {
+                prompt: None,
+                text: if *sensitive {
+                    MASK.to_string()
+                } else {
+                    readback_text(*read_as, value)
+                },
             },
         }
     }
@@ -274,7 +355,12 @@ pub fn readback_text(read_as: ReadAs, value: &str) -> String {
             Ok(d) => d.format("%B %-d, %Y").to_string(),
             Err(_) => value.to_string(),
         },
-        ReadAs::Digits => value.chars().filter(|c| !c.is_whitespace()).map(String::from).collect::<Vec<_>>().join(" "),
+        ReadAs::Digits => value
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(" "),
         ReadAs::Number | ReadAs::Text => value.to_string(),
     }
 }
@@ -286,7 +372,12 @@ pub fn parse_time(text: &str, timezone: Tz) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+    for format in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(local) = NaiveDateTime::parse_from_str(text, format) {
             return timezone
                 .from_local_datetime(&local)
@@ -295,7 +386,9 @@ pub fn parse_time(text: &str, timezone: Tz) -> Result<DateTime<Utc>, String> {
                 .ok_or_else(|| format!("{text} does not exist in {timezone} (a clock change)"));
         }
     }
-    Err(format!("`{text}` is not a time: use `2026-11-23 10:00` (dialplan timezone) or RFC 3339"))
+    Err(format!(
+        "`{text}` is not a time: use `2026-11-23 10:00` (dialplan timezone) or RFC 3339"
+    ))
 }
 
 #[cfg(test)]

@@ -35,7 +35,10 @@ impl DialplanStore {
     /// Loads the file; fails with its diagnostics if it has errors.
     pub fn open(path: &Path) -> Result<(Self, Report), ReloadError> {
         let (plan, report) = load_path(path).map_err(ReloadError::Invalid)?;
-        let store = DialplanStore { path: path.to_path_buf(), current: ArcSwap::from_pointee(plan) };
+        let store = DialplanStore {
+            path: path.to_path_buf(),
+            current: ArcSwap::from_pointee(plan),
+        };
         Ok((store, report))
     }
 

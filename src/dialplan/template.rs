@@ -77,7 +77,10 @@ pub fn is_var_name(name: &str) -> bool {
     !name.is_empty()
         && name.split('.').all(|part| {
             !part.is_empty()
-                && part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && part
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
 }
@@ -111,7 +114,9 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, TemplateError> {
                     return Err(TemplateError {
                         message: "unclosed `{` in text".into(),
                         offset: i,
-                        hint: Some("close the variable with `}`, or write `{{` for a literal brace".into()),
+                        hint: Some(
+                            "close the variable with `}`, or write `{{` for a literal brace".into(),
+                        ),
                     });
                 };
                 let inner: String = chars[start..start + len].iter().collect();
@@ -139,7 +144,11 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, TemplateError> {
                 if !literal.is_empty() {
                     pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                 }
-                pieces.push(Piece::Var { name, read_as, offset: start });
+                pieces.push(Piece::Var {
+                    name,
+                    read_as,
+                    offset: start,
+                });
                 i = start + len + 1;
             }
             c => {
@@ -180,9 +189,17 @@ mod tests {
             pieces,
             vec![
                 Piece::Literal("Your balance is ".into()),
-                Piece::Var { name: "balance".into(), read_as: Some(ReadAs::Money), offset: 17 },
+                Piece::Var {
+                    name: "balance".into(),
+                    read_as: Some(ReadAs::Money),
+                    offset: 17
+                },
                 Piece::Literal(", ".into()),
-                Piece::Var { name: "name".into(), read_as: None, offset: 34 },
+                Piece::Var {
+                    name: "name".into(),
+                    read_as: None,
+                    offset: 34
+                },
                 Piece::Literal(".".into()),
             ]
         );
@@ -190,7 +207,10 @@ mod tests {
 
     #[test]
     fn doubled_braces_are_literal() {
-        assert_eq!(parse("a {{b}} c").unwrap(), vec![Piece::Literal("a {b} c".into())]);
+        assert_eq!(
+            parse("a {{b}} c").unwrap(),
+            vec![Piece::Literal("a {b} c".into())]
+        );
     }
 
     #[test]
@@ -205,6 +225,9 @@ mod tests {
 
     #[test]
     fn dotted_names_are_variables() {
-        assert_eq!(variables("{account.balance:money} and {x}"), vec!["account.balance", "x"]);
+        assert_eq!(
+            variables("{account.balance:money} and {x}"),
+            vec!["account.balance", "x"]
+        );
     }
 }

@@ -25,7 +25,10 @@ impl VarValue {
         match text {
             "true" => VarValue::Bool(true),
             "false" => VarValue::Bool(false),
-            _ => text.parse::<i64>().map(VarValue::Number).unwrap_or_else(|_| VarValue::Text(text.to_string())),
+            _ => text
+                .parse::<i64>()
+                .map(VarValue::Number)
+                .unwrap_or_else(|_| VarValue::Text(text.to_string())),
         }
     }
 
@@ -108,7 +111,10 @@ impl Variables {
 
     /// Every variable with sensitive values masked.
     pub fn masked(&self) -> BTreeMap<String, String> {
-        self.vars.iter().map(|(k, v)| (k.clone(), v.masked())).collect()
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.masked()))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -126,14 +132,23 @@ mod tests {
 
     #[test]
     fn sensitive_values_are_masked_and_cards_keep_last_four() {
-        let pin = Variable { value: VarValue::Typed(Value::Digits("1234".into())), sensitive: true };
+        let pin = Variable {
+            value: VarValue::Typed(Value::Digits("1234".into())),
+            sensitive: true,
+        };
         assert_eq!(pin.masked(), "****");
         let card = Variable {
-            value: VarValue::Typed(Value::Card { number: "4111111111111111".into(), last4: "1111".into() }),
+            value: VarValue::Typed(Value::Card {
+                number: "4111111111111111".into(),
+                last4: "1111".into(),
+            }),
             sensitive: true,
         };
         assert_eq!(card.masked(), "****1111");
-        let plain = Variable { value: VarValue::Number(7), sensitive: false };
+        let plain = Variable {
+            value: VarValue::Number(7),
+            sensitive: false,
+        };
         assert_eq!(plain.masked(), "7");
     }
 
@@ -142,7 +157,10 @@ mod tests {
         assert_eq!(VarValue::from_literal("true"), VarValue::Bool(true));
         assert_eq!(VarValue::from_literal("42"), VarValue::Number(42));
         assert_eq!(VarValue::from_literal("hi"), VarValue::Text("hi".into()));
-        assert_eq!(VarValue::Typed(Value::Money { cents: 12_050 }).as_number(), Some(120.5));
+        assert_eq!(
+            VarValue::Typed(Value::Money { cents: 12_050 }).as_number(),
+            Some(120.5)
+        );
         assert!(!VarValue::Text("no".into()).is_truthy());
     }
 }

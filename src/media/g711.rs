@@ -5,8 +5,10 @@
 //! levels scaled to 16 bits (µ-law ±32124, A-law ±32256), which is what sox produces; the
 //! tests check all 256 codewords of each law against sox's own decoder output.
 
-/// Bias added before µ-law segment search (ITU-T G.711, 33 in 14-bit units, scaled by 4).
+/// µ-law decoding bias (33 in 14-bit units, scaled by 4 to 16 bits).
 const ULAW_BIAS: i32 = 0x84;
+/// Largest 14-bit magnitude µ-law encodes before clipping.
+const ULAW_CLIP_14: i32 = 8159;
 
 /// Which G.711 law a payload uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,20 +64,27 @@ fn top_bit(value: i32) -> i32 {
     31 - value.leading_zeros() as i32
 }
 
-/// Encodes one sample as µ-law.
+/// Encodes one sample as µ-law: rounded to the 14-bit linear input G.711 defines, then
+/// segment and step as in the ITU reference (the same rounding sox uses).
 #[inline]
 pub fn linear_to_ulaw(sample: i16) -> u8 {
-    let (magnitude, mask) = if sample < 0 {
-        (ULAW_BIAS - i32::from(sample) - 1, 0x7F)
+    let linear14 = if sample >= 32766 {
+        8191
     } else {
-        (ULAW_BIAS + i32::from(sample), 0xFF)
+        (i32::from(sample) + 2) >> 2
     };
-    let segment = top_bit(magnitude | 0xFF) - 7;
+    let (magnitude, mask) = if linear14 < 0 {
+        (-linear14, 0x7F)
+    } else {
+        (linear14, 0xFF)
+    };
+    // Bias 33 makes the segment boundaries powers of two.
+    let biased = magnitude.min(ULAW_CLIP_14) + 33;
+    let segment = top_bit(biased | 0x3F) - 5;
     if segment >= 8 {
-        // Clipped: the largest magnitude codeword.
         return 0x7F ^ mask;
     }
-    (((segment << 4) | ((magnitude >> (segment + 3)) & 0x0F)) as u8) ^ mask
+    (((segment << 4) | ((biased >> (segment + 1)) & 0x0F)) as u8) ^ mask
 }
 
 /// Decodes one µ-law codeword.
@@ -91,21 +100,31 @@ pub fn ulaw_to_linear(code: u8) -> i16 {
     linear as i16
 }
 
-/// Encodes one sample as A-law.
+/// Encodes one sample as A-law: rounded to the 13-bit linear input G.711 defines, then
+/// segment and step as in the ITU reference (the same rounding sox uses).
 #[inline]
 pub fn linear_to_alaw(sample: i16) -> u8 {
-    let (magnitude, mask) = if sample >= 0 {
-        (i32::from(sample), 0xD5)
+    let linear13 = if sample >= 32764 {
+        4095
     } else {
-        // One's complement keeps -32768 in range and matches the reference rounding.
-        (-i32::from(sample) - 1, 0x55)
+        (i32::from(sample) + 4) >> 3
     };
-    let segment = top_bit(magnitude | 0xFF) - 7;
+    let (magnitude, mask) = if linear13 >= 0 {
+        (linear13, 0xD5)
+    } else {
+        // One's complement: A-law has no negative zero, -1 maps to the first negative step.
+        (-linear13 - 1, 0x55)
+    };
+    let segment = top_bit(magnitude | 0x1F) - 4;
     if segment >= 8 {
         return 0x7F ^ mask;
     }
-    let shift = if segment == 0 { 4 } else { segment + 3 };
-    (((segment << 4) | ((magnitude >> shift) & 0x0F)) as u8) ^ mask
+    let step = if segment < 2 {
+        (magnitude >> 1) & 0x0F
+    } else {
+        (magnitude >> segment) & 0x0F
+    };
+    (((segment << 4) | step) as u8) ^ mask
 }
 
 /// Decodes one A-law codeword.
@@ -156,6 +175,29 @@ mod tests {
         for code in 0..=255u8 {
             assert_eq!(alaw_to_linear(code), sox[code as usize], "code {code:#04x}");
         }
+    }
+
+    /// SHA-256 of sox's encoding of every 16-bit sample from -32768 to 32767, in order:
+    /// `sox -D -t raw -e signed -b 16 -L -r 8000 -c 1 all.raw -t raw -e u-law out.raw`
+    /// (and `-e a-law`).
+    const SOX_ULAW_ENCODING_SHA256: &str =
+        "cd03795221187036041e2c68724ebbcc497e1844823ff4ab4ac6e61bc5948fb3";
+    const SOX_ALAW_ENCODING_SHA256: &str =
+        "9ad77510792fe7c8192acff6bf30d3fe660e5644727b703881516fa61dbabdeb";
+
+    fn encoding_hash(law: G711Law) -> String {
+        use sha2::{Digest, Sha256};
+        let codes: Vec<u8> = (i16::MIN..=i16::MAX).map(|s| law.encode(s)).collect();
+        Sha256::digest(&codes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn encoders_match_sox_for_every_16_bit_sample() {
+        assert_eq!(encoding_hash(G711Law::Ulaw), SOX_ULAW_ENCODING_SHA256);
+        assert_eq!(encoding_hash(G711Law::Alaw), SOX_ALAW_ENCODING_SHA256);
     }
 
     #[test]

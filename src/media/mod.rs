@@ -27,6 +27,14 @@
 //!   `close().await`.
 //! - [`events::MediaEvent`]: `Audio(AudioFrame)`, `Dtmf(char)`, `PlaybackFinished { id,
 //!   completed }`, `RtpTimeout`.
+//! - `MediaStats::send_lateness` ([`lateness::LatenessHistogram`]): how late each 20 ms
+//!   tick ran, `quantile(0.99)`.
+//! - [`recorder::WavRecorder`]: `create(path)`, `write_frame(&AudioFrame)`, `finish()`
+//!   (the caller bot records what it hears).
+//!
+//! `NegotiatedMedia::dtmf_payload_type` is the telephone-event type to send with;
+//! `receive_dtmf_payload_type` the one the peer sends with (they differ only when we
+//! offered and the answer renumbered it).
 
 pub mod dtmf;
 pub mod dtmf_receiver;
@@ -39,6 +47,7 @@ pub mod lateness;
 pub mod outbound;
 pub mod peer;
 pub mod port_allocator;
+pub mod recorder;
 pub mod rtcp;
 pub mod rtp_packet;
 pub mod sdp;

@@ -167,8 +167,13 @@ pub struct NegotiatedMedia {
     pub codec: AudioCodec,
     /// Its payload type.
     pub payload_type: u8,
-    /// The telephone-event payload type, when both sides support it.
+    /// The telephone-event payload type we send with (the one in the peer's SDP), when
+    /// both sides support it.
     pub dtmf_payload_type: Option<u8>,
+    /// The telephone-event payload type the peer sends with: the one in *our* SDP
+    /// (RFC 3264 §5.1). Equal to `dtmf_payload_type` when we answered; may differ when we
+    /// offered and the answer renumbered it.
+    pub receive_dtmf_payload_type: Option<u8>,
     /// Our direction: whether we send and whether we receive.
     pub direction: Direction,
     /// The peer's requested packetisation time, if it gave one (we always send 20 ms).
@@ -210,7 +215,8 @@ struct UsableAudio {
 }
 
 impl SdpSession {
-    /// Our side, with RTP at `local` (the address written in `c=` and `m=`).
+    /// Our side, with RTP at `local` (the address written in `c=` and `m=`): it must be
+    /// an address the peer can reach, never `0.0.0.0` (which means hold in SDP).
     pub fn new(local: SocketAddr, capabilities: MediaCapabilities, session_id: u64) -> Self {
         SdpSession {
             local,
@@ -273,6 +279,7 @@ impl SdpSession {
             codec: usable.codec,
             payload_type: usable.payload_type,
             dtmf_payload_type: usable.dtmf_payload_type,
+            receive_dtmf_payload_type: usable.dtmf_payload_type,
             direction,
             remote_ptime_ms: usable.ptime,
         };
@@ -312,6 +319,11 @@ impl SdpSession {
             codec: usable.codec,
             payload_type: usable.payload_type,
             dtmf_payload_type: usable.dtmf_payload_type,
+            receive_dtmf_payload_type: usable.dtmf_payload_type.and(
+                self.capabilities
+                    .telephone_event
+                    .then_some(OUR_DTMF_PAYLOAD_TYPE),
+            ),
             direction: usable
                 .direction
                 .reversed()

@@ -308,6 +308,7 @@ pub struct Endpointer {
     last_gate: Gate,
     phase: Phase,
     listen_start: Duration,
+    no_input_armed: bool,
     /// Recent audio while waiting, for the pre-roll; (frame start, samples).
     history: VecDeque<(Duration, Vec<i16>)>,
     candidate: Option<Candidate>,
@@ -375,6 +376,7 @@ impl Endpointer {
             last_gate: Gate::Quiet,
             phase: Phase::Waiting,
             listen_start: now,
+            no_input_armed: true,
             history: VecDeque::new(),
             candidate: None,
             utterance: Vec::new(),
@@ -390,12 +392,37 @@ impl Endpointer {
         endpointer
     }
 
+    /// A prompt is playing: listen (for barge-in) but hold the no-input timeout until
+    /// [`Endpointer::prompt_finished`].
+    pub fn prompt_started(&mut self) {
+        self.no_input_armed = false;
+    }
+
+    /// The prompt has finished playing: the no-input timeout counts from `now`, while speech
+    /// already under way (a barge-in) carries on.
+    pub fn prompt_finished(&mut self, now: Duration) {
+        self.no_input_armed = true;
+        self.listen_start = now;
+    }
+
+    /// The caller pressed a key (RFC 4733 or in-band DTMF): it interrupts the prompt like
+    /// speech does, when barge-in is enabled. Returns whether it barged in.
+    pub fn key_pressed(&mut self, at: Duration) -> bool {
+        if !self.params.barge_in.enabled || self.barge_in_sent || self.phase == Phase::Finished {
+            return false;
+        }
+        self.barge_in_sent = true;
+        self.events.push_back(VadEvent::BargeIn { at });
+        true
+    }
+
     /// Listens afresh (a new gather, or after a rejected backchannel), keeping the
     /// detector's recent context so a caller already talking is heard.
     pub fn restart(&mut self, params: VadParams, now: Duration) {
         self.params = params;
         self.phase = Phase::Waiting;
         self.listen_start = now;
+        self.no_input_armed = true;
         self.history.clear();
         self.candidate = None;
         self.utterance.clear();
@@ -570,7 +597,9 @@ impl Endpointer {
             self.begin_speech(c, end);
             return;
         }
-        if self.candidate.is_none() && end.saturating_sub(self.listen_start) >= self.params.no_input
+        if self.no_input_armed
+            && self.candidate.is_none()
+            && end.saturating_sub(self.listen_start) >= self.params.no_input
         {
             self.phase = Phase::Finished;
             self.events.push_back(VadEvent::NoInput { at: end });
@@ -752,6 +781,58 @@ mod tests {
         let mut ep = Endpointer::new(params, Duration::ZERO);
         let events = run(&mut ep, &signal, Duration::ZERO);
         assert!(events.is_empty(), "{events:?}");
+    }
+
+    #[test]
+    fn no_input_counts_from_the_end_of_the_prompt() {
+        let params = VadParams {
+            no_input: Duration::from_millis(1000),
+            ..VadParams::default()
+        };
+        let mut ep = Endpointer::new(params, Duration::ZERO);
+        // A 3-second prompt: listening, but the caller gets their full second after it.
+        let mut events = run(&mut ep, &silence(3000), Duration::ZERO);
+        assert_eq!(
+            events,
+            vec![VadEvent::NoInput {
+                at: Duration::from_millis(1000)
+            }]
+        );
+        let mut ep = Endpointer::new(ep.params().clone(), Duration::ZERO);
+        ep.prompt_started();
+        events = run(&mut ep, &silence(2000), Duration::ZERO);
+        assert!(events.is_empty(), "{events:?}");
+        let mut events = Vec::new();
+        ep.prompt_finished(Duration::from_millis(2000));
+        for i in 0..100u32 {
+            ep.push_frame(&[0; FRAME_SAMPLES], Duration::from_millis(2000) + FRAME * i);
+            events.extend(std::iter::from_fn(|| ep.poll_event()));
+        }
+        assert_eq!(
+            events,
+            vec![VadEvent::NoInput {
+                at: Duration::from_millis(3000)
+            }]
+        );
+    }
+
+    #[test]
+    fn a_key_barges_in_once_and_not_when_disabled() {
+        let mut ep = Endpointer::new(VadParams::default(), Duration::ZERO);
+        assert!(ep.key_pressed(Duration::from_millis(300)));
+        assert!(!ep.key_pressed(Duration::from_millis(400)));
+        assert_eq!(
+            ep.poll_event(),
+            Some(VadEvent::BargeIn {
+                at: Duration::from_millis(300)
+            })
+        );
+        assert_eq!(ep.poll_event(), None);
+        let mut params = VadParams::default();
+        params.barge_in.enabled = false;
+        let mut ep = Endpointer::new(params, Duration::ZERO);
+        assert!(!ep.key_pressed(Duration::from_millis(300)));
+        assert_eq!(ep.poll_event(), None);
     }
 
     #[test]

@@ -160,6 +160,11 @@ impl IntentModel {
         &self.intents
     }
 
+    /// Whether an intent of this name is declared (for validating a gather's list).
+    pub fn contains(&self, name: &str) -> bool {
+        self.intents.iter().any(|i| i.name == name)
+    }
+
     /// Scores every intent for which `competes` is true against the words of a
     /// transcript; best first.
     pub fn score(
@@ -352,5 +357,7 @@ mod tests {
             IntentDefError::EmptyName
         );
         assert!(IntentModel::try_new(bank().intents().to_vec()).is_ok());
+        assert!(bank().contains("agent"));
+        assert!(!bank().contains("agents"));
     }
 }

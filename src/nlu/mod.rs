@@ -11,6 +11,7 @@ mod digits;
 mod entities;
 pub mod eval;
 mod intents;
+mod masking;
 mod money;
 mod normalise;
 mod numbers;
@@ -44,6 +45,9 @@ pub struct Explanation {
 
 /// Understands one transcript for one gather step.
 ///
+/// At a step that collects a sensitive entity, `Understanding::transcript` is masked
+/// (numbers, number words, ordinals and month names become `****`).
+///
 /// Only the step's intents (and global ones when `include_global`) compete. When no intent
 /// reaches the threshold, `intent` is `None` and `runner_up` holds the best candidate, so
 /// a dialplan can confirm it ("Did you say you lost your card?").
@@ -57,8 +61,14 @@ pub fn understand(
 
 /// Understands one transcript and shows why.
 pub fn explain(model: &IntentModel, transcript: &str, expect: &Expectation<'_>) -> Explanation {
+    // At a step collecting a sensitive entity the transcript itself carries the value.
+    let sensitive = expect.entity.is_some_and(|d| d.sensitive);
     let mut understanding = Understanding {
-        transcript: transcript.to_string(),
+        transcript: if sensitive {
+            masking::mask_transcript(transcript)
+        } else {
+            transcript.to_string()
+        },
         ..Understanding::default()
     };
     let rejected = |understanding: Understanding, reason: String| Explanation {
@@ -127,6 +137,11 @@ pub fn explain(model: &IntentModel, transcript: &str, expect: &Expectation<'_>) 
         }
         understanding.no_match_reason = Some(reasons.join("; "));
     }
+    let words = if sensitive {
+        masking::mask_words(&words)
+    } else {
+        words
+    };
     Explanation {
         words,
         candidates,

@@ -129,7 +129,7 @@ fn is_zero(word: &str) -> bool {
 }
 
 /// Whether a word is unambiguously a number word (not "oh", "a" or a homophone).
-fn is_strict_number_word(word: &str) -> bool {
+pub fn is_strict_number_word(word: &str) -> bool {
     unit(word).is_some()
         || lookup(TEENS, word).is_some()
         || lookup(TENS, word).is_some()

@@ -143,6 +143,12 @@ fn fills_the_expected_entity_and_masks_sensitive_ones() {
     assert_eq!(u.entities.len(), 1);
     assert_eq!(u.entities[0].value, Value::Digits("4577".to_string()));
     assert_eq!(u.entities[0].masked(), "****");
+    assert_eq!(
+        u.transcript, "it's **** **** **** ****",
+        "the PIN must not survive in the transcript"
+    );
+    let x = explain(&model(), "it's 4577", &expect(&none, Some(&pin)));
+    assert!(x.words.iter().all(|w| !w.contains("4577")));
 
     let u = understand(&model(), "one two three", &expect(&none, Some(&pin)));
     assert!(u.entities.is_empty());

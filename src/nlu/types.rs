@@ -131,9 +131,12 @@ impl fmt::Display for Value {
 /// What one transcript (or keypad input) meant in one gather step.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Understanding {
+    /// What the caller said; masked at steps collecting a sensitive entity.
     pub transcript: String,
     /// The best intent at or above the threshold; `None` is a no-match.
     pub intent: Option<IntentMatch>,
+    /// The second-best intent; when `intent` is `None`, the best candidate below the
+    /// threshold (so a dialplan can confirm it).
     pub runner_up: Option<IntentMatch>,
     pub entities: Vec<EntityValue>,
     /// Why nothing matched, for engineers (`hotline understand`).

@@ -3,7 +3,9 @@
 //! was meant to be ("balance").
 
 use super::normalise::{lex, words};
-use std::collections::HashMap;
+use super::numbers::is_strict_number_word;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// Two words are similar when their trigram Dice coefficient reaches this.
 const FUZZY_MIN: f32 = 0.6;
@@ -13,6 +15,8 @@ const FUZZY_MIN_LEN: usize = 4;
 const EDIT_MIN: f32 = 0.75;
 /// Words shorter than this are not compared by edit distance.
 const EDIT_MIN_LEN: usize = 6;
+/// Nor longer than this: no declared word is that long, and the buffers are fixed.
+const EDIT_MAX_LEN: usize = 24;
 
 /// Words that carry no intent: pronouns, articles, auxiliaries and the talk around a
 /// request ("hi, I was calling because I wanted to ...").
@@ -182,8 +186,11 @@ const CONTENT_FREE: &[&str] = &[
     "no",
 ];
 
+static CONTENT_FREE_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| CONTENT_FREE.iter().copied().collect());
+
 fn is_content_free(word: &str) -> bool {
-    CONTENT_FREE.contains(&word)
+    CONTENT_FREE_SET.contains(word)
 }
 
 /// Irregular verb forms that suffix stripping cannot join.
@@ -263,6 +270,8 @@ pub struct Vocabulary {
     ids: HashMap<String, usize>,
     trigram_counts: Vec<usize>,
     index: HashMap<u64, Vec<usize>>,
+    /// Terms long enough for edit-distance matching, by length in characters, as chars.
+    by_length: Vec<Vec<(usize, Vec<char>)>>,
 }
 
 /// How strongly each vocabulary term was heard in one transcript.
@@ -299,7 +308,7 @@ impl Matches {
     }
 
     /// How many heard words (fractionally) resemble a term in `terms`.
-    pub fn words_explained_by(&self, terms: &std::collections::HashSet<usize>) -> f32 {
+    pub fn words_explained_by(&self, terms: &HashSet<usize>) -> f32 {
         self.per_word
             .iter()
             .map(|cands| {
@@ -335,6 +344,16 @@ impl Vocabulary {
     /// Builds the trigram index; call after the last `add_phrase`.
     pub fn build_index(&mut self) {
         self.index.clear();
+        self.by_length.clear();
+        for (id, term) in self.terms.iter().enumerate() {
+            let chars: Vec<char> = term.chars().collect();
+            if (EDIT_MIN_LEN..=EDIT_MAX_LEN).contains(&chars.len()) {
+                if self.by_length.len() <= chars.len() {
+                    self.by_length.resize_with(chars.len() + 1, Vec::new);
+                }
+                self.by_length[chars.len()].push((id, chars));
+            }
+        }
         self.trigram_counts = self.terms.iter().map(|t| trigrams(t).len()).collect();
         for (id, term) in self.terms.iter().enumerate() {
             if term.chars().count() < FUZZY_MIN_LEN {
@@ -365,7 +384,7 @@ impl Vocabulary {
             if !content[i] {
                 continue;
             }
-            let cands = self.similar_terms(word, &mut shared);
+            let cands = self.similar_terms(word, true, &mut shared);
             for &(t, s) in &cands {
                 strength[t] = strength[t].max(s);
             }
@@ -377,7 +396,9 @@ impl Vocabulary {
                 continue;
             }
             let joined = stem(&format!("{}{}", words[i - 1], words[i]));
-            for (t, s) in self.similar_terms(&joined, &mut shared) {
+            // Joined words are matched by trigrams only: they are for split words, and
+            // edit distance on every pair would cost more than it finds.
+            for (t, s) in self.similar_terms(&joined, false, &mut shared) {
                 if strength[t] < s {
                     strength[t] = s;
                     for k in [i - 1, i] {
@@ -394,7 +415,12 @@ impl Vocabulary {
     }
 
     /// Terms resembling `word`; `shared` is scratch space of vocabulary length, all zero.
-    fn similar_terms(&self, word: &str, shared: &mut [usize]) -> Vec<(usize, f32)> {
+    fn similar_terms(
+        &self,
+        word: &str,
+        allow_edit: bool,
+        shared: &mut [usize],
+    ) -> Vec<(usize, f32)> {
         let mut out = Vec::new();
         if let Some(&id) = self.ids.get(word) {
             out.push((id, 1.0));
@@ -423,7 +449,7 @@ impl Vocabulary {
                 out.push((id, dice));
             }
         }
-        if len >= EDIT_MIN_LEN && !out.iter().any(|(_, s)| *s >= EDIT_MIN) {
+        if allow_edit && !out.iter().any(|(_, s)| *s >= EDIT_MIN) {
             self.add_edit_neighbours(word, &mut out);
         }
         out
@@ -432,33 +458,48 @@ impl Vocabulary {
     /// One slip per four letters, for mishearings trigrams miss ("despute").
     fn add_edit_neighbours(&self, word: &str, out: &mut Vec<(usize, f32)>) {
         let chars: Vec<char> = word.chars().collect();
-        for (id, term) in self.terms.iter().enumerate() {
-            let tchars: Vec<char> = term.chars().collect();
-            if tchars.len() < EDIT_MIN_LEN
-                || tchars.len().abs_diff(chars.len()) > 2
-                || (tchars.first() != chars.first() && tchars.last() != chars.last())
-            {
-                continue;
-            }
-            let longest = tchars.len().max(chars.len()) as f32;
-            let sim = 1.0 - levenshtein(&chars, &tchars) as f32 / longest;
-            if sim >= EDIT_MIN {
-                match out.iter_mut().find(|(t, _)| *t == id) {
-                    Some(existing) => existing.1 = existing.1.max(sim),
-                    None => out.push((id, sim)),
+        let len = chars.len();
+        if !(EDIT_MIN_LEN..=EDIT_MAX_LEN).contains(&len) {
+            return;
+        }
+        for bucket in self
+            .by_length
+            .iter()
+            .take(len + 3)
+            .skip(len.saturating_sub(2))
+        {
+            for (id, term) in bucket {
+                if term.first() != chars.first() && term.last() != chars.last() {
+                    continue;
+                }
+                let longest = term.len().max(len) as f32;
+                let sim = 1.0 - levenshtein(&chars, term) as f32 / longest;
+                if sim >= EDIT_MIN {
+                    match out.iter_mut().find(|(t, _)| t == id) {
+                        Some(existing) => existing.1 = existing.1.max(sim),
+                        None => out.push((*id, sim)),
+                    }
                 }
             }
         }
     }
 }
 
+/// Content words carry intent; numbers (written or spoken) belong to entities.
 fn is_content(word: &str) -> bool {
-    !is_content_free(word) && !word.chars().all(|c| c.is_ascii_digit())
+    !is_content_free(word)
+        && !word.chars().all(|c| c.is_ascii_digit())
+        && !is_strict_number_word(word)
 }
 
+/// Edit distance of two words of at most `EDIT_MAX_LEN` characters (on the stack).
 fn levenshtein(a: &[char], b: &[char]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
+    let b = &b[..b.len().min(EDIT_MAX_LEN)];
+    let mut prev = [0usize; EDIT_MAX_LEN + 1];
+    let mut cur = [0usize; EDIT_MAX_LEN + 1];
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
     for (i, ca) in a.iter().enumerate() {
         cur[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {

@@ -4,10 +4,12 @@
 mod dispatch;
 mod http;
 pub mod registry;
+mod reload;
 
 pub use registry::CallRegistry;
 
 use crate::config::Config;
+use crate::dialplan::DialplanStore;
 use crate::media::port_allocator::PortAllocator;
 use crate::prompts::PromptCatalog;
 use crate::sip::{SipError, SipStack};
@@ -21,7 +23,7 @@ use tracing::{info, warn};
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
-    Sip(#[from] SipError),
+    Sip(Box<SipError>),
     #[error("cannot bind HTTP on {addr}: {source}")]
     HttpBind {
         addr: SocketAddr,
@@ -34,8 +36,16 @@ pub enum ServerError {
         dir: std::path::PathBuf,
         ids: String,
     },
+    #[error("dialplan refused:\n{0}")]
+    Dialplan(String),
     #[error("RTP ports: {0}")]
     Ports(#[from] crate::media::port_allocator::PortError),
+}
+
+impl From<SipError> for ServerError {
+    fn from(err: SipError) -> Self {
+        ServerError::Sip(Box::new(err))
+    }
 }
 
 /// What every call task shares: configuration, prompts, the SIP stack and the registry.
@@ -46,8 +56,27 @@ pub struct Shared {
     pub calls: CallRegistry,
     /// The RTP port range.
     pub ports: PortAllocator,
+    /// The dialplan calls run (`None`: the built-in demo).
+    pub dialplans: Option<Arc<DialplanStore>>,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
     pub draining: CancellationToken,
+}
+
+/// Loads and checks the configured dialplan (nothing in demo mode).
+fn open_dialplan(config: &Config) -> Result<Option<Arc<DialplanStore>>, ServerError> {
+    if config.dialplan.demo {
+        return Ok(None);
+    }
+    match DialplanStore::open(&config.dialplan.path) {
+        Ok((store, warnings)) => {
+            for warning in warnings.diagnostics.iter() {
+                warn!(dialplan = %config.dialplan.path.display(), "{}", warning.message);
+            }
+            info!(dialplan = %config.dialplan.path.display(), "dialplan loaded");
+            Ok(Some(Arc::new(store)))
+        }
+        Err(err) => Err(ServerError::Dialplan(err.report().render())),
+    }
 }
 
 /// A started server.
@@ -71,6 +100,7 @@ impl Server {
                 ids: missing.join(", "),
             });
         }
+        let dialplans = open_dialplan(&config)?;
         let rtp = &config.rtp;
         let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
@@ -82,6 +112,7 @@ impl Server {
             sip,
             calls: CallRegistry::default(),
             ports,
+            dialplans,
             draining: CancellationToken::new(),
         });
         let http_addr = if shared.config.http.enabled {
@@ -89,6 +120,13 @@ impl Server {
         } else {
             None
         };
+        if let Some(store) = &shared.dialplans {
+            reload::watch(
+                store.clone(),
+                shared.config.dialplan.watch_interval_ms,
+                stop.child_token(),
+            );
+        }
         let dispatcher = match incoming {
             Some(incoming) => tokio::spawn(dispatch::run(shared.clone(), incoming)),
             None => tokio::spawn(async {}),

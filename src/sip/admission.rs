@@ -176,9 +176,7 @@ fn body_rule(request: &RequestView<'_>) -> Option<Refusal> {
 /// be answered with the SDP every 2xx to it carries: 406. No Accept means SDP is fine
 /// (RFC 3261 §20.1); an empty Accept accepts no body at all.
 fn accept_rule(request: &RequestView<'_>) -> Option<Refusal> {
-    if values(request, "accept", "").next().is_none() {
-        return None;
-    }
+    values(request, "accept", "").next()?;
     let accepted: Vec<&str> = items(request, "accept", "").map(media_type).collect();
     let takes_sdp = accepted.iter().any(|range| {
         range.eq_ignore_ascii_case(SDP)

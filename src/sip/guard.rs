@@ -45,7 +45,7 @@ impl GuardedUdpSocket {
         }
         match SipMessage::try_from(packet) {
             Ok(SipMessage::Request(request)) => reject::judge_parsed(packet)
-                .or_else(|| unkeyable(request, from))
+                .or_else(|| unkeyable(request, from, Transport::Udp))
                 .map(Some),
             Ok(SipMessage::Response(_)) => None,
             Err(_) => Some(reject::judge_unparseable(packet)),
@@ -57,11 +57,15 @@ impl GuardedUdpSocket {
 /// transaction key it cannot build (no From tag it can read: RFC 2543 requests, or
 /// `tag = x` written with spaces). Running the same two steps here lets us answer 400
 /// instead (see "Known limits" in docs/architecture.md).
-fn unkeyable(request: Request, from: SocketAddr) -> Option<Rejection> {
+pub(super) fn unkeyable(
+    request: Request,
+    from: SocketAddr,
+    transport: Transport,
+) -> Option<Rejection> {
     if request.method == Method::Ack {
         return None; // never answered; the stack drops what it cannot match
     }
-    let problem = match SipConnection::update_msg_received(request.into(), from, Transport::Udp) {
+    let problem = match SipConnection::update_msg_received(request.into(), from, transport) {
         Ok(SipMessage::Request(request)) => {
             TransactionKey::from_request(&request, TransactionRole::Server).err()
         }
@@ -80,12 +84,12 @@ impl PlatformUdpSocket for GuardedUdpSocket {
     async fn recv_from(&self, buf: &mut [u8]) -> rsipstack::Result<(usize, SocketAddr)> {
         loop {
             let (mut len, from) = self.socket.recv_from(buf).await?;
-            if let Some(tidied) = tidy::tidy_from_to(&buf[..len]) {
-                if tidied.len() <= buf.len() {
-                    debug!(%from, "tidied white space in From/To parameters");
-                    buf[..tidied.len()].copy_from_slice(&tidied);
-                    len = tidied.len();
-                }
+            if let Some(tidied) = tidy::tidy_from_to(&buf[..len])
+                && tidied.len() <= buf.len()
+            {
+                debug!(%from, "tidied white space in From/To parameters");
+                buf[..tidied.len()].copy_from_slice(&tidied);
+                len = tidied.len();
             }
             let packet = &buf[..len];
             match Self::judge(packet, from) {

@@ -8,7 +8,7 @@ mod guard;
 pub mod reject;
 mod stack;
 mod stream_guard;
-mod tidy;
+pub mod tidy;
 
 pub use guard::GuardStats;
 pub use stack::{SipError, SipStack};

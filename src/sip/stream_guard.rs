@@ -1,10 +1,12 @@
 //! The guard for stream transports (TCP): the same judgement as `guard.rs` gives UDP
-//! datagrams, applied to parsed requests before the transaction layer sees them.
+//! datagrams (including the requests rsipstack could not key to a transaction), applied
+//! to parsed requests before the transaction layer sees them.
 //! (A TCP message that does not parse at all is rsipstack's stream codec's business.)
 
-use super::guard::GuardStats;
+use super::guard::{GuardStats, unkeyable};
 use super::reject;
 use rsipstack::sip::SipMessage;
+use rsipstack::sip::transport::Transport;
 use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transport::TransportEvent;
 use std::sync::Arc;
@@ -27,17 +29,23 @@ impl TransportEventInspector for StreamGuard {
             return Some(event); // datagrams were judged by the UDP guard already
         }
         let raw = request.to_string();
-        let Some(rejection) = reject::judge_parsed(raw.as_bytes()) else {
+        let transport = connection.get_addr().r#type.unwrap_or(Transport::Tcp);
+        let verdict = reject::judge_parsed(raw.as_bytes()).or_else(|| {
+            from.get_socketaddr()
+                .ok()
+                .and_then(|addr| unkeyable(request.clone(), addr, transport))
+        });
+        let Some(rejection) = verdict else {
             return Some(event);
         };
         self.stats.rejected.fetch_add(1, Ordering::Relaxed);
         info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
         let response = reject::response_for(raw.as_bytes(), &rejection, &self.user_agent)
             .and_then(|bytes| SipMessage::try_from(bytes.as_slice()).ok());
-        if let Some(response) = response {
-            if let Err(err) = connection.send(response, None).await {
-                debug!(error = %err, "could not send a stateless response");
-            }
+        if let Some(response) = response
+            && let Err(err) = connection.send(response, None).await
+        {
+            debug!(error = %err, "could not send a stateless response");
         }
         None
     }

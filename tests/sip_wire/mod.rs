@@ -216,6 +216,22 @@ impl Peer {
         matched
     }
 
+    /// Sends `request` and resends it every 500 ms until its final response arrives,
+    /// as a real client does over UDP (RFC 3261 Timer A/E), up to `timeout`.
+    pub fn exchange_retransmitting(&mut self, request: &[u8], timeout: Duration) -> Vec<Message> {
+        let key = Key::of(&Message::parse(request).expect("a request with a head"));
+        let end = Instant::now() + timeout;
+        let mut matched = Vec::new();
+        while Instant::now() < end {
+            self.send(request);
+            matched.extend(self.await_final(&key, Duration::from_millis(500)));
+            if matched.iter().any(|m| m.status().is_some_and(|s| s >= 200)) {
+                break;
+            }
+        }
+        matched
+    }
+
     /// Keeps reading (and answering the server's requests) for `duration`.
     pub fn drain(&mut self, duration: Duration) {
         let end = Instant::now() + duration;

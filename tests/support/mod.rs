@@ -29,7 +29,7 @@ impl TestServer {
     pub fn start(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let base = format!(
-            "[sip]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n[prompts]\ndir = \"{}\"\n[log]\nlevel = \"info,rsipstack=warn\"\n",
+            "[sip]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n[prompts]\ndir = \"{}\"\n[log]\nlevel = \"info,rsipstack=warn\"\n[dialplan]\ndemo = true\n",
             repo_root().join("prompts").display(),
         );
         let mut config: toml::Table = base.parse().expect("base config");

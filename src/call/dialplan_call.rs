@@ -1,0 +1,336 @@
+//! A dialplan running in a live call: turns the runtime's actions into what the call shell
+//! does (play, listen, look up, hang up) and the call's happenings (keys, speech, silence,
+//! playback ending, lookup answers) into runtime events.
+//!
+//! It keeps no sockets and reads no clock: the shell passes `now` (monotonic, for gather
+//! timers) and `wall` (UTC, for the dialplan's time conditions) with every call.
+
+use crate::dialplan::format::InputMode;
+use crate::dialplan::template::ReadAs;
+use crate::dialplan::{
+    Action, Event, Listen, LookupArg, LookupResult, PlayItem, Runtime, TransferContext,
+};
+use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// After the last key of an entry with no terminator and no fixed length, the entry ends
+/// after this much quiet.
+const INTER_DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the call shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Play these prompt ids, in order, after whatever is queued.
+    Play(Vec<String>),
+    /// Cut all playback (barge-in).
+    StopPlayback,
+    /// Ask a data source; answer with `on_lookup_result`.
+    Lookup {
+        source: String,
+        args: Vec<LookupArg>,
+    },
+    /// Hand the call to an agent queue; answer with `on_transfer_failed` when it cannot be done.
+    Transfer {
+        queue: String,
+        context: Box<TransferContext>,
+    },
+    /// Turn speech listening on (with what the step expects) or off.
+    ListenForSpeech(Option<Listen>),
+    /// End the call.
+    Hangup { reason: String },
+}
+
+/// The gather being listened to.
+#[derive(Debug)]
+struct Gather {
+    listen: Listen,
+    /// Input is taken (barge-in allowed, or the prompts before it have finished).
+    armed: bool,
+    digits: String,
+    deadline: Option<Instant>,
+}
+
+/// One call's dialplan, from answer to hangup.
+pub struct DialplanCall {
+    runtime: Runtime,
+    /// Playbacks queued and not yet reported finished.
+    playing: usize,
+    /// Actions that wait for the queued audio to finish (transfer, hangup).
+    after_playback: VecDeque<Action>,
+    gather: Option<Gather>,
+    ended: bool,
+}
+
+impl DialplanCall {
+    pub fn new(runtime: Runtime) -> Self {
+        Self {
+            runtime,
+            playing: 0,
+            after_playback: VecDeque::new(),
+            gather: None,
+            ended: false,
+        }
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The call was answered.
+    pub fn start(
+        &mut self,
+        caller_id: &str,
+        called: &str,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Vec<Command> {
+        let event = Event::CallStarted {
+            caller_id: caller_id.to_string(),
+            called: called.to_string(),
+        };
+        self.feed(event, now, wall)
+    }
+
+    /// One keypad key (RFC 4733).
+    pub fn on_key(&mut self, key: char, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+        let mut out = Vec::new();
+        let Some(gather) = self.gather.as_mut() else {
+            return out;
+        };
+        if !gather.armed || gather.listen.input == InputMode::Speech {
+            return out;
+        }
+        if gather.digits.is_empty() && self.playing > 0 {
+            out.push(Command::StopPlayback);
+        }
+        let listen = &gather.listen;
+        let ends_entry = key == listen.terminator && !gather.digits.is_empty();
+        if key != listen.terminator {
+            gather.digits.push(key);
+        }
+        let max = listen
+            .max_digits
+            .map(|m| m as usize)
+            .unwrap_or(if listen.entity.is_none() {
+                1
+            } else {
+                usize::MAX
+            });
+        if ends_entry
+            || gather.digits.len() >= max
+            || (key == listen.terminator && gather.digits.is_empty())
+        {
+            let digits = std::mem::take(&mut gather.digits);
+            self.gather = None;
+            out.push(Command::ListenForSpeech(None));
+            out.extend(self.feed(Event::Dtmf { digits }, now, wall));
+        } else {
+            gather.deadline = Some(now + INTER_DIGIT_TIMEOUT);
+        }
+        out
+    }
+
+    /// The recogniser understood an utterance.
+    pub fn on_speech(
+        &mut self,
+        transcript: &str,
+        confidence: f32,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Vec<Command> {
+        match &self.gather {
+            Some(g) if g.armed && g.listen.input != InputMode::Dtmf && g.digits.is_empty() => {}
+            _ => return Vec::new(),
+        }
+        self.gather = None;
+        let mut out = vec![Command::ListenForSpeech(None)];
+        let event = Event::Speech {
+            transcript: transcript.to_string(),
+            asr_confidence: confidence,
+        };
+        out.extend(self.feed(event, now, wall));
+        out
+    }
+
+    /// The caller started speaking in a barge-in gather: the prompt stops.
+    pub fn on_speech_started(&mut self) -> Vec<Command> {
+        match &self.gather {
+            Some(g) if g.armed && g.listen.barge_in && self.playing > 0 => {
+                vec![Command::StopPlayback]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A queued playback finished (or was cut).
+    pub fn on_playback_finished(&mut self, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+        self.playing = self.playing.saturating_sub(1);
+        let mut out = Vec::new();
+        if self.playing > 0 {
+            return out;
+        }
+        if let Some(gather) = self.gather.as_mut() {
+            if !gather.armed {
+                gather.armed = true;
+                out.push(Command::ListenForSpeech(Some(gather.listen.clone())));
+            }
+            if gather.deadline.is_none() {
+                gather.deadline =
+                    Some(now + Duration::from_secs(u64::from(gather.listen.timeout_secs)));
+            }
+        }
+        while self.playing == 0 {
+            let Some(action) = self.after_playback.pop_front() else {
+                break;
+            };
+            out.extend(self.apply(action, now, wall));
+        }
+        out
+    }
+
+    /// The answer to a `Lookup` command.
+    pub fn on_lookup_result(
+        &mut self,
+        result: LookupResult,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Vec<Command> {
+        self.feed(Event::LookupResult(result), now, wall)
+    }
+
+    /// A transfer could not be completed.
+    pub fn on_transfer_failed(
+        &mut self,
+        reason: &str,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Vec<Command> {
+        self.feed(
+            Event::TransferFailed {
+                reason: reason.to_string(),
+            },
+            now,
+            wall,
+        )
+    }
+
+    /// When `on_timer` should be called next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.gather.as_ref().and_then(|g| g.deadline)
+    }
+
+    /// Gather timers: a finished key entry, or no input at all.
+    pub fn on_timer(&mut self, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+        let Some(gather) = self.gather.as_mut() else {
+            return Vec::new();
+        };
+        if gather.deadline.is_none_or(|d| d > now) {
+            return Vec::new();
+        }
+        let digits = std::mem::take(&mut gather.digits);
+        self.gather = None;
+        let mut out = vec![Command::ListenForSpeech(None)];
+        let event = if digits.is_empty() {
+            Event::Timeout
+        } else {
+            Event::Dtmf { digits }
+        };
+        out.extend(self.feed(event, now, wall));
+        out
+    }
+
+    /// The caller hung up.
+    pub fn on_hangup(&mut self, now: Instant, wall: DateTime<Utc>) {
+        self.feed(Event::HungUp, now, wall);
+        self.ended = true;
+    }
+
+    fn feed(&mut self, event: Event, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+        let actions = self.runtime.handle(event, wall);
+        let mut out = Vec::new();
+        for action in actions {
+            out.extend(self.apply(action, now, wall));
+        }
+        out
+    }
+
+    fn apply(&mut self, action: Action, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+        match action {
+            Action::Play { items, .. } => {
+                let ids = prompt_ids(&items);
+                if ids.is_empty() {
+                    return Vec::new();
+                }
+                self.playing += 1;
+                vec![Command::Play(ids)]
+            }
+            Action::Listen(listen) => {
+                let armed = listen.barge_in || self.playing == 0;
+                let deadline = (self.playing == 0)
+                    .then(|| now + Duration::from_secs(u64::from(listen.timeout_secs)));
+                let speech = armed.then(|| Command::ListenForSpeech(Some(listen.clone())));
+                self.gather = Some(Gather {
+                    listen,
+                    armed,
+                    digits: String::new(),
+                    deadline,
+                });
+                speech.into_iter().collect()
+            }
+            Action::Lookup { source, args } => vec![Command::Lookup { source, args }],
+            action @ (Action::Transfer { .. } | Action::Hangup { .. }) if self.playing > 0 => {
+                self.after_playback.push_back(action);
+                Vec::new()
+            }
+            Action::Transfer { queue, context, .. } => vec![Command::Transfer {
+                queue,
+                context: Box::new(context),
+            }],
+            Action::Hangup { reason } => {
+                self.ended = true;
+                let _ = wall;
+                vec![Command::Hangup { reason }]
+            }
+        }
+    }
+}
+
+/// The prompt ids that say `items`. Typed readback becomes a prompt sequence; free text
+/// has no recording (text-to-speech is not configured) and is skipped.
+pub fn prompt_ids(items: &[PlayItem]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for item in items {
+        match item {
+            PlayItem::Prompt(id) => ids.push(id.clone()),
+            PlayItem::Readback { read_as, value, .. } => ids.extend(readback(*read_as, value)),
+            PlayItem::Text(text) => tracing::warn!(
+                chars = text.chars().count(),
+                "free text has no recording; skipped"
+            ),
+        }
+    }
+    ids
+}
+
+fn readback(read_as: ReadAs, value: &str) -> Vec<String> {
+    match read_as {
+        ReadAs::Digits => value
+            .chars()
+            .filter_map(super::demo::digit_prompt)
+            .map(str::to_string)
+            .collect(),
+        _ => {
+            tracing::warn!(
+                read_as = read_as.as_str(),
+                "no readback prompts for this type yet"
+            );
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! A dialplan running in real calls: keypad menus, entries read back digit by digit,
+//! barge-in on keys, and the dialplan hanging up after its goodbye.
+
+mod support;
+
+use hotline::media::g711::G711Law;
+use hotline::media::port_allocator::PortAllocator;
+use hotline::prompts::PromptCatalog;
+use sip_testbench::caller::{CallPlan, CallReport, EndedBy, find_exact, place_call};
+use sip_testbench::uac::{SipTransport, Uac};
+use std::time::Duration;
+use support::{TestServer, repo_root};
+
+fn as_heard(id: &str) -> Vec<i16> {
+    let catalog = PromptCatalog::load(&repo_root().join("prompts"), "en-US").expect("prompts");
+    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
+    samples
+        .iter()
+        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
+        .collect()
+}
+
+fn keypad_server() -> TestServer {
+    let path = repo_root().join("tests/fixtures/keypad.yaml");
+    TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n",
+        path.display()
+    ))
+}
+
+async fn call(server: &TestServer, keys: &[(u64, char)], seconds: u64) -> CallReport {
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    let uac = Uac::start(ip).await.expect("caller bot");
+    let ports = PortAllocator::new(ip, 30000, 39999).expect("ports");
+    let plan = CallPlan {
+        server: server.sip_udp,
+        transport: SipTransport::Udp,
+        speak: None,
+        keys: keys
+            .iter()
+            .map(|(ms, k)| (Duration::from_millis(*ms), *k))
+            .collect(),
+        hangup_after: Duration::from_secs(seconds),
+        record: true,
+    };
+    place_call(&uac, &ports, &plan).await.expect("call")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_code_is_read_back_and_the_dialplan_hangs_up() {
+    let server = keypad_server();
+    // "1" barges into the welcome; 4 2 7 # interrupt the next prompt.
+    let keys = [
+        (800, '1'),
+        (1600, '4'),
+        (1900, '2'),
+        (2200, '7'),
+        (2500, '#'),
+    ];
+    let report = call(&server, &keys, 20).await;
+    assert_eq!(report.status, 200);
+    assert_eq!(
+        report.ended_by,
+        EndedBy::Server,
+        "the dialplan should hang up:\n{}",
+        server.log()
+    );
+    let welcome = as_heard("welcome");
+    assert!(
+        find_exact(&report.heard, &welcome).is_none(),
+        "the welcome prompt should have been cut by the key press"
+    );
+    let mut sequence = as_heard("you-pressed");
+    for id in ["four", "two", "seven"] {
+        sequence.extend(as_heard(id));
+    }
+    let readback = find_exact(&report.heard, &sequence).expect("the code read back without gaps");
+    let goodbye = find_exact(&report.heard, &as_heard("goodbye")).expect("goodbye");
+    assert!(readback < goodbye);
+    assert!(
+        server.wait_for_log("dialplan hangs up", Duration::from_secs(2)),
+        "{}",
+        server.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_reprompts_then_ends_politely() {
+    let server = keypad_server();
+    let report = call(&server, &[], 40).await;
+    assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
+    let sorry = as_heard("sorry");
+    let first = find_exact(&report.heard, &sorry).expect("a no-input reprompt");
+    assert!(find_exact(&report.heard[first + sorry.len()..], &as_heard("goodbye")).is_some());
+}
+
+#[test]
+fn a_broken_dialplan_is_refused_at_start_with_its_position() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "name: x\nlanguage: en-US\ntimezone: UTC\nflows:\n  main:\n    steps:\n      a:\n        goto: nowhere\n",
+    )
+    .expect("write");
+    let config = dir.path().join("hotline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\n[http]\nenabled = false\n[dialplan]\npath = \"{}\"\n",
+            broken.display()
+        ),
+    )
+    .expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(repo_root())
+        .output()
+        .expect("run hotline");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("broken.yaml:8:") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_dialplan_is_reloaded_and_a_broken_change_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original =
+        std::fs::read_to_string(repo_root().join("tests/fixtures/keypad.yaml")).expect("fixture");
+    let prompts = format!("prompts_dir: {}", repo_root().join("prompts").display());
+    let original = original.replace("prompts_dir: ../../prompts", &prompts);
+    let path = dir.path().join("live.yaml");
+    std::fs::write(&path, &original).expect("write");
+    let server = TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\nwatch_interval_ms = 100\n",
+        path.display()
+    ));
+
+    std::fs::write(
+        &path,
+        original
+            .replace("goto: nowhere", "")
+            .replace("exhausted: goodbye", "exhausted: nowhere"),
+    )
+    .expect("write broken");
+    assert!(
+        server.wait_for_log("dialplan change refused", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let report = call(&server, &[], 7).await;
+    let welcome = as_heard("welcome");
+    assert!(
+        find_exact(&report.heard, &welcome).is_some(),
+        "the running version must stay"
+    );
+
+    std::fs::write(
+        &path,
+        original.replace("play: [prompt: welcome]", "play: [prompt: please-hold]"),
+    )
+    .expect("write changed");
+    assert!(
+        server.wait_for_log("dialplan reloaded", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let report = call(&server, &[], 6).await;
+    assert!(
+        find_exact(&report.heard, &as_heard("please-hold")).is_some(),
+        "new calls use the new version"
+    );
+}

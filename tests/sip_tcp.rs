@@ -1,0 +1,129 @@
+//! The refusals over TCP: torture messages whose framing is sound are sent on one TCP
+//! connection, each gets the answer it gets over UDP (the stream guard and admission),
+//! and the connection still serves an OPTIONS afterwards. wsinv.dat, which rsipstack's
+//! stream codec cannot frame (docs/architecture.md, "Known limits"), costs its own
+//! connection and nothing more.
+
+mod sip_wire;
+mod support;
+
+use sip_wire::{Key, Message};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+use support::TestServer;
+
+/// Reads SIP messages off a stream until one answers `key` with a final status.
+fn final_answer(stream: &mut TcpStream, pending: &mut Vec<u8>, key: &Key) -> Option<Message> {
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end {
+        while let Some(head_end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = Message::parse(&pending[..head_end + 4])?;
+            let body_len: usize = head
+                .header("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let total = head_end + 4 + body_len;
+            if pending.len() < total {
+                break;
+            }
+            let message = Message::parse(&pending[..total])?;
+            pending.drain(..total);
+            if !message.is_request()
+                && key.matches(&message)
+                && message.status().is_some_and(|s| s >= 200)
+            {
+                return Some(message);
+            }
+        }
+        let mut buf = [0u8; 8192];
+        match stream.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+            Err(_) => {} // read timeout: look again until the deadline
+        }
+    }
+    None
+}
+
+fn options_request(stream: &TcpStream, server: SocketAddr, n: u32) -> (String, Key) {
+    let here = stream.local_addr().expect("local address");
+    let options = format!(
+        "OPTIONS sip:ivr@{server} SIP/2.0\r\nVia: SIP/2.0/TCP {here};branch=z9hG4bK-tcp-{n}\r\nFrom: <sip:peer@{here}>;tag=t{n}\r\nTo: <sip:ivr@{server}>\r\nCall-ID: tcp-options-{n}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    let key = Key::of(&Message::parse(options.as_bytes()).expect("ours parses"));
+    (options, key)
+}
+
+fn connect(server: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(server).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    stream
+}
+
+#[test]
+fn torture_messages_over_one_tcp_connection_get_their_answers() {
+    let server = TestServer::start("");
+    let mut stream = connect(server.sip_tcp);
+    let mut pending = Vec::new();
+    let mut failures = Vec::new();
+    for (file, expected) in [
+        ("bext01.dat", 420),
+        ("unkscm.dat", 416),
+        ("invut.dat", 415),
+        ("sdp01.dat", 406),
+        ("mismatch01.dat", 400),
+        ("zeromf.dat", 483),
+        ("unksm2.dat", 405),
+    ] {
+        let path = support::repo_root()
+            .join("sip-testbench/rfc4475")
+            .join(file);
+        let bytes = std::fs::read(&path).expect("torture file");
+        let request = Message::parse(&bytes).expect("a head");
+        stream.write_all(&bytes).expect("send");
+        let answer = final_answer(&mut stream, &mut pending, &Key::of(&request));
+        let status = answer.as_ref().and_then(Message::status);
+        if status != Some(expected) {
+            failures.push(format!("{file}: expected {expected}, got {status:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        failures.join("\n"),
+        server.log()
+    );
+
+    let (options, key) = options_request(&stream, server.sip_tcp, 1);
+    stream.write_all(options.as_bytes()).expect("send OPTIONS");
+    let answer = final_answer(&mut stream, &mut pending, &key);
+    assert_eq!(
+        answer.and_then(|m| m.status()),
+        Some(200),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_connection_the_codec_cannot_frame_costs_only_itself() {
+    let server = TestServer::start("");
+    let path = support::repo_root().join("sip-testbench/rfc4475/wsinv.dat");
+    let mut broken = connect(server.sip_tcp);
+    broken
+        .write_all(&std::fs::read(path).expect("wsinv.dat"))
+        .expect("send");
+    let mut stream = connect(server.sip_tcp);
+    let (options, key) = options_request(&stream, server.sip_tcp, 2);
+    stream.write_all(options.as_bytes()).expect("send OPTIONS");
+    let answer = final_answer(&mut stream, &mut Vec::new(), &key);
+    assert_eq!(
+        answer.and_then(|m| m.status()),
+        Some(200),
+        "{}",
+        server.log()
+    );
+}
