@@ -1,5 +1,7 @@
 //! Starts the `hotline` binary under test with a temporary benchmark configuration and
-//! stops it again: loopback only, port 0, a wide RTP range, warnings-only logging.
+//! stops it again: loopback only, port 0, a wide RTP range, warnings-only logging, and the
+//! built-in keypad demo as the call behaviour (SIP and RTP are measured, not speech
+//! recognition: a dialplan would run Whisper on every caller's looped voice).
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
@@ -141,6 +143,9 @@ dir = {prompts:?}
 [demo]
 hangup_after_secs = 7200
 
+[dialplan]
+demo = true
+
 [log]
 level = "warn"
 "#,
@@ -190,5 +195,6 @@ mod tests {
         assert_eq!(config.calls.media_timeout_secs, 5);
         assert_eq!(config.prompts.dir, PathBuf::from("/srv/hotline prompts"));
         assert!(!config.http.enabled);
+        assert!(config.dialplan.demo, "no speech recognition in a SIP/RTP benchmark");
     }
 }
