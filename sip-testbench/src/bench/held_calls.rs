@@ -51,6 +51,12 @@ pub struct ResourceUse {
     pub rss_growth_bytes: i64,
 }
 
+/// Packets per second each call sends each way (20 ms ptime).
+const PACKETS_PER_SECOND: f64 = 50.0;
+
+/// Share of the expected packets that must arrive for a step to count as flowing.
+const DELIVERY_NEEDED: f64 = 0.95;
+
 /// One concurrency step's outcome.
 #[derive(Debug, Clone)]
 pub struct HeldStep {
@@ -68,6 +74,32 @@ pub struct HeldStep {
     pub server: Option<ResourceUse>,
     pub bot_cores: f64,
     pub load_average: String,
+}
+
+impl HeldStep {
+    /// Server packets received ÷ what `up` calls at 50 packets/s should have sent.
+    pub fn server_delivery(&self) -> f64 {
+        self.rtp.packets_received as f64 / self.expected_packets()
+    }
+
+    /// Bot packets sent ÷ what `up` calls at 50 packets/s should have sent.
+    pub fn bot_delivery(&self) -> f64 {
+        self.rtp.packets_sent as f64 / self.expected_packets()
+    }
+
+    fn expected_packets(&self) -> f64 {
+        (self.up as f64 * PACKETS_PER_SECOND * self.window.as_secs_f64()).max(1.0)
+    }
+
+    /// Every call up, none failed or dropped, and both directions within 5 % of 50/s.
+    pub fn healthy(&self) -> bool {
+        self.setup_failed == 0
+            && self.dropped == 0
+            && self.rtp.silent_streams == 0
+            && self.up == self.target
+            && self.server_delivery() >= DELIVERY_NEEDED
+            && self.bot_delivery() >= DELIVERY_NEEDED
+    }
 }
 
 struct Held {
@@ -135,9 +167,9 @@ pub async fn run(
             load_average: proc_stats::load_average(),
         };
         on_step(&step);
-        let healthy = step.dropped == 0 && step.setup_failed == 0;
+        let failing = step.dropped > 0 || step.setup_failed > 0;
         steps.push(step);
-        if !healthy {
+        if failing {
             // Piling more calls onto a server already failing these says nothing new.
             break;
         }
@@ -314,4 +346,42 @@ async fn hang_up(held: Vec<Held>) {
         });
     }
     while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(received: u64, sent: u64) -> HeldStep {
+        let mut rtp = WindowReport::empty();
+        rtp.packets_received = received;
+        rtp.packets_sent = sent;
+        HeldStep {
+            target: 100,
+            up: 100,
+            setup_failed: 0,
+            dropped: 0,
+            setup_latency: None,
+            window: Duration::from_secs(10),
+            rtp,
+            server: None,
+            bot_cores: 0.0,
+            load_average: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_step_counts_only_when_both_directions_keep_50_packets_a_second() {
+        assert!(step(50_000, 50_000).healthy());
+        let server_behind = step(40_000, 50_000);
+        assert!((server_behind.server_delivery() - 0.8).abs() < 1e-9);
+        assert!(!server_behind.healthy());
+        assert!(!step(50_000, 45_000).healthy(), "the bot fell behind");
+        let dropped = HeldStep {
+            dropped: 1,
+            up: 99,
+            ..step(49_500, 49_500)
+        };
+        assert!(!dropped.healthy());
+    }
 }

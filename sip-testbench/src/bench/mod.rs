@@ -260,6 +260,8 @@ async fn concurrency_phase(args: &BenchArgs) -> anyhow::Result<Vec<HeldStep>> {
                 "INVITE→200 p50",
                 "p99",
                 "rx pkt/s",
+                "rx %",
+                "tx %",
                 "loss",
                 "silent",
                 "jitter p50",
@@ -311,6 +313,8 @@ fn held_row(step: &HeldStep) -> Vec<String> {
             "{:.0}",
             rtp.packets_received as f64 / step.window.as_secs_f64()
         ),
+        format!("{:.1} %", step.server_delivery() * 100.0),
+        format!("{:.1} %", step.bot_delivery() * 100.0),
         loss,
         rtp.silent_streams.to_string(),
         micros(rtp.jitter_micros.value_at_quantile(0.50)),
@@ -340,10 +344,7 @@ fn print_summary(setup: &[SetupStep], held: &[HeldStep]) {
             verdict(best >= TARGET_SETUPS_PER_SECOND * 0.95)
         );
     }
-    let clean: Vec<&HeldStep> = held
-        .iter()
-        .filter(|s| s.dropped == 0 && s.setup_failed == 0 && s.rtp.silent_streams == 0)
-        .collect();
+    let clean: Vec<&HeldStep> = held.iter().filter(|s| s.healthy()).collect();
     if let Some(top) = clean.iter().max_by_key(|s| s.up) {
         let p99 = top.rtp.jitter_micros.value_at_quantile(0.99);
         println!(
@@ -365,7 +366,16 @@ fn print_summary(setup: &[SetupStep], held: &[HeldStep]) {
             );
         }
     } else if !held.is_empty() {
-        println!("- no concurrency step completed without a failed or dropped call");
+        println!("- no concurrency step kept every call up with RTP at 50 packets/s both ways");
+    }
+    if let Some(beyond) = held.iter().find(|s| !s.healthy()) {
+        println!(
+            "- first step short of that: {} calls, {} up, server sent {:.1} % and the bot {:.1} % of 50 packets/s per call",
+            beyond.target,
+            beyond.up,
+            beyond.server_delivery() * 100.0,
+            beyond.bot_delivery() * 100.0
+        );
     }
     println!("\nload average at end: {}", proc_stats::load_average());
 }

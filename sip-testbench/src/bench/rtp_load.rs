@@ -53,7 +53,7 @@ pub struct WindowReport {
 }
 
 impl WindowReport {
-    fn empty() -> Self {
+    pub(super) fn empty() -> Self {
         WindowReport {
             jitter_micros: new_histogram(),
             packets_received: 0,

@@ -195,6 +195,9 @@ mod tests {
         assert_eq!(config.calls.media_timeout_secs, 5);
         assert_eq!(config.prompts.dir, PathBuf::from("/srv/hotline prompts"));
         assert!(!config.http.enabled);
-        assert!(config.dialplan.demo, "no speech recognition in a SIP/RTP benchmark");
+        assert!(
+            config.dialplan.demo,
+            "no speech recognition in a SIP/RTP benchmark"
+        );
     }
 }
