@@ -49,6 +49,8 @@ pub struct ResourceUse {
     pub cores: f64,
     /// Resident memory now minus before the first call.
     pub rss_growth_bytes: i64,
+    /// Seconds its threads waited for a core per wall-clock second (starved when high).
+    pub waiting_cores: f64,
 }
 
 /// Packets per second each call sends each way (20 ms ptime).
@@ -131,6 +133,10 @@ pub async fn run(
         tokio::time::sleep(plan.settle).await;
 
         let server_before = plan.server_pid.map(proc_stats::sample).transpose()?;
+        let wait_before = plan
+            .server_pid
+            .map(proc_stats::run_queue_wait)
+            .transpose()?;
         let bot_before = proc_stats::sample_self()?;
         let last = Some(&target) == plan.steps.last();
         let profiler = match (&plan.perf_output, plan.server_pid) {
@@ -146,6 +152,10 @@ pub async fn run(
         let rtp = load.window();
         let window = started.elapsed();
         let server_after = plan.server_pid.map(proc_stats::sample).transpose()?;
+        let wait_after = plan
+            .server_pid
+            .map(proc_stats::run_queue_wait)
+            .transpose()?;
         let bot_after = proc_stats::sample_self()?;
 
         let dropped_now = dropped.load(Ordering::Relaxed);
@@ -159,7 +169,11 @@ pub async fn run(
             rtp,
             server: match (baseline, server_before, server_after) {
                 (Some(base), Some(before), Some(after)) => {
-                    Some(resource_use(base, before, after, window))
+                    let waited = match (wait_before, wait_after) {
+                        (Some(before), Some(after)) => after.saturating_sub(before),
+                        _ => Duration::ZERO,
+                    };
+                    Some(resource_use(base, before, after, waited, window))
                 }
                 _ => None,
             },
@@ -214,11 +228,13 @@ fn resource_use(
     baseline: ProcessSample,
     before: ProcessSample,
     after: ProcessSample,
+    waited: Duration,
     window: Duration,
 ) -> ResourceUse {
     ResourceUse {
         cores: cores(before, after, window),
         rss_growth_bytes: after.rss_bytes as i64 - baseline.rss_bytes as i64,
+        waiting_cores: waited.as_secs_f64() / window.as_secs_f64().max(1e-9),
     }
 }
 

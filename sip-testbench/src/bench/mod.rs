@@ -269,6 +269,7 @@ async fn concurrency_phase(args: &BenchArgs) -> anyhow::Result<Vec<HeldStep>> {
                 "p99.9",
                 "max",
                 "server CPU",
+                "server waiting",
                 "% core/call",
                 "RSS/call",
                 "bot CPU",
@@ -291,16 +292,17 @@ fn held_row(step: &HeldStep) -> Vec<String> {
     } else {
         format!("{:.3} %", 100.0 * rtp.packets_lost as f64 / expected as f64)
     };
-    let (server_cpu, per_call, rss) = match step.server {
+    let (server_cpu, waiting, per_call, rss) = match step.server {
         Some(server) if step.up > 0 => (
             format!("{:.1} %", server.cores * 100.0),
+            format!("{:.1} %", server.waiting_cores * 100.0),
             format!("{:.4} %", server.cores * 100.0 / step.up as f64),
             format!(
                 "{:.1} KiB",
                 server.rss_growth_bytes as f64 / 1024.0 / step.up as f64
             ),
         ),
-        _ => ("-".into(), "-".into(), "-".into()),
+        _ => ("-".into(), "-".into(), "-".into(), "-".into()),
     };
     vec![
         step.target.to_string(),
@@ -322,6 +324,7 @@ fn held_row(step: &HeldStep) -> Vec<String> {
         micros(rtp.jitter_micros.value_at_quantile(0.999)),
         micros(rtp.jitter_micros.max()),
         server_cpu,
+        waiting,
         per_call,
         rss,
         format!("{:.1} %", step.bot_cores * 100.0),

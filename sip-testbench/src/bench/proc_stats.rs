@@ -63,6 +63,24 @@ fn clock_ticks_per_second() -> u64 {
     u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
 }
 
+/// Time the process's threads spent runnable but waiting for a core, so far (the second
+/// field of each `/proc/PID/task/*/schedstat`): large when the machine is oversubscribed.
+pub fn run_queue_wait(pid: u32) -> anyhow::Result<Duration> {
+    let mut nanos: u64 = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        // Threads may end between the listing and the read.
+        let Ok(text) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+            continue;
+        };
+        nanos += schedstat_wait_nanos(&text).unwrap_or(0);
+    }
+    Ok(Duration::from_nanos(nanos))
+}
+
+fn schedstat_wait_nanos(text: &str) -> Option<u64> {
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The 1, 5 and 15 minute load averages, as `/proc/loadavg` writes them.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -89,6 +107,15 @@ mod tests {
     #[test]
     fn truncated_stat_is_refused() {
         assert_eq!(cpu_ticks("4242 (hotline) S 1 2 3"), None);
+    }
+
+    #[test]
+    fn schedstat_gives_the_run_queue_wait() {
+        assert_eq!(
+            schedstat_wait_nanos("21494900000 29318900000 81234\n"),
+            Some(29_318_900_000)
+        );
+        assert_eq!(schedstat_wait_nanos("12"), None);
     }
 
     #[test]
