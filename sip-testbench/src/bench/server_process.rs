@@ -42,6 +42,13 @@ impl ServerProcess {
         ));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        Self::start_in(settings, dir.clone()).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    }
+
+    /// Starts the server with its files in `dir` (removed by the caller on failure).
+    fn start_in(settings: &ServerSettings, dir: PathBuf) -> anyhow::Result<Self> {
         let prompts = std::fs::canonicalize(&settings.prompts).with_context(|| {
             format!("prompts directory {} not found", settings.prompts.display())
         })?;
