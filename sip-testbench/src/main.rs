@@ -1,5 +1,7 @@
 //! `sip-testbench`: call the server as a caller bot (`call`), or benchmark it (`bench`).
 
+mod bench;
+
 use clap::{Parser, Subcommand};
 use hotline::media::port_allocator::PortAllocator;
 use sip_testbench::caller::{CallPlan, place_call, read_wav, write_wav};
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Place one call: speak a WAV file, press keys, record what the server says.
     Call(CallArgs),
+    /// Benchmark a server: setup rate (SIPp), concurrent calls with RTP, jitter, CPU, memory.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +60,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Call(args) => runtime.block_on(call(args)),
+        Command::Bench(args) => bench::run(args, &runtime),
     }
 }
 
