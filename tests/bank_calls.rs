@@ -92,9 +92,8 @@ async fn verified_caller_hears_the_balance_read_back() {
     let words: Vec<usize> = ["one", "thousand", "two", "hundred", "dollars", "cents"]
         .iter()
         .map(|id| {
-            report.heard[balance_is..]
-                .windows(middle(id).len())
-                .position(|w| w == middle(id).as_slice())
+            let word = middle(id);
+            find_exact(&report.heard[balance_is..], &word)
                 .unwrap_or_else(|| panic!("'{id}' not heard after the balance prompt"))
         })
         .collect();
