@@ -6,28 +6,11 @@
 
 mod support;
 
-use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
-use hotline::prompts::PromptCatalog;
 use sip_testbench::caller::{CallPlan, CallReport, find_exact, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::time::Duration;
-use support::{TestServer, repo_root};
-
-fn as_heard(id: &str) -> Vec<i16> {
-    let catalog = PromptCatalog::load(&repo_root().join("prompts"), "en-US").expect("prompts");
-    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
-    samples
-        .iter()
-        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
-        .collect()
-}
-
-/// The middle half of a recording: what survives trimming and crossfades untouched.
-fn middle(id: &str) -> Vec<i16> {
-    let samples = as_heard(id);
-    samples[samples.len() / 4..samples.len() * 3 / 4].to_vec()
-}
+use support::{TestServer, middle, repo_root};
 
 fn bank_server(dir: &std::path::Path) -> TestServer {
     let shipped =

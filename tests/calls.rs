@@ -4,23 +4,11 @@
 
 mod support;
 
-use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
-use hotline::prompts::PromptCatalog;
 use sip_testbench::caller::{CallPlan, EndedBy, find_exact, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::time::Duration;
-use support::{TestServer, repo_root};
-
-/// A prompt as the caller hears it: through the codec the call negotiated (PCMU first).
-fn as_heard(id: &str) -> Vec<i16> {
-    let catalog = PromptCatalog::load(&repo_root().join("prompts"), "en-US").expect("prompts");
-    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
-    samples
-        .iter()
-        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
-        .collect()
-}
+use support::{TestServer, as_heard};
 
 fn plan(
     server: std::net::SocketAddr,

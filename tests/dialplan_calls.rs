@@ -3,27 +3,11 @@
 
 mod support;
 
-use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
-use hotline::prompts::PromptCatalog;
 use sip_testbench::caller::{CallPlan, CallReport, EndedBy, find_exact, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::time::Duration;
-use support::{TestServer, repo_root};
-
-fn as_heard(id: &str) -> Vec<i16> {
-    let catalog = PromptCatalog::load(&repo_root().join("prompts"), "en-US").expect("prompts");
-    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
-    samples
-        .iter()
-        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
-        .collect()
-}
-
-/// The middle half of a recording: what survives trimming and crossfades untouched.
-fn middle(samples: &[i16]) -> Vec<i16> {
-    samples[samples.len() / 4..samples.len() * 3 / 4].to_vec()
-}
+use support::{TestServer, as_heard, middle, repo_root};
 
 fn keypad_server() -> TestServer {
     let path = repo_root().join("tests/fixtures/keypad.yaml");
@@ -76,9 +60,8 @@ async fn keyed_code_is_read_back_and_the_dialplan_hangs_up() {
         "the welcome prompt should have been cut by the key press"
     );
     // The readback is one crossfaded sequence: each word's middle is heard as recorded.
-    let at = |id: &str| {
-        find_exact(&report.heard, &middle(&as_heard(id))).unwrap_or_else(|| panic!("heard {id}"))
-    };
+    let at =
+        |id: &str| find_exact(&report.heard, &middle(id)).unwrap_or_else(|| panic!("heard {id}"));
     let (four, two, seven) = (at("four"), at("two"), at("seven"));
     assert!(
         four < two && two < seven,

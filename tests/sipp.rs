@@ -163,3 +163,16 @@ fn sdp_without_usable_media_gets_488() {
     sipp(server.sip_udp, "no_common_codec.xml", "u1", 10);
     assert_eq!(server.health()["active_calls"], 0);
 }
+
+#[test]
+fn invite_without_sdp_gets_our_offer_and_takes_the_answer_from_the_ack() {
+    let server = TestServer::start("");
+    sipp(server.sip_udp, "late_offer.xml", "u1", 20);
+    for digit in ["digit=1", "digit=2", "digit=3"] {
+        assert!(
+            server.wait_for_log(digit, Duration::from_secs(2)),
+            "{digit} missing:\n{}",
+            server.log()
+        );
+    }
+}

@@ -180,3 +180,21 @@ pub fn free_udp_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// A prompt as the caller hears it: through the codec calls negotiate first (PCMU).
+pub fn as_heard(id: &str) -> Vec<i16> {
+    use hotline::media::g711::G711Law;
+    let catalog = hotline::prompts::PromptCatalog::load(&repo_root().join("prompts"), "en-US")
+        .expect("prompts");
+    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
+    samples
+        .iter()
+        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
+        .collect()
+}
+
+/// The middle half of a prompt as heard: what survives trimming and crossfades untouched.
+pub fn middle(id: &str) -> Vec<i16> {
+    let samples = as_heard(id);
+    samples[samples.len() / 4..samples.len() * 3 / 4].to_vec()
+}
