@@ -144,7 +144,7 @@ async fn a_changed_dialplan_is_reloaded_and_a_broken_change_is_refused() {
         "{}",
         server.log()
     );
-    let report = call(&server, &[], 7).await;
+    let report = call(&server, &[], 9).await;
     let welcome = as_heard("welcome");
     assert!(
         find_exact(&report.heard, &welcome).is_some(),
@@ -161,7 +161,7 @@ async fn a_changed_dialplan_is_reloaded_and_a_broken_change_is_refused() {
         "{}",
         server.log()
     );
-    let report = call(&server, &[], 6).await;
+    let report = call(&server, &[], 8).await;
     assert!(
         find_exact(&report.heard, &as_heard("please-hold")).is_some(),
         "new calls use the new version"

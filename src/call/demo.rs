@@ -8,23 +8,11 @@ pub enum DemoAction {
     Play(Vec<String>),
 }
 
-/// The prompt that reads back one keypad key.
+/// The prompt that reads back one keypad key (the readback module's digit prompts).
 pub fn digit_prompt(key: char) -> Option<&'static str> {
-    Some(match key {
-        '0' => "zero",
-        '1' => "one",
-        '2' => "two",
-        '3' => "three",
-        '4' => "four",
-        '5' => "five",
-        '6' => "six",
-        '7' => "seven",
-        '8' => "eight",
-        '9' => "nine",
-        '*' => "star",
-        '#' => "hash",
-        _ => return None,
-    })
+    let mut buf = [0u8; 4];
+    let prompts = crate::prompts::readback::digits(key.encode_utf8(&mut buf))?;
+    prompts.first().copied()
 }
 
 /// Every prompt the demo can play: checked at start-up so a missing file is an error

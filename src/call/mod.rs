@@ -309,11 +309,15 @@ async fn run_answered(
         call_id: dialog.id().call_id.clone(),
     };
 
+    // Fixed deadlines are armed once, not rebuilt on every event.
+    let max_sleep = sleep_until(max_end);
+    let demo_sleep = sleep_until(demo_end);
+    tokio::pin!(max_sleep, demo_sleep);
     let end = loop {
         let timer = script.next_deadline().unwrap_or(max_end);
         let commands = tokio::select! {
-            _ = sleep_until(max_end) => break EndReason::MaxDuration,
-            _ = sleep_until(demo_end), if is_demo => break EndReason::DemoFinished,
+            _ = &mut max_sleep => break EndReason::MaxDuration,
+            _ = &mut demo_sleep, if is_demo => break EndReason::DemoFinished,
             _ = sleep_until(timer), if timer < max_end => script.on_timer(),
             _ = shared.draining.cancelled() => break EndReason::Shutdown,
             Some(back) = feedback.recv() => match back {
