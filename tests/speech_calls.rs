@@ -17,8 +17,12 @@ fn ensure_model() {
 }
 
 fn speech_server() -> TestServer {
+    server_for("tests/fixtures/speech.yaml")
+}
+
+fn server_for(dialplan: &str) -> TestServer {
     ensure_model();
-    let path = repo_root().join("tests/fixtures/speech.yaml");
+    let path = repo_root().join(dialplan);
     TestServer::start(&format!(
         "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nmodel_dir = \"{}\"\nworkers = 1\n",
         path.display(),
@@ -52,7 +56,22 @@ async fn spoken_balance_request_barges_in_and_is_understood() {
     let report = call_speaking(&server, "balance-slt.wav", 1000).await;
     assert_eq!(report.status, 200);
     assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
-    assert!(server.log().contains("recognised"), "{}", server.log());
+    // The transcript and what it was understood as are in the log; the answer came from
+    // early recognition, before the full end-of-speech silence.
+    let log = server.log();
+    let recognised = log
+        .lines()
+        .find(|l| l.contains("recognised"))
+        .unwrap_or_else(|| panic!("no recognised line:\n{log}"));
+    assert!(
+        recognised.to_lowercase().contains("balance") && recognised.contains("early=true"),
+        "{recognised}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("understood") && l.contains("intent=check_balance")),
+        "{log}"
+    );
     assert!(
         find_exact(&report.heard, &as_heard("welcome")).is_none(),
         "speech should cut the welcome prompt"
@@ -81,4 +100,40 @@ async fn spoken_lost_card_takes_the_other_branch() {
         "the lost-card branch answered:\n{}",
         server.log()
     );
+    assert!(
+        server
+            .log()
+            .lines()
+            .any(|l| l.contains("understood") && l.contains("intent=report_lost_card")),
+        "{}",
+        server.log()
+    );
+}
+
+/// A PIN said aloud is recognised and collected, and neither the transcript nor the
+/// digits reach the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_pin_is_collected_and_never_logged() {
+    let server = server_for("tests/fixtures/speech-pin.yaml");
+    let report = call_speaking(&server, "digits-slt.wav", 5500).await;
+    assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
+    let log = server.log();
+    assert!(
+        find_exact(&report.heard, &as_heard("one")).is_some(),
+        "the PIN was collected:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("recognised") && l.contains("transcript=****")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("understood") && l.contains("entities=pin")),
+        "{log}"
+    );
+    let lower = log.to_lowercase();
+    for secret in ["4471", "four four seven one", "4 4 7 1", "four, four"] {
+        assert!(!lower.contains(secret), "{secret:?} leaked:\n{log}");
+    }
 }
