@@ -157,6 +157,15 @@ const HALLUCINATIONS: &[&str] = &[
     "bye",
     "so",
     "oh",
+    // A tight encoder context (sized to the clip) turns tones and hiss into these.
+    "i'm",
+    "i am",
+    "i'm so",
+    "i am so",
+    // Tones (DTMF, dial tone) come out as their sound.
+    "beep",
+    "beep beep",
+    "beeping",
 ];
 
 fn is_hallucination(text: &str) -> bool {
