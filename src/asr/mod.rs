@@ -110,6 +110,9 @@ pub trait Recognizer: Send {
         pcm_16k: &[f32],
         hints: &RecognitionHints,
     ) -> Result<Transcript, AsrError>;
+
+    /// Threads the next decodes may use (the pool sets it from the free cores).
+    fn set_threads(&mut self, _threads: usize) {}
 }
 
 #[cfg(test)]

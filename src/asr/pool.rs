@@ -1,10 +1,16 @@
 //! A bounded pool of recognition workers: one OS thread and one recogniser state per worker,
 //! a bounded queue in front. Submitting never waits: when every worker is busy and the
 //! queue is full the caller gets [`PoolFull`] at once and degrades (keypad input, an agent).
+//!
+//! Decoding threads come out of a budget of the machine's cores: a decode takes one core,
+//! and up to `max_threads` when nothing else waits, so a lone caller is answered sooner
+//! while a busy pool keeps one thread per utterance (the most utterances per core).
+//! whisper.cpp's threads spin at every barrier, so a decode never runs more threads than
+//! it holds cores: one that finds no free core waits for one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
@@ -39,6 +45,44 @@ pub struct PoolStats {
     pub rejected: usize,
 }
 
+/// Cores the workers' decoding threads may use at once.
+struct CoreBudget {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl CoreBudget {
+    fn new(cores: usize) -> Self {
+        Self {
+            free: Mutex::new(cores.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free core, then takes up to `wanted` of those free.
+    fn take(&self, wanted: usize) -> usize {
+        let Ok(mut free) = self.free.lock() else {
+            return 1;
+        };
+        while *free == 0 {
+            free = match self.freed.wait(free) {
+                Ok(guard) => guard,
+                Err(_) => return 1,
+            };
+        }
+        let taken = wanted.clamp(1, *free);
+        *free -= taken;
+        taken
+    }
+
+    fn give(&self, cores: usize) {
+        if let Ok(mut free) = self.free.lock() {
+            *free += cores;
+            self.freed.notify_all();
+        }
+    }
+}
+
 pub struct Pool {
     sender: Option<SyncSender<Job>>,
     workers: Vec<JoinHandle<()>>,
@@ -63,13 +107,30 @@ pub fn default_workers() -> usize {
 impl Pool {
     /// Starts `workers` threads, each with a recogniser made by `factory` (called here, on
     /// the caller's thread, so a model that fails to load fails start-up). `queue_len`
-    /// utterances may wait beyond those being decoded.
+    /// utterances may wait beyond those being decoded. Each decode uses one thread.
     pub fn new<R, F>(factory: F, workers: usize, queue_len: usize) -> Result<Self, AsrError>
     where
         R: Recognizer + 'static,
         F: Fn() -> Result<R, AsrError>,
     {
+        Self::with_threads(factory, workers, queue_len, 1)
+    }
+
+    /// [`Pool::new`] where a decode may use up to `max_threads` threads when no other
+    /// utterance is waiting or being decoded and that many cores are free.
+    pub fn with_threads<R, F>(
+        factory: F,
+        workers: usize,
+        queue_len: usize,
+        max_threads: usize,
+    ) -> Result<Self, AsrError>
+    where
+        R: Recognizer + 'static,
+        F: Fn() -> Result<R, AsrError>,
+    {
         let workers = workers.max(1);
+        let budget = Arc::new(CoreBudget::new(default_workers().max(workers)));
+        let max_threads = max_threads.max(1);
         let (sender, receiver) = mpsc::sync_channel::<Job>(queue_len);
         let receiver = Arc::new(Mutex::new(receiver));
         let pending = Arc::new(AtomicUsize::new(0));
@@ -78,9 +139,10 @@ impl Pool {
             let recognizer = factory()?;
             let receiver = Arc::clone(&receiver);
             let pending = Arc::clone(&pending);
+            let budget = Arc::clone(&budget);
             let handle = std::thread::Builder::new()
                 .name(format!("asr-worker-{index}"))
-                .spawn(move || worker_loop(recognizer, &receiver, &pending))
+                .spawn(move || worker_loop(recognizer, &receiver, &pending, &budget, max_threads))
                 .map_err(|e| AsrError::Engine(format!("starting a recognition worker: {e}")))?;
             handles.push(handle);
         }
@@ -148,6 +210,8 @@ fn worker_loop<R: Recognizer>(
     mut recognizer: R,
     receiver: &Mutex<Receiver<Job>>,
     pending: &AtomicUsize,
+    budget: &CoreBudget,
+    max_threads: usize,
 ) {
     let mut resampler = ToWhisperRate::new(8000);
     loop {
@@ -158,12 +222,21 @@ fn worker_loop<R: Recognizer>(
                 Err(_) => return,
             }
         };
+        // Alone (nothing queued, no other decode): as many threads as cores are free.
+        let wanted = if pending.load(Ordering::SeqCst) <= 1 {
+            max_threads
+        } else {
+            1
+        };
+        let cores = budget.take(wanted);
+        recognizer.set_threads(cores);
         let result = match resampler.as_mut() {
             Ok(rs) => rs
                 .process(&i16_to_f32(&job.pcm_8k))
                 .and_then(|pcm| recognizer.transcribe(&pcm, &job.hints)),
             Err(e) => Err(AsrError::Resample(e.to_string())),
         };
+        budget.give(cores);
         pending.fetch_sub(1, Ordering::SeqCst);
         // The call may have hung up meanwhile: nobody to tell.
         let _ = job.reply.send(result);
@@ -250,6 +323,25 @@ mod tests {
         assert!(t1.text.starts_with("16000 samples, balance"), "{}", t1.text);
         assert!(t2.text.starts_with("1600 samples"), "{}", t2.text);
         assert_eq!(pool.stats().pending, 0);
+    }
+
+    #[test]
+    fn the_core_budget_gives_extra_threads_only_from_free_cores() {
+        let budget = CoreBudget::new(2);
+        assert_eq!(budget.take(2), 2, "alone: both cores");
+        budget.give(2);
+        assert_eq!(budget.take(1), 1);
+        assert_eq!(budget.take(4), 1, "only one core left");
+        let budget = Arc::new(budget);
+        let waiter = {
+            let budget = Arc::clone(&budget);
+            std::thread::spawn(move || budget.take(2))
+        };
+        // The waiter cannot get a core until one is given back.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished());
+        budget.give(1);
+        assert_eq!(waiter.join().unwrap(), 1);
     }
 
     #[test]

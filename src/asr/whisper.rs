@@ -341,6 +341,10 @@ impl WhisperRecognizer {
 }
 
 impl Recognizer for WhisperRecognizer {
+    fn set_threads(&mut self, threads: usize) {
+        self.options.threads = threads.max(1);
+    }
+
     fn transcribe(
         &mut self,
         pcm_16k: &[f32],

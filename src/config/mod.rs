@@ -141,6 +141,8 @@ pub struct AsrConfig {
     pub workers: usize,
     /// Utterances that may wait for a worker before callers are told to use the keypad.
     pub queue: usize,
+    /// Threads one utterance may use when nothing else is being recognised (0: every core).
+    pub max_threads: usize,
     /// Smallest Whisper encoder context in 20 ms frames (0: sized to each utterance).
     pub audio_ctx_floor: usize,
     /// Silence after speech at which recognition starts early, in milliseconds; a transcript
@@ -157,6 +159,7 @@ impl Default for AsrConfig {
             fetch: true,
             workers: 0,
             queue: 8,
+            max_threads: 0,
             audio_ctx_floor: 0,
             early_recognition_ms: 250,
         }

@@ -103,8 +103,18 @@ async fn start_asr(config: crate::config::AsrConfig) -> Result<Arc<crate::asr::P
             audio_ctx_floor: config.audio_ctx_floor,
             ..crate::asr::WhisperOptions::default()
         };
-        crate::asr::Pool::new(|| model.recognizer(options.clone()), workers, config.queue)
-            .map_err(|e| e.to_string())
+        let max_threads = if config.max_threads == 0 {
+            crate::asr::pool::default_workers()
+        } else {
+            config.max_threads
+        };
+        crate::asr::Pool::with_threads(
+            || model.recognizer(options.clone()),
+            workers,
+            config.queue,
+            max_threads,
+        )
+        .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| ServerError::Asr(e.to_string()))?
