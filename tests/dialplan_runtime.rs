@@ -388,3 +388,34 @@ fn caller_hangup_and_events_out_of_place_are_harmless() {
     assert!(rt.is_ended());
     assert!(rt.handle(Event::Timeout, monday(10)).is_empty());
 }
+
+#[test]
+fn would_accept_judges_a_transcript_without_changing_the_call() {
+    let rt = at_menu();
+    let before = rt.state().clone();
+    assert!(rt.would_accept("what is my balance", monday(10)));
+    assert!(
+        rt.would_accept("representative please", monday(10)),
+        "a global intent leads somewhere from any gather"
+    );
+    assert!(!rt.would_accept("the weather is nice", monday(10)));
+    assert!(!rt.would_accept("   ", monday(10)));
+    assert_eq!(rt.state(), &before);
+    assert!(rt.path().iter().all(|s| !s.contains("pin")));
+
+    // At a keypad-only gather, speech is never an answer.
+    let mut rt = at_menu();
+    rt.handle(
+        Event::Speech {
+            transcript: "check my balance".into(),
+            asr_confidence: 0.9,
+        },
+        monday(10),
+    );
+    assert!(!rt.would_accept("one two three four", monday(10)));
+    assert_eq!(
+        rt.last_understood().intent.as_deref(),
+        Some("balance"),
+        "the last turn's understanding is kept for the log"
+    );
+}

@@ -263,3 +263,134 @@ fn hints(listen: &Listen) -> RecognitionHints {
     }
     RecognitionHints::new(phrases)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The listener's bookkeeping of early and final recognitions, on fixture audio through
+    //! the real end-pointer. The recogniser behind the pool is a stand-in that answers with
+    //! the length of what it was given, so each result says which audio it came from.
+
+    use super::*;
+    use crate::asr::{AsrError, Recognizer};
+    use crate::dialplan::format::InputMode;
+    use crate::media::events::FRAME_SAMPLES;
+
+    struct Lengths;
+
+    impl Recognizer for Lengths {
+        fn transcribe(
+            &mut self,
+            pcm: &[f32],
+            _hints: &RecognitionHints,
+        ) -> Result<Transcript, AsrError> {
+            Ok(Transcript {
+                text: format!("balance {}", pcm.len() / 16),
+                confidence: 0.9,
+                audio_ms: (pcm.len() / 16) as u32,
+                decode_ms: 1,
+            })
+        }
+    }
+
+    fn listen() -> Listen {
+        Listen {
+            step: "main.question".into(),
+            input: InputMode::Both,
+            intents: vec!["check_balance".into()],
+            entity: None,
+            timeout_secs: 5,
+            end_silence_ms: 800,
+            barge_in: true,
+            min_digits: None,
+            max_digits: None,
+            terminator: '#',
+            attempt: 0,
+        }
+    }
+
+    fn fixture(name: &str) -> Vec<i16> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sip-testbench/utterances")
+            .join(name);
+        hound::WavReader::open(&path)
+            .and_then(|reader| reader.into_samples::<i16>().collect())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// Feeds `pcm` then a second of silence; every recognition is answered as soon as it is
+    /// asked for unless `hold` keeps it, and `accepts` judges early transcripts.
+    async fn run(pcm: &[i16], hold_first: bool, accepts: fn(&str) -> bool) -> (usize, Vec<Turn>) {
+        let pool = Pool::new(|| Ok(Lengths), 1, 4).expect("pool");
+        let mut listener = SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)));
+        let mut audio = pcm.to_vec();
+        audio.extend(std::iter::repeat_n(0, 8000));
+        let (mut asked, mut turns, mut held) = (0, Vec::new(), None);
+        for chunk in audio.chunks(FRAME_SAMPLES) {
+            let mut samples = [0i16; FRAME_SAMPLES];
+            samples[..chunk.len()].copy_from_slice(chunk);
+            let frame = AudioFrame { samples };
+            for heard in listener.push(&frame, Some(&pool), Instant::now()) {
+                match heard {
+                    Heard::Recognising { id, pending } => {
+                        asked += 1;
+                        let result = pending.await.expect("answer").map_err(|e| e.to_string());
+                        if hold_first && asked == 1 {
+                            held = Some((id, result));
+                            continue;
+                        }
+                        turns.extend(listener.recognised(id, result, Instant::now(), accepts));
+                    }
+                    Heard::Turn(turn) => turns.push(turn),
+                    _ => {}
+                }
+            }
+            // A held early result comes back once the caller has started talking again.
+            if let Some((id, result)) = held.take_if(|_| asked >= 2 || listener.early.is_none()) {
+                turns.extend(listener.recognised(id, result, Instant::now(), accepts));
+            }
+        }
+        (asked, turns)
+    }
+
+    #[tokio::test]
+    async fn an_accepted_early_transcript_ends_the_turn() {
+        let (asked, turns) = run(&fixture("balance-slt.wav"), false, |_| true).await;
+        assert_eq!(asked, 1);
+        let [turn] = turns.as_slice() else {
+            panic!("{turns:?}")
+        };
+        assert!(turn.early && turn.text.starts_with("balance"), "{turn:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_early_transcript_stands_for_the_finished_utterance() {
+        let (asked, turns) = run(&fixture("balance-slt.wav"), false, |_| false).await;
+        assert_eq!(asked, 1, "the finished utterance is not decoded again");
+        let [turn] = turns.as_slice() else {
+            panic!("{turns:?}")
+        };
+        assert!(!turn.early && turn.text.starts_with("balance"), "{turn:?}");
+        assert!(turn.after_speech >= Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn speech_after_the_pause_discards_the_early_transcript() {
+        let first = fixture("balance-slt.wav");
+        let second = fixture("lost-card-rms.wav");
+        // 500 ms after the first speech ends (1536 ms), then the second from 400 ms in.
+        let mut pcm = first[..(1536 + 500) * 8].to_vec();
+        pcm.extend_from_slice(&second[400 * 8..]);
+        let (asked, turns) = run(&pcm, true, |_| true).await;
+        assert!(asked >= 2, "the finished utterance was recognised afresh");
+        let [turn] = turns.as_slice() else {
+            panic!("{turns:?}")
+        };
+        let heard_ms: u32 = turn
+            .text
+            .trim_start_matches("balance ")
+            .parse()
+            .expect("a length");
+        // The first part alone is about 1.5 s with its pre-roll and tail.
+        assert!(heard_ms > 3000, "both parts: {turn:?}");
+    }
+}
