@@ -31,20 +31,24 @@ fn server_for(dialplan: &str) -> TestServer {
 }
 
 async fn call_speaking(server: &TestServer, utterance: &str, after_ms: u64) -> CallReport {
-    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let uac = Uac::start(ip).await.expect("caller bot");
-    let ports = PortAllocator::new(ip, 30000, 39999).expect("ports");
     let voice =
         read_wav(&repo_root().join("sip-testbench/utterances").join(utterance)).expect("utterance");
     // Silence first, so the caller speaks `after_ms` into the call.
     let mut speak = vec![0i16; (after_ms * 8) as usize];
     speak.extend(voice);
+    call_playing(server, speak, Duration::from_secs(20)).await
+}
+
+async fn call_playing(server: &TestServer, speak: Vec<i16>, hangup_after: Duration) -> CallReport {
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    let uac = Uac::start(ip).await.expect("caller bot");
+    let ports = PortAllocator::new(ip, 30000, 39999).expect("ports");
     let plan = CallPlan {
         server: server.sip_udp,
         transport: SipTransport::Udp,
         speak: Some(Arc::from(speak)),
         keys: Vec::new(),
-        hangup_after: Duration::from_secs(20),
+        hangup_after,
         record: true,
     };
     place_call(&uac, &ports, &plan).await.expect("call")
@@ -179,4 +183,39 @@ async fn an_accepted_early_transcript_ends_the_turn_before_the_end_silence() {
         "{}",
         server.log()
     );
+}
+
+/// A caller line that carries only hold music and hiss: nothing is taken for speech, the
+/// gather reprompts on no-input, then gives up and the call ends by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn music_and_noise_are_no_input_and_the_call_ends() {
+    let server = speech_server();
+    let dir = repo_root().join("sip-testbench/utterances");
+    let music = read_wav(&dir.join("hold-music.wav")).expect("music");
+    let noise = read_wav(&dir.join("line-noise.wav")).expect("noise");
+    let mut line = Vec::new();
+    while line.len() < 40 * 8000 {
+        line.extend_from_slice(&music);
+        line.extend_from_slice(&noise);
+    }
+    // Two 5 s no-inputs, the prompts and any recognition of what the end-pointer let
+    // through fit well inside 40 s even on a loaded machine.
+    let report = call_playing(&server, line, Duration::from_secs(40)).await;
+    let log = server.log();
+    assert_eq!(report.ended_by, EndedBy::Server, "{log}");
+    assert!(
+        find_exact(&report.heard, &as_heard("sorry")).is_some(),
+        "{log}"
+    );
+    assert!(
+        find_exact(&report.heard, &as_heard("goodbye")).is_some(),
+        "{log}"
+    );
+    for answer in ["one", "two"] {
+        assert!(
+            find_exact(&report.heard, &as_heard(answer)).is_none(),
+            "{answer}: {log}"
+        );
+    }
+    assert!(!log.contains("understood"), "nothing was understood: {log}");
 }

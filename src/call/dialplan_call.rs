@@ -60,6 +60,10 @@ struct Gather {
     deadline: Option<Instant>,
     /// The caller is talking or being recognised: the no-input timer waits.
     speaking: bool,
+    /// What was left of the no-input timer when it was paused for speech: sound that turns
+    /// out to be no words (music, a cough) resumes it rather than starting it over, so a
+    /// noisy line still reaches its no-input.
+    paused_remaining: Option<Duration>,
 }
 
 /// One call's dialplan, from answer to hangup.
@@ -147,10 +151,12 @@ impl DialplanCall {
     }
 
     /// The caller started talking: the no-input timer waits for the transcript.
-    pub fn on_speech_activity(&mut self) {
+    pub fn on_speech_activity(&mut self, now: Instant) {
         if let Some(gather) = self.gather.as_mut() {
             gather.speaking = true;
-            gather.deadline = None;
+            if let Some(deadline) = gather.deadline.take() {
+                gather.paused_remaining = Some(deadline.saturating_duration_since(now));
+            }
         }
     }
 
@@ -169,7 +175,7 @@ impl DialplanCall {
                     g.speaking = false;
                     if playing == 0 {
                         let timeout = Duration::from_secs(u64::from(g.listen.timeout_secs));
-                        g.deadline = Some(now + timeout);
+                        g.deadline = Some(now + g.paused_remaining.take().unwrap_or(timeout));
                     }
                     return Vec::new();
                 }
@@ -311,6 +317,7 @@ impl DialplanCall {
                     digits: String::new(),
                     deadline,
                     speaking: false,
+                    paused_remaining: None,
                 });
                 speech.into_iter().collect()
             }

@@ -214,7 +214,7 @@ impl Script {
 
     fn on_speech_activity(&mut self) {
         if let Script::Dialplan(call) = self {
-            call.on_speech_activity();
+            call.on_speech_activity(Instant::now());
         }
     }
 
