@@ -359,3 +359,26 @@ fn speech_after_a_pause_withdraws_the_early_offer() {
         "the finished utterance runs into the second part: {finished:?}"
     );
 }
+
+/// A caller whose line turns noisy as they start talking (digital silence before, hiss from
+/// the first word): the end of speech is still found soon after the words stop, not when
+/// the hiss does.
+#[test]
+fn speech_end_is_found_when_the_hiss_starts_with_the_caller() {
+    for entry in speech_fixtures()
+        .into_iter()
+        .filter(|e| e.file.contains("noisy"))
+    {
+        let mut pcm = vec![0i16; 8000];
+        pcm.extend(read_pcm(&entry.file));
+        // The rendered file's hiss runs on for about a second after the words.
+        let events = run(VadParams::default(), &pcm, Duration::from_secs(1));
+        let utterance = ended(&events).unwrap_or_else(|| panic!("{}: {events:?}", entry.file));
+        let end_error = ms(utterance.speech_end) - (entry.end_ms as i64 + 1000);
+        assert!(
+            (-150..=300).contains(&end_error),
+            "{}: speech end {end_error} ms off",
+            entry.file
+        );
+    }
+}

@@ -142,6 +142,8 @@ pub struct AsrConfig {
     /// Utterances that may wait for a worker before callers are told to use the keypad.
     pub queue: usize,
     /// Threads one utterance may use when nothing else is being recognised (0: every core).
+    /// 1 unless the machine runs nothing else: whisper.cpp's threads spin at barriers, and
+    /// a core taken by another process stalls them all.
     pub max_threads: usize,
     /// Smallest Whisper encoder context in 20 ms frames (0: sized to each utterance).
     pub audio_ctx_floor: usize,
@@ -159,7 +161,7 @@ impl Default for AsrConfig {
             fetch: true,
             workers: 0,
             queue: 8,
-            max_threads: 0,
+            max_threads: 1,
             audio_ctx_floor: 0,
             early_recognition_ms: 250,
         }

@@ -271,8 +271,10 @@ fn dtmf_share(spectrum: &[realfft::num_complex::Complex<f32>]) -> f32 {
 
 /// Lowest noise floor tracked (dBFS), about G.711's idle-channel noise.
 const FLOOR_MIN_DBFS: f32 = -70.0;
-/// Share of the gap the noise floor climbs per frame when the line gets louder (~2 s).
-const FLOOR_RISE: f32 = 0.01;
+/// Share of the gap the noise floor climbs per frame when the line gets louder (a time
+/// constant of about 0.7 s): slow enough that a held vowel does not become the floor, fast
+/// enough that hiss arriving with the first word is floor again soon after the last one.
+const FLOOR_RISE: f32 = 0.03;
 
 /// What the gates in front of earshot made of the latest frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

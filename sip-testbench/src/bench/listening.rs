@@ -53,6 +53,9 @@ pub struct ListenArgs {
     /// Recognition workers of the server (0: one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// The server's `[asr] max_threads` (threads for a lone utterance; 0: every core).
+    #[arg(long, default_value_t = 1)]
+    max_threads: usize,
     /// The server's `[asr] early_recognition_ms` (0: off).
     #[arg(long, default_value_t = 250)]
     early_ms: u64,
@@ -123,12 +126,14 @@ pub fn run(args: ListenArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
             model_dir: args.model_dir.clone(),
             model: args.model.clone(),
             workers: args.workers,
+            max_threads: args.max_threads,
             early_recognition_ms: args.early_ms,
         },
     })?;
     println!(
         "# Hotline listening benchmark\n\nmachine: {cores} cores, load average at start {}; \
-         model {}, workers {}, early recognition {} ms, caller speaks {} ms after the answer\n",
+         model {}, workers {}, threads for a lone utterance {}, early recognition {} ms, caller \
+         speaks {} ms after the answer\n",
         proc_stats::load_average(),
         args.model,
         if args.workers == 0 {
@@ -136,6 +141,7 @@ pub fn run(args: ListenArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
         } else {
             args.workers.to_string()
         },
+        args.max_threads,
         args.early_ms,
         args.speak_at_ms,
     );

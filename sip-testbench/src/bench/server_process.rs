@@ -46,6 +46,7 @@ pub enum Script {
         model_dir: PathBuf,
         model: String,
         workers: usize,
+        max_threads: usize,
         early_recognition_ms: u64,
     },
 }
@@ -77,6 +78,7 @@ impl ServerProcess {
                 model_dir,
                 model,
                 workers,
+                max_threads,
                 early_recognition_ms,
             } => Script::Dialplan {
                 path: std::fs::canonicalize(path)
@@ -86,6 +88,7 @@ impl ServerProcess {
                 })?,
                 model: model.clone(),
                 workers: *workers,
+                max_threads: *max_threads,
                 early_recognition_ms: *early_recognition_ms,
             },
         };
@@ -176,10 +179,11 @@ fn config_text(settings: &ServerSettings, prompts: &Path, script: &Script) -> St
             model_dir,
             model,
             workers,
+            max_threads,
             early_recognition_ms,
         } => format!(
             "[dialplan]\npath = {path:?}\nwatch_interval_ms = 0\n\n[asr]\nmodel = {model:?}\n\
-             model_dir = {model_dir:?}\nfetch = false\nworkers = {workers}\nqueue = 64\n\
+             model_dir = {model_dir:?}\nfetch = false\nworkers = {workers}\nmax_threads = {max_threads}\nqueue = 64\n\
              early_recognition_ms = {early_recognition_ms}\n\n\
              [log]\nlevel = \"warn,hotline::call=info\"\nformat = \"json\"\n",
             path = path.display().to_string(),
