@@ -419,3 +419,52 @@ fn would_accept_judges_a_transcript_without_changing_the_call() {
         "the last turn's understanding is kept for the log"
     );
 }
+
+#[test]
+fn would_accept_waits_for_answers_that_may_go_on() {
+    let source = r#"name: early
+timezone: UTC
+entities:
+  amount: { kind: money }
+  pin: { kind: { digits: { min: 4, max: 4 } } }
+  account: { kind: { digits: { min: 6, max: 10 } } }
+flows:
+  main:
+    steps:
+      ask_amount:
+        gather: { play: [prompt: a], entity: amount, no_input: [prompt: a], no_match: [prompt: a], exhausted: bye }
+      ask_pin:
+        gather: { play: [prompt: p], entity: pin, no_input: [prompt: p], no_match: [prompt: p], exhausted: bye }
+      ask_account:
+        gather: { play: [prompt: c], entity: account, no_input: [prompt: c], no_match: [prompt: c], exhausted: bye }
+      bye:
+        hangup: {}
+"#;
+    let (plan, _) = load_source("early.yaml", source.as_bytes(), None)
+        .unwrap_or_else(|r| panic!("{}", r.render()));
+    let mut rt = Runtime::new(Arc::new(plan));
+    let speak = |rt: &mut Runtime, text: &str| {
+        rt.handle(
+            Event::Speech {
+                transcript: text.into(),
+                asr_confidence: 0.9,
+            },
+            monday(10),
+        )
+    };
+    rt.handle(
+        Event::CallStarted {
+            caller_id: "1".into(),
+            called: "2".into(),
+        },
+        monday(10),
+    );
+    // "two hundred" may go on "and fifty dollars": not complete yet.
+    assert!(!rt.would_accept("two hundred dollars", monday(10)));
+    speak(&mut rt, "two hundred dollars");
+    // Exactly four digits cannot go on.
+    assert!(rt.would_accept("one two three four", monday(10)));
+    speak(&mut rt, "one two three four");
+    // An account number of six to ten digits may still be being read out.
+    assert!(!rt.would_accept("one two three four five six seven", monday(10)));
+}

@@ -14,7 +14,7 @@ use super::plan::{Dialplan, StepRef};
 use super::schedule::OpenState;
 use super::template::{self, Piece, ReadAs};
 use super::variables::{MASK, VarValue, Variables};
-use crate::nlu::{self, EntityDef, Expectation, Understanding};
+use crate::nlu::{self, EntityDef, EntityKind, Expectation, Understanding};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -707,8 +707,9 @@ impl Runtime {
         self.retry(at, g, attempts, false, now, out);
     }
 
-    /// Whether `transcript` would answer the gather being listened to (an intent that leads
-    /// somewhere from here, or the entity it collects) rather than be a no-match. Changes
+    /// Whether `transcript` is a complete answer to the gather being listened to: an intent
+    /// that leads somewhere from here, or the entity it collects when that entity cannot be
+    /// the first part of a longer answer (yes/no, an ordinal, a fixed-length digit string). Changes
     /// nothing: the call shell asks it of an early transcript to end the turn sooner.
     pub fn would_accept(&self, transcript: &str, now: DateTime<Utc>) -> bool {
         let CallState::Listening { at, .. } = &self.state else {
@@ -727,10 +728,17 @@ impl Runtime {
             g.intents.keys().any(|k| k.value == m.name)
                 || self.plan.global_intents.iter().any(|(n, _)| *n == m.name)
         });
-        let entity_found = g
-            .entity
-            .as_ref()
-            .is_some_and(|name| understanding.entities.iter().any(|e| e.name == name.value));
+        // Only entities that cannot be a prefix of a longer answer: "two hundred" may go
+        // on "and fifty dollars", a PIN of exactly four digits cannot go on.
+        let complete = |def: &EntityDef| match def.kind {
+            EntityKind::YesNo | EntityKind::Ordinal => true,
+            EntityKind::Digits { min_len, max_len } => min_len == max_len,
+            EntityKind::CardNumber | EntityKind::Money | EntityKind::Date => false,
+        };
+        let entity_found = g.entity.as_ref().is_some_and(|name| {
+            self.plan.entities.get(&name.value).is_some_and(complete)
+                && understanding.entities.iter().any(|e| e.name == name.value)
+        });
         intent_leads || entity_found
     }
 
