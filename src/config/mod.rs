@@ -27,6 +27,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Data sources, verification and the embedded database (`[data]`).
     pub data: crate::data::DataConfig,
+    /// Text-to-speech for free text (`[tts]`), off unless a command is given.
+    pub tts: crate::tts::TtsConfig,
 }
 
 /// Which SIP transports to listen on.
@@ -301,6 +303,9 @@ impl Config {
                 "jitter_buffer_packets",
                 "at most 50 packets (one second) of reordering buffer".into(),
             ));
+        }
+        if let Some((key, message)) = self.tts.problem() {
+            return Err(bad(key, format!("[tts] {message}")));
         }
         Ok(())
     }
