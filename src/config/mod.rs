@@ -355,6 +355,17 @@ mod tests {
     }
 
     #[test]
+    fn a_tts_command_without_its_placeholders_is_refused_at_the_key() {
+        assert!(!parse("").unwrap().tts.enabled(), "off by default");
+        let err = parse("[tts]\ncommand = [\"flite\", \"-t\", \"{text}\"]\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("hotline.toml:2:1:"), "{text}");
+        assert!(text.contains("{out}"), "{text}");
+        let ok = parse("[tts]\ncommand = [\"flite\", \"-t\", \"{text}\", \"-o\", \"{out}\"]\n");
+        assert!(ok.unwrap().tts.enabled());
+    }
+
+    #[test]
     fn bad_address_is_refused() {
         let err = parse("[http]\nlisten = \"localhost\"\n").unwrap_err();
         assert!(err.to_string().starts_with("hotline.toml:2:10:"), "{err}");
