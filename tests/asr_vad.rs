@@ -275,3 +275,87 @@ fn a_monologue_is_cut_at_the_maximum_length() {
             .any(|(_, e)| matches!(e, VadEvent::SpeechEnded { .. }))
     );
 }
+
+/// Early end-pointing: a pause of `early_silence` offers the utterance so far; when the
+/// caller stays quiet, the finished utterance is the same audio, so its early transcript
+/// can stand for it.
+#[test]
+fn a_pause_offers_the_utterance_early_and_it_matches_the_finished_one() {
+    let params = VadParams {
+        early_silence: Some(Duration::from_millis(250)),
+        ..VadParams::default()
+    };
+    for entry in speech_fixtures() {
+        let events = run(
+            params.clone(),
+            &read_pcm(&entry.file),
+            Duration::from_secs(1),
+        );
+        let paused: Vec<_> = events
+            .iter()
+            .filter_map(|(at, e)| match e {
+                VadEvent::Paused { utterance } => Some((*at, utterance)),
+                _ => None,
+            })
+            .collect();
+        let [(paused_at, early)] = paused.as_slice() else {
+            panic!("{}: one pause expected in {events:?}", entry.file);
+        };
+        let delay = ms(*paused_at) - ms(early.speech_end);
+        assert!(
+            (250..=290).contains(&delay),
+            "{}: pause reported {delay} ms after speech",
+            entry.file
+        );
+        let finished = ended(&events).expect("ended");
+        assert!(*early == finished, "{}: same utterance", entry.file);
+        assert!(
+            !events
+                .iter()
+                .any(|(_, e)| matches!(e, VadEvent::Resumed { .. })),
+            "{}",
+            entry.file
+        );
+    }
+}
+
+/// A caller who pauses mid-sentence ("my account number is … 1 2 3") resumes: the early
+/// offer is withdrawn and the finished utterance holds both parts.
+#[test]
+fn speech_after_a_pause_withdraws_the_early_offer() {
+    let params = VadParams {
+        early_silence: Some(Duration::from_millis(250)),
+        ..VadParams::default()
+    };
+    let first = read_pcm("balance-slt.wav");
+    let second = read_pcm("lost-card-rms.wav");
+    let fixtures = speech_fixtures();
+    let end_of = |name: &str| fixtures.iter().find(|e| e.file == name).expect("listed");
+    // The first utterance up to 500 ms after its speech, then the second from its start
+    // minus 100 ms: a 600 ms gap, under the 800 ms end silence.
+    let cut_first = ((end_of("balance-slt.wav").end_ms + 500) * 8) as usize;
+    let skip_second = ((end_of("lost-card-rms.wav").start_ms - 100) * 8) as usize;
+    let mut pcm = first[..cut_first.min(first.len())].to_vec();
+    pcm.extend_from_slice(&second[skip_second..]);
+    let events = run(params, &pcm, Duration::from_secs(1));
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            VadEvent::Paused { .. } => Some("paused"),
+            VadEvent::Resumed { .. } => Some("resumed"),
+            VadEvent::SpeechEnded { .. } => Some("ended"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["paused", "resumed", "paused", "ended"],
+        "{events:?}"
+    );
+    let finished = ended(&events).expect("ended");
+    let first_end = end_of("balance-slt.wav").end_ms as i64;
+    assert!(
+        ms(finished.speech_end) > first_end + 600,
+        "the finished utterance runs into the second part: {finished:?}"
+    );
+}

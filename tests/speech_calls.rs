@@ -17,8 +17,12 @@ fn ensure_model() {
 }
 
 fn speech_server() -> TestServer {
+    server_for("tests/fixtures/speech.yaml")
+}
+
+fn server_for(dialplan: &str) -> TestServer {
     ensure_model();
-    let path = repo_root().join("tests/fixtures/speech.yaml");
+    let path = repo_root().join(dialplan);
     TestServer::start(&format!(
         "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nmodel_dir = \"{}\"\nworkers = 1\n",
         path.display(),
@@ -52,7 +56,21 @@ async fn spoken_balance_request_barges_in_and_is_understood() {
     let report = call_speaking(&server, "balance-slt.wav", 1000).await;
     assert_eq!(report.status, 200);
     assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
-    assert!(server.log().contains("recognised"), "{}", server.log());
+    // The transcript and what it was understood as are in the log.
+    let log = server.log();
+    let recognised = log
+        .lines()
+        .find(|l| l.contains("recognised"))
+        .unwrap_or_else(|| panic!("no recognised line:\n{log}"));
+    assert!(
+        recognised.to_lowercase().contains("balance"),
+        "{recognised}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("understood") && l.contains("intent=check_balance")),
+        "{log}"
+    );
     assert!(
         find_exact(&report.heard, &as_heard("welcome")).is_none(),
         "speech should cut the welcome prompt"
@@ -79,6 +97,86 @@ async fn spoken_lost_card_takes_the_other_branch() {
     assert!(
         find_exact(&report.heard, &as_heard("two")).is_some(),
         "the lost-card branch answered:\n{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .lines()
+            .any(|l| l.contains("understood") && l.contains("intent=report_lost_card")),
+        "{}",
+        server.log()
+    );
+}
+
+/// A PIN said aloud is recognised and collected, and neither the transcript nor the
+/// digits reach the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_pin_is_collected_and_never_logged() {
+    let server = server_for("tests/fixtures/speech-pin.yaml");
+    let report = call_speaking(&server, "digits-slt.wav", 5500).await;
+    assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
+    let log = server.log();
+    assert!(
+        find_exact(&report.heard, &as_heard("one")).is_some(),
+        "the PIN was collected:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("recognised") && l.contains("transcript=****")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("understood") && l.contains("entities=pin")),
+        "{log}"
+    );
+    let lower = log.to_lowercase();
+    for secret in ["4471", "four four seven one", "4 4 7 1", "four, four"] {
+        assert!(!lower.contains(secret), "{secret:?} leaked:\n{log}");
+    }
+}
+
+/// Early recognition: with a gather that waits 5 s of silence before it calls the
+/// utterance finished, the answer still comes from the transcript started after a short
+/// pause, because the dialplan accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_early_transcript_ends_the_turn_before_the_end_silence() {
+    let fixture = std::fs::read_to_string(repo_root().join("tests/fixtures/speech.yaml"))
+        .expect("fixture")
+        .replace(
+            "          max_attempts: 2\n",
+            "          max_attempts: 2\n          end_silence_ms: 5000\n",
+        )
+        .replace(
+            "prompts_dir: ../../prompts",
+            &format!("prompts_dir: {:?}", repo_root().join("prompts")),
+        );
+    assert!(fixture.contains("end_silence_ms: 5000"));
+    let dir = std::env::temp_dir().join(format!("hotline-early-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("speech-long-silence.yaml");
+    std::fs::write(&path, fixture).expect("write fixture");
+    ensure_model();
+    let server = TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nmodel_dir = \"{}\"\nworkers = 1\n",
+        path.display(),
+        repo_root().join("models").display()
+    ));
+    let report = call_speaking(&server, "balance-slt.wav", 5500).await;
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(report.ended_by, EndedBy::Server, "{}", server.log());
+    assert!(
+        find_exact(&report.heard, &as_heard("one")).is_some(),
+        "the balance branch answered:\n{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .lines()
+            .any(|l| l.contains("recognised") && l.contains("early=true")),
+        "{}",
         server.log()
     );
 }

@@ -40,10 +40,16 @@ pub enum EndedBy {
 pub struct CallReport {
     /// The final response to the INVITE.
     pub status: u16,
+    /// The dialog's Call-ID (as the server logs it).
+    pub call_id: String,
+    /// When the call was answered, which is when the bot started to speak `plan.speak`.
+    pub answered: Option<Instant>,
     /// INVITE sent to final response received.
     pub setup: Duration,
     /// What the caller heard, 8 kHz mono (empty unless `record`).
     pub heard: Vec<i16>,
+    /// When each frame of `heard` came out of the jitter buffer (empty unless `record`).
+    pub arrivals: Vec<Instant>,
     pub ended_by: EndedBy,
     pub frames_heard: u64,
 }
@@ -54,6 +60,35 @@ pub async fn place_call(
     ports: &PortAllocator,
     plan: &CallPlan,
 ) -> anyhow::Result<CallReport> {
+    place_call_with(uac, ports, plan, &Dial::default()).await
+}
+
+/// Who the bot dials and how it listens.
+#[derive(Debug, Clone)]
+pub struct Dial {
+    /// The user part of the request URI (the dialplan's `called`).
+    pub called: String,
+    /// Jitter buffer depth in packets: 3 (60 ms) like a desk phone on a LAN; a benchmark
+    /// timing packets as they arrive uses 1.
+    pub jitter_depth: usize,
+}
+
+impl Default for Dial {
+    fn default() -> Self {
+        Self {
+            called: "hotline".into(),
+            jitter_depth: 3,
+        }
+    }
+}
+
+/// [`place_call`] dialling `dial.called` with its jitter buffer depth.
+pub async fn place_call_with(
+    uac: &Uac,
+    ports: &PortAllocator,
+    plan: &CallPlan,
+    dial: &Dial,
+) -> anyhow::Result<CallReport> {
     let socket = MediaSocket::bind(ports)?;
     let mut sdp = SdpSession::new(
         socket.local_addr(),
@@ -63,7 +98,12 @@ pub async fn place_call(
     let offer = sdp.offer();
     let started = Instant::now();
     let mut dialled = uac
-        .invite(plan.server, plan.transport, Some(offer.into_bytes()))
+        .invite_to(
+            &dial.called,
+            plan.server,
+            plan.transport,
+            Some(offer.into_bytes()),
+        )
         .await?;
     let setup = started.elapsed();
     let status = dialled
@@ -74,8 +114,11 @@ pub async fn place_call(
     if !(200..300).contains(&status) {
         return Ok(CallReport {
             status,
+            call_id: dialled.dialog.id().call_id.clone(),
+            answered: None,
             setup,
             heard: Vec::new(),
+            arrivals: Vec::new(),
             ended_by: EndedBy::NotAnswered,
             frames_heard: 0,
         });
@@ -89,6 +132,7 @@ pub async fn place_call(
     let config = SessionConfig {
         latching: false,
         rtp_timeout: None,
+        jitter_depth: dial.jitter_depth.max(1),
         ..SessionConfig::default()
     };
     let (session, mut events) = socket.start(&negotiated, config)?;
@@ -101,6 +145,7 @@ pub async fn place_call(
     keys.sort_by_key(|(at, _)| *at);
     let mut keys = keys.into_iter().peekable();
     let mut heard = Vec::new();
+    let mut arrivals = Vec::new();
     let mut frames_heard = 0;
     let ended_by = loop {
         let next_key_at = keys
@@ -124,6 +169,7 @@ pub async fn place_call(
                     frames_heard += 1;
                     if plan.record {
                         heard.extend_from_slice(&frame.samples[..FRAME_SAMPLES]);
+                        arrivals.push(Instant::now());
                     }
                 }
                 Some(_) => {}
@@ -141,6 +187,7 @@ pub async fn place_call(
                 frames_heard += 1;
                 if plan.record {
                     heard.extend_from_slice(&frame.samples[..FRAME_SAMPLES]);
+                    arrivals.push(Instant::now());
                 }
             }
         }
@@ -148,8 +195,11 @@ pub async fn place_call(
     session.close().await;
     Ok(CallReport {
         status,
+        call_id: dialled.dialog.id().call_id.clone(),
+        answered: Some(answered),
         setup,
         heard,
+        arrivals,
         ended_by,
         frames_heard,
     })

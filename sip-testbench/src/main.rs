@@ -27,6 +27,9 @@ enum Command {
     Call(CallArgs),
     /// Benchmark a server: setup rate (SIPp), concurrent calls with RTP, jitter, CPU, memory.
     Bench(bench::BenchArgs),
+    /// Benchmark listening: end of speech to answer through real calls, and recognition
+    /// throughput with several callers at once.
+    Listen(bench::listening::ListenArgs),
 }
 
 #[derive(clap::Args)]
@@ -61,6 +64,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Call(args) => runtime.block_on(call(args)),
         Command::Bench(args) => bench::run(args, &runtime),
+        Command::Listen(args) => bench::listening::run(args, &runtime),
     }
 }
 

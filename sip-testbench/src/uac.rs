@@ -90,6 +90,17 @@ impl Uac {
         transport: SipTransport,
         offer: Option<Vec<u8>>,
     ) -> anyhow::Result<Dialled> {
+        self.invite_to("hotline", server, transport, offer).await
+    }
+
+    /// [`Uac::invite`] dialling `user` (the dialplan sees it as `called`).
+    pub async fn invite_to(
+        &self,
+        user: &str,
+        server: SocketAddr,
+        transport: SipTransport,
+        offer: Option<Vec<u8>>,
+    ) -> anyhow::Result<Dialled> {
         let (state_tx, states) = self.dialogs.new_dialog_state_channel();
         let kind = match transport {
             SipTransport::Udp => rsipstack::sip::transport::Transport::Udp,
@@ -100,7 +111,7 @@ impl Uac {
             SipTransport::Tcp => ";transport=tcp",
         };
         let caller = Uri::try_from(format!("sip:bot@{}", self.local).as_str())?;
-        let callee = Uri::try_from(format!("sip:hotline@{server}{suffix}").as_str())?;
+        let callee = Uri::try_from(format!("sip:{user}@{server}{suffix}").as_str())?;
         let option = InviteOption {
             caller: caller.clone(),
             callee,

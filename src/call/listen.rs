@@ -1,15 +1,26 @@
 //! Listening for speech in a gather: the end-pointer (`media::vad`) over the caller's
 //! frames, barge-in, and the hand-off of each utterance to the recognition pool.
+//!
+//! Early recognition: once the caller has been quiet for `early_recognition_ms`, the
+//! utterance so far goes to the recogniser at once. If the dialplan accepts that transcript
+//! the turn ends there, without waiting for the gather's full end-of-speech silence; if not,
+//! it is kept and stands for the finished utterance (the same audio) when the silence runs
+//! out; speech that resumes throws it away.
 
-use crate::asr::{Pool, PoolResult, RecognitionHints};
+use crate::asr::{Pool, PoolResult, RecognitionHints, Transcript};
 use crate::dialplan::Listen;
 use crate::media::events::AudioFrame;
-use crate::media::vad::{BargeIn, Endpointer, VadEvent, VadParams};
-use std::time::Duration;
+use crate::media::vad::{BargeIn, Endpointer, Utterance, VadEvent, VadParams, is_backchannel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// The length of one frame of media time.
 const FRAME: Duration = Duration::from_millis(20);
+
+/// Recognition ids are unique in the process, so a late result can never be taken for one
+/// of a later gather's.
+static NEXT_RECOGNITION: AtomicU64 = AtomicU64::new(1);
 
 /// What the listener noticed in a frame.
 #[derive(Debug)]
@@ -18,28 +29,68 @@ pub enum Heard {
     SpeechStarted,
     /// Enough speech to interrupt the prompt.
     BargeIn,
-    /// An utterance went to the recogniser; its transcript comes on this receiver.
-    Recognising(oneshot::Receiver<PoolResult>),
+    /// Audio went to the recogniser; hand its result back to [`SpeechListener::recognised`]
+    /// with this id.
+    Recognising {
+        id: u64,
+        pending: oneshot::Receiver<PoolResult>,
+    },
+    /// The caller's turn is over: here is what they said.
+    Turn(Turn),
     /// The recogniser is saturated: the utterance was dropped.
     Saturated,
+}
+
+/// One finished caller turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// Empty when nothing usable was said (noise, a backchannel, a failed decode).
+    pub text: String,
+    pub confidence: f32,
+    /// Taken from early recognition, before the full end-of-speech silence.
+    pub early: bool,
+    /// From the end of the caller's speech to this turn being known.
+    pub after_speech: Duration,
+    /// Time the recogniser spent decoding.
+    pub decode_ms: u32,
+    /// The gather collects a sensitive entity: the text must not be logged.
+    pub sensitive: bool,
+}
+
+/// A recognition in flight or done.
+#[derive(Debug)]
+struct Recognition {
+    id: u64,
+    /// When the caller's speech ended (wall clock).
+    speech_ended: Instant,
+    result: Option<Transcript>,
 }
 
 /// One gather's speech listening.
 pub struct SpeechListener {
     endpointer: Endpointer,
     hints: RecognitionHints,
+    sensitive: bool,
     /// Media time: frames seen since listening started.
     clock: Duration,
+    /// Early recognition of the current pause, until speech resumes.
+    early: Option<Recognition>,
+    /// The recognition whose result ends the turn.
+    last: Option<Recognition>,
+    done: bool,
 }
 
 impl SpeechListener {
     /// Starts listening for `listen`; `prompt_playing` holds the no-input timer.
-    pub fn new(listen: &Listen, prompt_playing: bool) -> Self {
+    /// `early_recognition` of `None` waits for the full end-of-speech silence.
+    pub fn new(listen: &Listen, prompt_playing: bool, early_recognition: Option<Duration>) -> Self {
         let params = VadParams {
             barge_in: BargeIn {
                 enabled: listen.barge_in,
                 ..BargeIn::default()
             },
+            end_silence: Duration::from_millis(u64::from(listen.end_silence_ms)),
+            early_silence: early_recognition,
             // The gather's own timer decides about silence; the end-pointer only finds speech.
             no_input: Duration::from_secs(3600),
             ..VadParams::default()
@@ -51,7 +102,11 @@ impl SpeechListener {
         Self {
             endpointer,
             hints: hints(listen),
+            sensitive: listen.entity.as_ref().is_some_and(|e| e.sensitive),
             clock: Duration::ZERO,
+            early: None,
+            last: None,
+            done: false,
         }
     }
 
@@ -59,8 +114,11 @@ impl SpeechListener {
         self.endpointer.prompt_finished(self.clock);
     }
 
-    /// Feeds one frame; returns what it led to.
-    pub fn push(&mut self, frame: &AudioFrame, pool: Option<&Pool>) -> Vec<Heard> {
+    /// Feeds one frame that arrived at `now`; returns what it led to.
+    pub fn push(&mut self, frame: &AudioFrame, pool: Option<&Pool>, now: Instant) -> Vec<Heard> {
+        if self.done {
+            return Vec::new();
+        }
         self.endpointer.push_frame(&frame.samples, self.clock);
         self.clock += FRAME;
         let mut heard = Vec::new();
@@ -68,21 +126,129 @@ impl SpeechListener {
             match event {
                 VadEvent::SpeechStarted { .. } => heard.push(Heard::SpeechStarted),
                 VadEvent::BargeIn { .. } => heard.push(Heard::BargeIn),
-                VadEvent::SpeechEnded { utterance } | VadEvent::MaxLength { utterance } => {
-                    let submitted = pool.map(|p| p.submit(utterance.pcm, self.hints.clone()));
-                    match submitted {
-                        Some(Ok(receiver)) => heard.push(Heard::Recognising(receiver)),
-                        Some(Err(full)) => {
-                            tracing::warn!(%full, "speech recognition saturated: utterance dropped");
-                            heard.push(Heard::Saturated);
-                        }
-                        None => heard.push(Heard::Saturated),
+                VadEvent::Paused { utterance } => {
+                    let speech_ended = self.speech_ended(&utterance, now);
+                    // A full pool is no reason to give up: the finished utterance tries again.
+                    if let Some(Ok(pending)) =
+                        pool.map(|p| p.submit(utterance.pcm, self.hints.clone()))
+                    {
+                        let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
+                        self.early = Some(Recognition {
+                            id,
+                            speech_ended,
+                            result: None,
+                        });
+                        heard.push(Heard::Recognising { id, pending });
                     }
+                }
+                VadEvent::Resumed { .. } => self.early = None,
+                VadEvent::SpeechEnded { utterance } => match self.early.take() {
+                    Some(early) if early.result.is_some() => {
+                        heard.push(Heard::Turn(self.finish(early, false, now, |_| false)));
+                    }
+                    Some(early) => self.last = Some(early),
+                    None => heard.push(self.submit_last(utterance, pool, now)),
+                },
+                VadEvent::MaxLength { utterance } => {
+                    self.early = None;
+                    heard.push(self.submit_last(utterance, pool, now));
                 }
                 VadEvent::NoInput { .. } => {}
             }
         }
         heard
+    }
+
+    /// A recognition's result came back at `now`. Returns the turn when it ends one:
+    /// the last utterance's result always does, an early one when `accepts` its text.
+    pub fn recognised(
+        &mut self,
+        id: u64,
+        result: Result<Transcript, String>,
+        now: Instant,
+        accepts: impl Fn(&str) -> bool,
+    ) -> Option<Turn> {
+        if self.done {
+            return None;
+        }
+        if let Some(mut last) = self.last.take_if(|r| r.id == id) {
+            last.result = Some(result.unwrap_or_else(|_| empty_transcript()));
+            return Some(self.finish(last, false, now, accepts));
+        }
+        let early = self.early.as_mut().filter(|r| r.id == id)?;
+        let Ok(transcript) = result else {
+            // The finished utterance will be recognised afresh.
+            self.early = None;
+            return None;
+        };
+        if accepts(&transcript.text) {
+            let mut early = self.early.take()?;
+            early.result = Some(transcript);
+            return Some(self.finish(early, true, now, accepts));
+        }
+        early.result = Some(transcript);
+        None
+    }
+
+    fn submit_last(&mut self, utterance: Utterance, pool: Option<&Pool>, now: Instant) -> Heard {
+        let speech_ended = self.speech_ended(&utterance, now);
+        match pool.map(|p| p.submit(utterance.pcm, self.hints.clone())) {
+            Some(Ok(pending)) => {
+                let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
+                self.last = Some(Recognition {
+                    id,
+                    speech_ended,
+                    result: None,
+                });
+                Heard::Recognising { id, pending }
+            }
+            Some(Err(full)) => {
+                tracing::warn!(%full, "speech recognition saturated: utterance dropped");
+                Heard::Saturated
+            }
+            None => Heard::Saturated,
+        }
+    }
+
+    /// Ends the turn with `recognition`'s result. A backchannel ("uh-huh") the gather does
+    /// not take as an answer is no answer at all.
+    fn finish(
+        &mut self,
+        recognition: Recognition,
+        early: bool,
+        now: Instant,
+        accepts: impl Fn(&str) -> bool,
+    ) -> Turn {
+        self.done = true;
+        let transcript = recognition.result.unwrap_or_else(empty_transcript);
+        let usable = !is_backchannel(&transcript.text) || accepts(&transcript.text);
+        Turn {
+            text: if usable {
+                transcript.text
+            } else {
+                String::new()
+            },
+            confidence: if usable { transcript.confidence } else { 0.0 },
+            early,
+            after_speech: now.saturating_duration_since(recognition.speech_ended),
+            decode_ms: transcript.decode_ms,
+            sensitive: self.sensitive,
+        }
+    }
+
+    /// The wall-clock time at which `utterance`'s speech ended, from its media time.
+    fn speech_ended(&self, utterance: &Utterance, now: Instant) -> Instant {
+        let ago = self.clock.saturating_sub(utterance.speech_end);
+        now.checked_sub(ago).unwrap_or(now)
+    }
+}
+
+fn empty_transcript() -> Transcript {
+    Transcript {
+        text: String::new(),
+        confidence: 0.0,
+        audio_ms: 0,
+        decode_ms: 0,
     }
 }
 

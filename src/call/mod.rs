@@ -18,7 +18,7 @@ use crate::server::registry::CallSummary;
 use crate::sip::message::{Header, StatusCode};
 use crate::sip::{DialogState, InviteDialog, TerminatedReason, Transaction};
 use chrono::Utc;
-use listen::{Heard, SpeechListener};
+use listen::{Heard, SpeechListener, Turn};
 use rsipstack::sip::prelude::HeadersExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -228,7 +228,27 @@ impl Script {
     fn on_speech(&mut self, text: &str, confidence: f32) -> Vec<Command> {
         match self {
             Script::Demo(_) => Vec::new(),
-            Script::Dialplan(call) => call.on_speech(text, confidence, Instant::now(), Utc::now()),
+            Script::Dialplan(call) => {
+                let commands = call.on_speech(text, confidence, Instant::now(), Utc::now());
+                if !text.is_empty() {
+                    let understood = call.runtime().last_understood();
+                    info!(
+                        intent = %understood.intent.as_deref().unwrap_or("-"),
+                        intent_confidence = understood.confidence,
+                        entities = %understood.entities.join(","),
+                        "understood"
+                    );
+                }
+                commands
+            }
+        }
+    }
+
+    /// Would the dialplan take `text` as the answer to the gather it is in?
+    fn would_accept(&self, text: &str) -> bool {
+        match self {
+            Script::Demo(_) => false,
+            Script::Dialplan(call) => call.runtime().would_accept(text, Utc::now()),
         }
     }
 
@@ -283,7 +303,13 @@ struct CallParties {
 /// What the shell feeds back into the script after carrying out its commands.
 enum Feedback {
     PlaybackFinished,
-    Speech { text: String, confidence: f32 },
+    /// The recogniser's answer for recognition `id`.
+    Recognised {
+        id: u64,
+        result: Result<crate::asr::Transcript, String>,
+    },
+    /// Nothing usable was heard (the recogniser was saturated).
+    NothingHeard,
     Transfer(String),
     Lookup(LookupResult),
 }
@@ -322,7 +348,17 @@ async fn run_answered(
             _ = shared.draining.cancelled() => break EndReason::Shutdown,
             Some(back) = feedback.recv() => match back {
                 Feedback::PlaybackFinished => script.on_playback_finished(),
-                Feedback::Speech { text, confidence } => script.on_speech(&text, confidence),
+                Feedback::Recognised { id, result } => match listener.as_mut() {
+                    Some(listening) => {
+                        let now = std::time::Instant::now();
+                        match listening.recognised(id, result, now, |t| script.would_accept(t)) {
+                            Some(turn) => take_turn(&mut script, &turn),
+                            None => Vec::new(),
+                        }
+                    }
+                    None => Vec::new(),
+                },
+                Feedback::NothingHeard => script.on_speech("", 0.0),
                 Feedback::Transfer(reason) => script.on_transfer_failed(&reason),
                 Feedback::Lookup(result) => script.on_lookup_result(result),
             },
@@ -407,8 +443,12 @@ fn carry_out(
                 prompt_playing,
             } => {
                 let speech = listen.input != crate::dialplan::format::InputMode::Dtmf;
+                let early = Some(Duration::from_millis(
+                    shared.config.asr.early_recognition_ms,
+                ))
+                .filter(|d| !d.is_zero());
                 *listener = (speech && shared.asr.is_some())
-                    .then(|| SpeechListener::new(&listen, prompt_playing));
+                    .then(|| SpeechListener::new(&listen, prompt_playing, early));
             }
             Command::PromptFinished => {
                 if let Some(listening) = listener.as_mut() {
@@ -459,44 +499,51 @@ fn hear(
     feedback: &tokio::sync::mpsc::UnboundedSender<Feedback>,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
-    for heard in listening.push(frame, shared.asr.as_deref()) {
+    let now = std::time::Instant::now();
+    for heard in listening.push(frame, shared.asr.as_deref(), now) {
         match heard {
             Heard::SpeechStarted => script.on_speech_activity(),
             Heard::BargeIn => commands.extend(script.on_speech_started()),
-            Heard::Recognising(pending) => {
+            Heard::Recognising { id, pending } => {
                 let feedback = feedback.clone();
                 tokio::spawn(async move {
-                    let (text, confidence) = match pending.await {
-                        Ok(Ok(transcript)) => {
-                            info!(
-                                words = transcript.text.split_whitespace().count(),
-                                confidence = transcript.confidence,
-                                audio_ms = transcript.audio_ms,
-                                decode_ms = transcript.decode_ms,
-                                "recognised"
-                            );
-                            (transcript.text, transcript.confidence)
-                        }
+                    let result = match pending.await {
+                        Ok(Ok(transcript)) => Ok(transcript),
                         Ok(Err(err)) => {
                             warn!(error = %err, "recognition failed");
-                            (String::new(), 0.0)
+                            Err(err.to_string())
                         }
-                        Err(_) => (String::new(), 0.0),
+                        Err(_) => Err("the recogniser went away".to_string()),
                     };
-                    feedback.send(Feedback::Speech { text, confidence }).ok();
+                    feedback.send(Feedback::Recognised { id, result }).ok();
                 });
             }
+            Heard::Turn(turn) => commands.extend(take_turn(script, &turn)),
             Heard::Saturated => {
-                feedback
-                    .send(Feedback::Speech {
-                        text: String::new(),
-                        confidence: 0.0,
-                    })
-                    .ok();
+                feedback.send(Feedback::NothingHeard).ok();
             }
         }
     }
     commands
+}
+
+/// Logs a caller's turn (its words masked at sensitive steps) and hands it to the script.
+fn take_turn(script: &mut Script, turn: &Turn) -> Vec<Command> {
+    let shown = if turn.sensitive && !turn.text.is_empty() {
+        crate::dialplan::MASK
+    } else {
+        turn.text.as_str()
+    };
+    info!(
+        transcript = %shown,
+        words = turn.text.split_whitespace().count(),
+        confidence = turn.confidence,
+        early = turn.early,
+        after_speech_ms = turn.after_speech.as_millis() as u64,
+        decode_ms = turn.decode_ms,
+        "recognised"
+    );
+    script.on_speech(&turn.text, turn.confidence)
 }
 
 async fn answer_reoffer(

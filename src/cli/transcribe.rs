@@ -29,6 +29,10 @@ pub struct Args {
     /// Threads per utterance.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Smallest encoder context in 20 ms frames (default: the server's setting). Smaller is
+    /// cheaper; too small makes the model repeat itself (docs/speech.md).
+    #[arg(long)]
+    pub audio_ctx: Option<usize>,
     /// Words the caller is expected to say (repeatable), fed as the initial prompt.
     #[arg(long = "hint")]
     pub hints: Vec<String>,
@@ -64,6 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = WhisperModel::load(&path).with_context(|| format!("loading {}", path.display()))?;
     let options = WhisperOptions {
         threads: args.threads.max(1),
+        audio_ctx_floor: args
+            .audio_ctx
+            .unwrap_or(WhisperOptions::default().audio_ctx_floor),
         ..WhisperOptions::default()
     };
     let hints = RecognitionHints::new(args.hints.iter().cloned());

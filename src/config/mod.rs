@@ -143,6 +143,11 @@ pub struct AsrConfig {
     pub workers: usize,
     /// Utterances that may wait for a worker before callers are told to use the keypad.
     pub queue: usize,
+    /// Smallest Whisper encoder context in 20 ms frames (0: sized to each utterance).
+    pub audio_ctx_floor: usize,
+    /// Silence after speech at which recognition starts early, in milliseconds; a transcript
+    /// the dialplan accepts ends the turn before the gather's end-of-speech silence.
+    pub early_recognition_ms: u64,
 }
 
 impl Default for AsrConfig {
@@ -154,6 +159,8 @@ impl Default for AsrConfig {
             fetch: true,
             workers: 0,
             queue: 8,
+            audio_ctx_floor: 0,
+            early_recognition_ms: 250,
         }
     }
 }

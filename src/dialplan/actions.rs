@@ -57,6 +57,8 @@ pub struct Listen {
     /// The entity collected, if any.
     pub entity: Option<EntityDef>,
     pub timeout_secs: u32,
+    /// Silence that ends an utterance.
+    pub end_silence_ms: u32,
     pub barge_in: bool,
     pub min_digits: Option<u32>,
     pub max_digits: Option<u32>,

@@ -950,6 +950,16 @@ impl<'a> Checker<'a> {
                 "use 1 or more seconds",
             );
         }
+        if let Some(ms) = g.end_silence_ms
+            && !(200..=5000).contains(&ms)
+        {
+            self.error(
+                "bad-end-silence",
+                step_name.pos,
+                format!("end_silence_ms {ms} is outside 200..=5000"),
+                "callers pause 300-700 ms between words; 800 suits most questions",
+            );
+        }
         if let (Some(min), Some(max)) = (g.min_digits, g.max_digits)
             && min > max
         {

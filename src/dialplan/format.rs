@@ -249,6 +249,10 @@ pub struct GatherStep {
     /// Seconds of silence before a no-input. Default 5.
     #[serde(default)]
     pub timeout_secs: Option<u32>,
+    /// Milliseconds of silence that end the caller's utterance. Default 800; shorter for
+    /// yes/no questions, longer for account numbers read out in groups.
+    #[serde(default)]
+    pub end_silence_ms: Option<u32>,
     /// Tries before `exhausted`. Default 3.
     #[serde(default)]
     pub max_attempts: Option<u32>,

@@ -26,5 +26,6 @@ pub use diagnostic::{Diagnostic, Report, Severity};
 pub use events::{Event, LookupResult};
 pub use loader::{load_path, load_source};
 pub use plan::{Dialplan, StepRef};
-pub use runtime::{CallState, Runtime};
+pub use runtime::{CallState, Runtime, Understood};
 pub use store::{DialplanStore, ReloadError};
+pub use variables::MASK;

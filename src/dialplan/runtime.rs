@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub const MAX_STEPS_PER_EVENT: usize = 1000;
 /// Gather defaults.
 pub const DEFAULT_TIMEOUT_SECS: u32 = 5;
+pub const DEFAULT_END_SILENCE_MS: u32 = 800;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// Where the call is.
@@ -60,6 +61,17 @@ pub struct Runtime {
     stack: Vec<StepRef>,
     path: Vec<String>,
     transcript: Vec<String>,
+    understood: Understood,
+}
+
+/// What the understanding module made of the caller's latest turn, for the log: names
+/// only, never entity values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Understood {
+    pub intent: Option<String>,
+    pub confidence: f32,
+    /// Names of the entities found.
+    pub entities: Vec<String>,
 }
 
 impl Runtime {
@@ -73,7 +85,13 @@ impl Runtime {
             stack: Vec::new(),
             path: Vec::new(),
             transcript: Vec::new(),
+            understood: Understood::default(),
         }
+    }
+
+    /// The understanding of the caller's latest speech or keypad turn.
+    pub fn last_understood(&self) -> &Understood {
+        &self.understood
     }
 
     pub fn plan(&self) -> &Arc<Dialplan> {
@@ -516,6 +534,7 @@ impl Runtime {
                 .as_ref()
                 .and_then(|e| self.plan.entities.get(&e.value).cloned()),
             timeout_secs: g.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS),
+            end_silence_ms: g.end_silence_ms.unwrap_or(DEFAULT_END_SILENCE_MS),
             barge_in: g.barge_in.unwrap_or(true),
             min_digits: g.min_digits,
             max_digits: g.max_digits,
@@ -573,13 +592,7 @@ impl Runtime {
             g.entity.as_ref().and_then(|e| plan.entities.get(&e.value));
         let sensitive_turn = entity_def.is_some_and(|e| e.sensitive);
         let intents: Vec<String> = g.intents.keys().map(|k| k.value.clone()).collect();
-        let expect = Expectation {
-            intents: &intents,
-            include_global: true,
-            entity: entity_def,
-            today: now.with_timezone(&plan.timezone).date_naive(),
-            threshold: g.confidence.unwrap_or(plan.confidence),
-        };
+        let expect = expectation(&plan, g, &intents, now);
         let understanding = match input {
             Input::Timeout => return self.retry(at, g, attempts, true, now, out),
             Input::Speech(transcript) => {
@@ -639,6 +652,15 @@ impl Runtime {
                 }
             }
         };
+        self.understood = Understood {
+            intent: understanding.intent.as_ref().map(|m| m.name.clone()),
+            confidence: understanding.intent.as_ref().map_or(0.0, |m| m.confidence),
+            entities: understanding
+                .entities
+                .iter()
+                .map(|e| e.name.clone())
+                .collect(),
+        };
         if let Some(matched) = &understanding.intent {
             let local = g.intents.get(&matched.name).map(|t| self.local(&at, t));
             let global = plan
@@ -683,6 +705,33 @@ impl Runtime {
             return;
         }
         self.retry(at, g, attempts, false, now, out);
+    }
+
+    /// Whether `transcript` would answer the gather being listened to (an intent that leads
+    /// somewhere from here, or the entity it collects) rather than be a no-match. Changes
+    /// nothing: the call shell asks it of an early transcript to end the turn sooner.
+    pub fn would_accept(&self, transcript: &str, now: DateTime<Utc>) -> bool {
+        let CallState::Listening { at, .. } = &self.state else {
+            return false;
+        };
+        let Some(Step::Gather(g)) = self.plan.step(at) else {
+            return false;
+        };
+        if g.input == InputMode::Dtmf || transcript.trim().is_empty() {
+            return false;
+        }
+        let intents: Vec<String> = g.intents.keys().map(|k| k.value.clone()).collect();
+        let expect = expectation(&self.plan, g, &intents, now);
+        let understanding = nlu::understand(&self.plan.intent_model, transcript, &expect);
+        let intent_leads = understanding.intent.as_ref().is_some_and(|m| {
+            g.intents.keys().any(|k| k.value == m.name)
+                || self.plan.global_intents.iter().any(|(n, _)| *n == m.name)
+        });
+        let entity_found = g
+            .entity
+            .as_ref()
+            .is_some_and(|name| understanding.entities.iter().any(|e| e.name == name.value));
+        intent_leads || entity_found
     }
 
     /// A no-input or no-match: play the reprompt and listen again, or leave by `exhausted`.
@@ -775,6 +824,22 @@ impl Runtime {
 }
 
 /// How a typed value is read back when the text does not say.
+/// What a gather expects, for the understanding module.
+fn expectation<'a>(
+    plan: &'a Dialplan,
+    g: &'a GatherStep,
+    intents: &'a [String],
+    now: DateTime<Utc>,
+) -> Expectation<'a> {
+    Expectation {
+        intents,
+        include_global: true,
+        entity: g.entity.as_ref().and_then(|e| plan.entities.get(&e.value)),
+        today: now.with_timezone(&plan.timezone).date_naive(),
+        threshold: g.confidence.unwrap_or(plan.confidence),
+    }
+}
+
 fn natural_readback(value: &VarValue) -> ReadAs {
     match value {
         VarValue::Typed(nlu::Value::Money { .. }) => ReadAs::Money,

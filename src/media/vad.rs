@@ -39,6 +39,9 @@ pub struct VadParams {
     pub max_start_gap: Duration,
     /// Silence after speech that ends the utterance (the gather's end-of-speech timeout).
     pub end_silence: Duration,
+    /// Silence after speech at which the utterance so far is offered early
+    /// ([`VadEvent::Paused`]) so recognition can start before `end_silence`; `None`: never.
+    pub early_silence: Option<Duration>,
     /// An utterance is cut here and delivered as [`VadEvent::MaxLength`].
     pub max_utterance: Duration,
     /// No speech this long after listening starts gives [`VadEvent::NoInput`].
@@ -79,6 +82,7 @@ impl Default for VadParams {
             min_speech: Duration::from_millis(200),
             max_start_gap: Duration::from_millis(150),
             end_silence: Duration::from_millis(800),
+            early_silence: None,
             max_utterance: Duration::from_secs(15),
             no_input: Duration::from_secs(5),
             pre_roll: Duration::from_millis(300),
@@ -113,6 +117,11 @@ pub enum VadEvent {
     /// Speech has lasted long enough to stop the prompt (only when barge-in is enabled);
     /// `at` is the end of the frame that decided it.
     BargeIn { at: Duration },
+    /// The caller has been quiet for `early_silence`: the utterance so far (cut like a
+    /// finished one). It may still go on: a [`VadEvent::Resumed`] says it did.
+    Paused { utterance: Utterance },
+    /// Speech came back after a [`VadEvent::Paused`]: the early utterance was not the end.
+    Resumed { at: Duration },
     /// The caller stopped talking.
     SpeechEnded { utterance: Utterance },
     /// The caller talked past the maximum: here is what they said so far.
@@ -303,6 +312,8 @@ pub struct Endpointer {
     speech_end: Duration,
     speech_total: Duration,
     silence: Duration,
+    /// A `Paused` was sent for the current silence.
+    paused_sent: bool,
     barge_in_sent: bool,
     events: VecDeque<VadEvent>,
 }
@@ -361,6 +372,7 @@ impl Endpointer {
             speech_end: now,
             speech_total: Duration::ZERO,
             silence: Duration::ZERO,
+            paused_sent: false,
             barge_in_sent: false,
             events: VecDeque::new(),
         }
@@ -403,6 +415,7 @@ impl Endpointer {
         self.speech_total = Duration::ZERO;
         self.silence = Duration::ZERO;
         self.barge_in_sent = false;
+        self.paused_sent = false;
         self.events.clear();
     }
 
@@ -612,9 +625,27 @@ impl Endpointer {
             self.speech_total += length;
             self.speech_end = end;
             self.silence = Duration::ZERO;
+            if std::mem::take(&mut self.paused_sent) {
+                self.events.push_back(VadEvent::Resumed {
+                    at: end.saturating_sub(length),
+                });
+            }
             self.check_barge_in(end);
         } else {
             self.silence += length;
+        }
+        let early = self
+            .params
+            .early_silence
+            .filter(|early| *early < self.params.end_silence);
+        if let Some(early) = early
+            && !self.paused_sent
+            && self.silence >= early
+            && self.silence < self.params.end_silence
+        {
+            self.paused_sent = true;
+            let utterance = self.snapshot_utterance();
+            self.events.push_back(VadEvent::Paused { utterance });
         }
         if self.silence >= self.params.end_silence {
             let utterance = self.take_utterance(true);
@@ -622,6 +653,21 @@ impl Endpointer {
         } else if end.saturating_sub(self.speech_start) >= self.params.max_utterance {
             let utterance = self.take_utterance(false);
             self.events.push_back(VadEvent::MaxLength { utterance });
+        }
+    }
+
+    /// The utterance so far, trimmed like a finished one, while listening goes on.
+    fn snapshot_utterance(&self) -> Utterance {
+        let keep_until = self.speech_end + self.params.tail;
+        let samples = keep_until.saturating_sub(self.audio_start).as_micros() as u64
+            * u64::from(RATE)
+            / 1_000_000;
+        let samples = (samples as usize).min(self.utterance.len());
+        Utterance {
+            pcm: self.utterance[..samples].to_vec(),
+            speech_start: self.speech_start,
+            speech_end: self.speech_end,
+            audio_start: self.audio_start,
         }
     }
 

@@ -107,7 +107,10 @@ async fn start_asr(config: crate::config::AsrConfig) -> Result<Arc<crate::asr::P
         } else {
             config.workers
         };
-        let options = crate::asr::WhisperOptions::default();
+        let options = crate::asr::WhisperOptions {
+            audio_ctx_floor: config.audio_ctx_floor,
+            ..crate::asr::WhisperOptions::default()
+        };
         crate::asr::Pool::new(|| model.recognizer(options.clone()), workers, config.queue)
             .map_err(|e| e.to_string())
     })

@@ -8,6 +8,7 @@
 
 mod arrival_stamp;
 mod held_calls;
+pub mod listening;
 mod proc_stats;
 mod rtp_load;
 mod server_process;
@@ -105,6 +106,7 @@ impl BenchArgs {
             prompts: self.prompts.clone(),
             max_calls: self.max_calls,
             media_timeout_secs: self.media_timeout_secs,
+            script: server_process::Script::Demo,
         })?;
         Ok(Target {
             sip: process.sip_udp(),

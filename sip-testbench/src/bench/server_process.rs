@@ -1,7 +1,7 @@
 //! Starts the `hotline` binary under test with a temporary benchmark configuration and
-//! stops it again: loopback only, port 0, a wide RTP range, warnings-only logging, and the
-//! built-in keypad demo as the call behaviour (SIP and RTP are measured, not speech
-//! recognition: a dialplan would run Whisper on every caller's looped voice).
+//! stops it again: loopback only, port 0, a wide RTP range, warnings-only logging, and
+//! either the built-in keypad demo (the SIP/RTP benchmark: a dialplan would run Whisper on
+//! every caller's looped voice) or a speech dialplan (the listening benchmark).
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
@@ -30,6 +30,24 @@ pub struct ServerSettings {
     pub max_calls: usize,
     /// Hang up calls whose RTP stops for this long (proves media reaches the server).
     pub media_timeout_secs: u64,
+    /// What the calls run.
+    pub script: Script,
+}
+
+/// The call behaviour of the started server.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// The built-in keypad demo; speech recognition off.
+    Demo,
+    /// A dialplan with speech recognition; the call log (`hotline::call` at info, JSON) is
+    /// kept for [`ServerProcess::log`].
+    Dialplan {
+        path: PathBuf,
+        model_dir: PathBuf,
+        model: String,
+        workers: usize,
+        early_recognition_ms: u64,
+    },
 }
 
 impl ServerProcess {
@@ -52,6 +70,25 @@ impl ServerProcess {
         let prompts = std::fs::canonicalize(&settings.prompts).with_context(|| {
             format!("prompts directory {} not found", settings.prompts.display())
         })?;
+        let script = match &settings.script {
+            Script::Demo => Script::Demo,
+            Script::Dialplan {
+                path,
+                model_dir,
+                model,
+                workers,
+                early_recognition_ms,
+            } => Script::Dialplan {
+                path: std::fs::canonicalize(path)
+                    .with_context(|| format!("dialplan {} not found", path.display()))?,
+                model_dir: std::fs::canonicalize(model_dir).with_context(|| {
+                    format!("model directory {} not found", model_dir.display())
+                })?,
+                model: model.clone(),
+                workers: *workers,
+                early_recognition_ms: *early_recognition_ms,
+            },
+        };
         // Absolute, because the child runs in the temporary directory.
         let binary = std::fs::canonicalize(&settings.binary).with_context(|| {
             format!(
@@ -60,7 +97,7 @@ impl ServerProcess {
             )
         })?;
         let config = dir.join("hotline.toml");
-        std::fs::write(&config, config_text(settings, &prompts))?;
+        std::fs::write(&config, config_text(settings, &prompts, &script))?;
         let stderr = std::fs::File::create(dir.join("stderr.log"))?;
         let mut child = Command::new(&binary)
             .arg("serve")
@@ -107,6 +144,11 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// The server's whole log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
     /// The last lines of the server's stderr.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
@@ -123,7 +165,27 @@ impl Drop for ServerProcess {
     }
 }
 
-fn config_text(settings: &ServerSettings, prompts: &Path) -> String {
+fn config_text(settings: &ServerSettings, prompts: &Path, script: &Script) -> String {
+    let script = match script {
+        Script::Demo => {
+            "[dialplan]\ndemo = true\n\n[asr]\nenabled = false\n\n[log]\nlevel = \"warn\"\n"
+                .to_string()
+        }
+        Script::Dialplan {
+            path,
+            model_dir,
+            model,
+            workers,
+            early_recognition_ms,
+        } => format!(
+            "[dialplan]\npath = {path:?}\nwatch_interval_ms = 0\n\n[asr]\nmodel = {model:?}\n\
+             model_dir = {model_dir:?}\nfetch = false\nworkers = {workers}\nqueue = 64\n\
+             early_recognition_ms = {early_recognition_ms}\n\n\
+             [log]\nlevel = \"warn,hotline::call=info\"\nformat = \"json\"\n",
+            path = path.display().to_string(),
+            model_dir = model_dir.display().to_string(),
+        ),
+    };
     // Media ports stay below the kernel's ephemeral range, where the bot's sockets live.
     format!(
         r#"[sip]
@@ -150,12 +212,7 @@ dir = {prompts:?}
 [demo]
 hangup_after_secs = 7200
 
-[dialplan]
-demo = true
-
-[log]
-level = "warn"
-"#,
+{script}"#,
         max = settings.max_calls + 1000,
         timeout = settings.media_timeout_secs,
         prompts = prompts.display().to_string(),
@@ -194,8 +251,13 @@ mod tests {
             prompts: PathBuf::from("prompts"),
             max_calls: 3000,
             media_timeout_secs: 5,
+            script: Script::Demo,
         };
-        let text = config_text(&settings, Path::new("/srv/hotline prompts"));
+        let text = config_text(
+            &settings,
+            Path::new("/srv/hotline prompts"),
+            &settings.script,
+        );
         let config = hotline::config::Config::parse(&text, Path::new("bench.toml"))
             .expect("the benchmark configuration must be valid");
         assert_eq!(config.calls.max_concurrent, 4000);

@@ -35,10 +35,11 @@ impl SetupStep {
     }
 }
 
-/// p50/p99/max of a set of durations.
+/// p50/p95/p99/max of a set of durations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Percentiles {
     pub p50: Duration,
+    pub p95: Duration,
     pub p99: Duration,
     pub max: Duration,
 }
@@ -56,6 +57,7 @@ impl Percentiles {
         };
         Some(Percentiles {
             p50: rank(0.50),
+            p95: rank(0.95),
             p99: rank(0.99),
             max: samples[samples.len() - 1],
         })
