@@ -1,5 +1,5 @@
-//! Text-to-speech cost per text: a cold synthesis through flite (the command run,
-//! its WAV converted to 8 kHz and cached), a cache hit (what every later call pays), and
+//! Text-to-speech cost per text: a cold synthesis through flite's slt voice (16 kHz; the
+//! command run, its WAV converted to 8 kHz and cached), a cache hit (what every later call pays), and
 //! the WAV conversion alone.
 //!
 //! Run: `cargo bench --bench tts` (needs flite). Figures go in docs/benchmarks.md.
@@ -14,7 +14,7 @@ const SENTENCE: &str = "Our branch on Main Street is open until five today.";
 fn tts(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let tts = Tts::new(&TtsConfig {
-        command: ["flite", "-t", "{text}", "-o", "{out}"]
+        command: ["flite", "-voice", "slt", "-t", "{text}", "-o", "{out}"]
             .map(String::from)
             .to_vec(),
         cache_dir: dir.path().join("cache"),
@@ -28,7 +28,7 @@ fn tts(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(15));
 
     let mut n = 0u64;
-    group.bench_function("cold synthesis (flite, 51 chars)", |b| {
+    group.bench_function("cold synthesis (flite, 56 chars)", |b| {
         b.iter(|| {
             n += 1;
             // A new text each time: the number keeps the length and misses the cache.
@@ -43,7 +43,7 @@ fn tts(c: &mut Criterion) {
 
     let raw = dir.path().join("raw.wav");
     let status = std::process::Command::new("flite")
-        .args(["-t", SENTENCE, "-o"])
+        .args(["-voice", "slt", "-t", SENTENCE, "-o"])
         .arg(&raw)
         .status()
         .expect("flite");

@@ -112,6 +112,9 @@ async fn free_text_is_synthesised_once_and_heard_in_place() {
     let wrapper = counting_flite(dir.path());
     let command = [
         wrapper.display().to_string(),
+        // slt speaks at 16 kHz: the call plays it converted to 8 kHz.
+        "-voice".into(),
+        "slt".into(),
         "-t".into(),
         "{text}".into(),
         "-o".into(),
