@@ -528,8 +528,11 @@ impl<'a> Checker<'a> {
     }
 
     /// Literal words have no recording: only a `[tts]` command (hotline.toml, which the
-    /// checker does not read) can say them.
+    /// checker does not read) can say them. Checked with the prompts, like recordings.
     fn check_free_text(&mut self, text: &Name) {
+        if !self.prompts.is_available() {
+            return;
+        }
         let Ok(pieces) = template::parse(text) else {
             return;
         };
