@@ -13,3 +13,4 @@ pub mod nlu;
 pub mod prompts;
 pub mod server;
 pub mod sip;
+pub mod tts;

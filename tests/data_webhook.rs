@@ -77,6 +77,7 @@ fn hook(addr: SocketAddr, route: &str) -> WebhookSource {
     WebhookSource {
         url: format!("http://{addr}/{route}"),
         backup_url: None,
+        ca_file: None,
         timeout_ms: 300,
         retries: 2,
         backoff_ms: 20,
@@ -315,11 +316,11 @@ async fn the_circuit_breaker_stops_calling_a_failing_source() {
 async fn misconfigured_webhooks_are_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    let mut tls = hook(addr, "x");
-    tls.url = "https://example.invalid/x".into();
+    let mut ftp = hook(addr, "x");
+    ftp.url = "ftp://example.invalid/x".into();
     let mut many = hook(addr, "x");
     many.retries = 4;
-    for (name, bad, expected) in [("tls", tls, "http://"), ("many", many, "at most 3")] {
+    for (name, bad, expected) in [("ftp", ftp, "https://"), ("many", many, "at most 3")] {
         let mut config = DataConfig {
             builtin_sources: false,
             demo_seed: false,

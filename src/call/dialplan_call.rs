@@ -24,6 +24,9 @@ const INTER_DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum Command {
     /// Play these prompt ids, in order, after whatever is queued.
     Play(Vec<String>),
+    /// Play recordings and synthesised free text, in order, after whatever is queued
+    /// (only when the items include free text; otherwise `Play`).
+    Speak(Vec<Sound>),
     /// Cut all playback (barge-in).
     StopPlayback,
     /// Ask a data source; answer with `on_lookup_result`.
@@ -48,6 +51,15 @@ pub enum Command {
     StopListening,
     /// End the call.
     Hangup { reason: String },
+}
+
+/// One piece of what a play action says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sound {
+    /// A recorded prompt id.
+    Prompt(String),
+    /// Free text for text-to-speech (never a sensitive value).
+    Text(String),
 }
 
 /// The gather being listened to.
@@ -299,12 +311,22 @@ impl DialplanCall {
     fn apply(&mut self, action: Action, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
         match action {
             Action::Play { items, .. } => {
-                let ids = prompt_ids(&items);
-                if ids.is_empty() {
+                let sounds = sounds(&items);
+                if sounds.is_empty() {
                     return Vec::new();
                 }
                 self.playing += 1;
-                vec![Command::Play(ids)]
+                let ids: Option<Vec<String>> = sounds
+                    .iter()
+                    .map(|s| match s {
+                        Sound::Prompt(id) => Some(id.clone()),
+                        Sound::Text(_) => None,
+                    })
+                    .collect();
+                match ids {
+                    Some(ids) => vec![Command::Play(ids)],
+                    None => vec![Command::Speak(sounds)],
+                }
             }
             Action::Listen(listen) => {
                 let armed = listen.barge_in || self.playing == 0;
@@ -346,27 +368,102 @@ fn listening(listen: &Listen, prompt_playing: bool) -> Command {
     }
 }
 
-/// The prompt ids that say `items`. Typed readback becomes a prompt sequence; free text
-/// has no recording (text-to-speech is not configured) and is skipped.
-pub fn prompt_ids(items: &[PlayItem]) -> Vec<String> {
-    let mut ids = Vec::new();
+/// What says `items`: typed readback becomes a prompt sequence; free text (and a plain
+/// value that is not a number) is left for text-to-speech, except a sensitive value, which
+/// is never sent to a command or a cache: it is skipped with a log line that names only
+/// the variable.
+pub fn sounds(items: &[PlayItem]) -> Vec<Sound> {
+    let mut sounds = Vec::new();
     for item in items {
         match item {
-            PlayItem::Prompt(id) => ids.push(id.clone()),
-            PlayItem::Readback { read_as, value, .. } => ids.extend(readback(*read_as, value)),
-            PlayItem::Text(text) => tracing::warn!(
-                chars = text.chars().count(),
-                "free text has no recording; skipped"
-            ),
+            PlayItem::Prompt(id) => sounds.push(Sound::Prompt(id.clone())),
+            PlayItem::Readback {
+                var,
+                read_as,
+                value,
+                sensitive,
+            } => match crate::prompts::readback::readback(*read_as, value) {
+                Ok(ids) => sounds.extend(ids.into_iter().map(Sound::Prompt)),
+                Err(_) if *read_as == ReadAs::Text && *sensitive => tracing::warn!(
+                    var = %var,
+                    value = crate::dialplan::variables::MASK,
+                    "a sensitive value is not sent to text-to-speech; skipped"
+                ),
+                Err(_) if *read_as == ReadAs::Text => {
+                    if has_words(value) {
+                        sounds.push(Sound::Text(value.clone()));
+                    }
+                }
+                Err(err) => {
+                    // The error names the type, never the value (it may be sensitive).
+                    tracing::warn!(read_as = read_as.as_str(), error = %err, "cannot read this value back");
+                }
+            },
+            PlayItem::Text(text) if has_words(text) => sounds.push(Sound::Text(text.clone())),
+            PlayItem::Text(_) => {}
         }
     }
-    ids
+    sounds
 }
 
-fn readback(read_as: ReadAs, value: &str) -> Vec<String> {
-    crate::prompts::readback::readback(read_as, value).unwrap_or_else(|err| {
-        // The error names the type, never the value (it may be sensitive).
-        tracing::warn!(read_as = read_as.as_str(), error = %err, "cannot read this value back");
-        Vec::new()
-    })
+/// Whether there is anything to say (not only spaces and punctuation).
+fn has_words(text: &str) -> bool {
+    text.chars().any(char::is_alphanumeric)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readback(var: &str, read_as: ReadAs, value: &str, sensitive: bool) -> PlayItem {
+        PlayItem::Readback {
+            var: var.into(),
+            read_as,
+            value: value.into(),
+            sensitive,
+        }
+    }
+
+    #[test]
+    fn free_text_goes_to_speech_in_place_between_recordings() {
+        let items = [
+            PlayItem::Prompt("acme-balance-is".into()),
+            PlayItem::Text("Your branch is open until five.".into()),
+            readback("bal", ReadAs::Money, "3", false),
+            PlayItem::Text(", ".into()),
+            readback("name", ReadAs::Text, "Ann Lee", false),
+        ];
+        assert_eq!(
+            sounds(&items),
+            [
+                Sound::Prompt("acme-balance-is".into()),
+                Sound::Text("Your branch is open until five.".into()),
+                Sound::Prompt("three".into()),
+                Sound::Prompt("dollars".into()),
+                Sound::Text("Ann Lee".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sensitive_value_never_becomes_text_to_speech() {
+        let items = [
+            PlayItem::Text("Your code is".into()),
+            readback("secret", ReadAs::Text, "open sesame", true),
+            readback("pin", ReadAs::Text, "1234", true),
+        ];
+        let said = sounds(&items);
+        assert_eq!(said[0], Sound::Text("Your code is".into()));
+        assert!(
+            !said
+                .iter()
+                .any(|s| matches!(s, Sound::Text(t) if t.contains("sesame"))),
+            "{said:?}"
+        );
+        // A sensitive number is still spoken from recordings, which never leave the server.
+        assert!(
+            said.len() > 1 && said[1..].iter().all(|s| matches!(s, Sound::Prompt(_))),
+            "{said:?}"
+        );
+    }
 }

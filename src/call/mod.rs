@@ -8,7 +8,7 @@ mod listen;
 mod media_leg;
 
 pub use demo::{Demo, DemoAction, digit_prompt, required_prompts};
-pub use dialplan_call::{Command, DialplanCall, prompt_ids};
+pub use dialplan_call::{Command, DialplanCall, Sound, sounds};
 pub use media_leg::{LegError, MediaLeg, session_config};
 
 use crate::dialplan::{LookupResult, Runtime};
@@ -429,6 +429,11 @@ fn carry_out(
             Command::Play(ids) => {
                 if !leg.play_sequence(&shared.prompts, &ids) {
                     // Nothing playable: the script must not wait for audio that never ends.
+                    feedback.send(Feedback::PlaybackFinished).ok();
+                }
+            }
+            Command::Speak(sounds) => {
+                if !leg.speak(&shared.prompts, shared.tts.as_ref(), &sounds) {
                     feedback.send(Feedback::PlaybackFinished).ok();
                 }
             }

@@ -27,6 +27,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Data sources, verification and the embedded database (`[data]`).
     pub data: crate::data::DataConfig,
+    /// Text-to-speech for free text (`[tts]`), off unless a command is given.
+    pub tts: crate::tts::TtsConfig,
 }
 
 /// Which SIP transports to listen on.
@@ -314,6 +316,9 @@ impl Config {
                 "at most 50 packets (one second) of reordering buffer".into(),
             ));
         }
+        if let Some((key, message)) = self.tts.problem() {
+            return Err(bad(key, format!("[tts] {message}")));
+        }
         Ok(())
     }
 
@@ -359,6 +364,17 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("hotline.toml:2:1:"), "{text}");
         assert!(text.contains("above"), "{text}");
+    }
+
+    #[test]
+    fn a_tts_command_without_its_placeholders_is_refused_at_the_key() {
+        assert!(!parse("").unwrap().tts.enabled(), "off by default");
+        let err = parse("[tts]\ncommand = [\"flite\", \"-t\", \"{text}\"]\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("hotline.toml:2:1:"), "{text}");
+        assert!(text.contains("{out}"), "{text}");
+        let ok = parse("[tts]\ncommand = [\"flite\", \"-t\", \"{text}\", \"-o\", \"{out}\"]\n");
+        assert!(ok.unwrap().tts.enabled());
     }
 
     #[test]

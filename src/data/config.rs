@@ -129,15 +129,19 @@ pub enum Fallback {
     Found,
 }
 
-/// `webhook = { url = "http://127.0.0.1:9000/lookup", ... }`.
+/// `webhook = { url = "https://crm.example.com/lookup", ... }`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSource {
-    /// `http://` URL that receives a POST (TLS is not supported yet).
+    /// `http://` or `https://` URL that receives a POST.
     pub url: String,
     /// Tried when every attempt at `url` failed.
     #[serde(default)]
     pub backup_url: Option<String>,
+    /// PEM file of the CA (or self-signed certificate) that https servers of this source
+    /// may chain to, besides the public roots. Relative to the working directory.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Per-attempt timeout, milliseconds. Default 2000.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,

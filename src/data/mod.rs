@@ -18,6 +18,7 @@ pub mod query;
 pub mod seed;
 pub mod sources;
 pub mod store;
+pub mod tls;
 pub mod verify;
 pub mod webhook;
 

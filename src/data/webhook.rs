@@ -4,6 +4,8 @@
 //! breaker skips a source that keeps failing; and when nothing answers, the source's
 //! declared fallback outcome is returned so the dialplan can say "our systems are busy"
 //! or transfer. Sensitive arguments are sent as `****` unless the source opts in.
+//! `https://` URLs use rustls (see [`super::tls`]): a certificate that does not verify is
+//! a failure like any other, logged with its TLS reason, and the fallback answers.
 //!
 //! Answers: 404, JSON `null` or an object with `"found": false` is not found; another
 //! object is found; anything else (other statuses, garbage, bodies over the size limit)
@@ -17,6 +19,7 @@ use crate::dialplan::{LookupArg, LookupResult};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Request, StatusCode, Uri, header};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -31,7 +34,7 @@ pub struct Webhook {
     config: WebhookSource,
     /// The URL, then the backup URL.
     urls: Vec<Uri>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     breaker: Mutex<Breaker>,
 }
 
@@ -52,9 +55,9 @@ impl Webhook {
         let parse = |url: &str| -> Result<Uri, DataError> {
             let uri: Uri = url.parse().map_err(|e| bad(format!("bad URL: {e}")))?;
             match uri.scheme_str() {
-                Some("http") if uri.host().is_some() => Ok(uri),
+                Some("http" | "https") if uri.host().is_some() => Ok(uri),
                 _ => Err(bad(
-                    "the URL must be http://host[:port]/path (https is not supported yet)".into(),
+                    "the URL must be http://host[:port]/path or https://host[:port]/path".into(),
                 )),
             }
         };
@@ -73,6 +76,13 @@ impl Webhook {
         }
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
+        connector.enforce_http(false);
+        let tls = super::tls::client_config(config.ca_file.as_deref()).map_err(bad)?;
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let breaker = Breaker::new(
             config.breaker_failures,
@@ -159,11 +169,13 @@ impl Webhook {
             )
             .body(Full::new(body))
             .map_err(|e| Failure::Wrong(format!("cannot build the request: {e}")))?;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| Failure::Transient(format!("request failed: {e}")))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            match super::tls::tls_failure(&e) {
+                // Trying again will not make a certificate valid: on to the backup URL.
+                Some(tls) => Failure::Wrong(format!("TLS: {tls}")),
+                None => Failure::Transient(format!("request failed: {}", super::tls::chain(&e))),
+            }
+        })?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(LookupResult::NotFound);

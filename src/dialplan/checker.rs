@@ -26,6 +26,9 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "last_outcome",
 ];
 
+/// The warning code for free text in a play list (the server drops it when `[tts]` is on).
+pub const FREE_TEXT: &str = "free-text";
+
 /// The position of `offset` characters into a scalar's text (one more when the scalar is
 /// quoted in the source, to skip the quote).
 fn inner_pos(source: &str, pos: Pos, offset: usize, len: usize) -> Pos {
@@ -516,8 +519,33 @@ impl<'a> Checker<'a> {
         for item in items {
             match item {
                 SayItem::Prompt(id) => self.check_prompt(id),
-                SayItem::Text(text) => self.check_template(text),
+                SayItem::Text(text) => {
+                    self.check_template(text);
+                    self.check_free_text(text);
+                }
             }
+        }
+    }
+
+    /// Literal words have no recording: only a `[tts]` command (hotline.toml, which the
+    /// checker does not read) can say them. Checked with the prompts, like recordings.
+    fn check_free_text(&mut self, text: &Name) {
+        if !self.prompts.is_available() {
+            return;
+        }
+        let Ok(pieces) = template::parse(text) else {
+            return;
+        };
+        let words = pieces.iter().any(|piece| {
+            matches!(piece, template::Piece::Literal(l) if l.chars().any(char::is_alphanumeric))
+        });
+        if words {
+            self.warning(
+                FREE_TEXT,
+                text.pos,
+                "free text is spoken only by text-to-speech; without a [tts] command in hotline.toml it is skipped",
+                "record it as a prompt (`prompt: ID`), or configure [tts] (docs/configuration.md)",
+            );
         }
     }
 

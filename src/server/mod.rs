@@ -40,6 +40,8 @@ pub enum ServerError {
     Data(String),
     #[error("speech recognition: {0}")]
     Asr(String),
+    #[error("text-to-speech: {0}")]
+    Tts(#[from] crate::tts::TtsError),
     #[error("dialplan refused:\n{0}")]
     Dialplan(String),
     #[error("RTP ports: {0}")]
@@ -66,6 +68,8 @@ pub struct Shared {
     pub asr: Option<Arc<crate::asr::Pool>>,
     /// The dialplan calls run (`None`: the built-in demo).
     pub dialplans: Option<Arc<DialplanStore>>,
+    /// Text-to-speech for free text (`None`: no `[tts]` command; free text is skipped).
+    pub tts: Option<Arc<crate::tts::Tts>>,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
     pub draining: CancellationToken,
 }
@@ -77,7 +81,11 @@ fn open_dialplan(config: &Config) -> Result<Option<Arc<DialplanStore>>, ServerEr
     }
     match DialplanStore::open(&config.dialplan.path) {
         Ok((store, warnings)) => {
+            let tts = config.tts.enabled();
             for warning in warnings.diagnostics.iter() {
+                if tts && warning.code == crate::dialplan::checker::FREE_TEXT {
+                    continue;
+                }
                 warn!(dialplan = %config.dialplan.path.display(), "{}", warning.message);
             }
             info!(dialplan = %config.dialplan.path.display(), "dialplan loaded");
@@ -159,6 +167,10 @@ impl Server {
             (Some(_), true) => Some(start_asr(config.asr.clone()).await?),
             _ => None,
         };
+        let tts = match (&dialplans, config.tts.enabled()) {
+            (Some(_), true) => Some(Arc::new(crate::tts::Tts::new(&config.tts)?)),
+            _ => None,
+        };
         let rtp = &config.rtp;
         let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
@@ -173,6 +185,7 @@ impl Server {
             dialplans,
             asr,
             data,
+            tts,
             draining: CancellationToken::new(),
         });
         let http_addr = if shared.config.http.enabled {
