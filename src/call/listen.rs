@@ -204,10 +204,22 @@ impl SpeechListener {
             }
             Some(Err(full)) => {
                 tracing::warn!(%full, "speech recognition saturated: utterance dropped");
+                self.listen_again();
                 Heard::Saturated
             }
-            None => Heard::Saturated,
+            None => {
+                self.listen_again();
+                Heard::Saturated
+            }
         }
+    }
+
+    /// The gather goes on after a turn that gave no answer: find the next utterance.
+    fn listen_again(&mut self) {
+        let params = self.endpointer.params().clone();
+        self.endpointer.restart(params, self.clock);
+        self.early = None;
+        self.last = None;
     }
 
     /// Ends the turn with `recognition`'s result. A backchannel ("uh-huh") the gather does
@@ -219,9 +231,14 @@ impl SpeechListener {
         now: Instant,
         accepts: impl Fn(&str) -> bool,
     ) -> Turn {
-        self.done = true;
         let transcript = recognition.result.unwrap_or_else(empty_transcript);
         let usable = !is_backchannel(&transcript.text) || accepts(&transcript.text);
+        if usable && !transcript.text.trim().is_empty() {
+            self.done = true;
+        } else {
+            // Noise, a cough or a backchannel: the gather keeps listening.
+            self.listen_again();
+        }
         Turn {
             text: if usable {
                 transcript.text
@@ -350,6 +367,58 @@ mod tests {
             }
         }
         (asked, turns)
+    }
+
+    /// Hears nothing in the first utterance (a cough), then lengths as [`Lengths`].
+    struct CoughFirst(usize);
+
+    impl Recognizer for CoughFirst {
+        fn transcribe(
+            &mut self,
+            pcm: &[f32],
+            hints: &RecognitionHints,
+        ) -> Result<Transcript, AsrError> {
+            self.0 += 1;
+            let mut t = Lengths.transcribe(pcm, hints)?;
+            if self.0 == 1 {
+                t.text.clear();
+            }
+            Ok(t)
+        }
+    }
+
+    #[tokio::test]
+    async fn after_an_utterance_with_no_words_the_gather_still_hears_the_next() {
+        let pool = Pool::new(|| Ok(CoughFirst(0)), 1, 4).expect("pool");
+        let mut listener = SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)));
+        let mut audio = fixture("balance-slt.wav");
+        audio.extend(std::iter::repeat_n(0, 8000));
+        audio.extend(fixture("lost-card-rms.wav"));
+        audio.extend(std::iter::repeat_n(0, 8000));
+        let mut turns = Vec::new();
+        for chunk in audio.chunks(FRAME_SAMPLES) {
+            let mut samples = [0i16; FRAME_SAMPLES];
+            samples[..chunk.len()].copy_from_slice(chunk);
+            for heard in listener.push(&AudioFrame { samples }, Some(&pool), Instant::now()) {
+                match heard {
+                    Heard::Recognising { id, pending } => {
+                        let result = pending.await.expect("answer").map_err(|e| e.to_string());
+                        let accepts = |t: &str| !t.is_empty();
+                        turns.extend(listener.recognised(id, result, Instant::now(), accepts));
+                    }
+                    Heard::Turn(turn) => turns.push(turn),
+                    _ => {}
+                }
+            }
+        }
+        let [nothing, answer] = turns.as_slice() else {
+            panic!("{turns:?}")
+        };
+        assert!(nothing.text.is_empty(), "{nothing:?}");
+        assert!(
+            answer.text.starts_with("balance") && answer.early,
+            "{answer:?}"
+        );
     }
 
     #[tokio::test]
