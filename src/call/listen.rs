@@ -128,9 +128,14 @@ impl SpeechListener {
                 VadEvent::BargeIn { .. } => heard.push(Heard::BargeIn),
                 VadEvent::Paused { utterance } => {
                     let speech_ended = self.speech_ended(&utterance, now);
-                    // A full pool is no reason to give up: the finished utterance tries again.
+                    // Early decodes are a bet: placed only with a worker idle, so that a busy
+                    // pool spends its cores on utterances that are surely finished.
+                    let idle = pool.filter(|p| {
+                        let stats = p.stats();
+                        stats.pending < stats.workers
+                    });
                     if let Some(Ok(pending)) =
-                        pool.map(|p| p.submit(utterance.pcm, self.hints.clone()))
+                        idle.map(|p| p.submit(utterance.pcm, self.hints.clone()))
                     {
                         let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
                         self.early = Some(Recognition {
@@ -291,6 +296,7 @@ mod tests {
     use crate::asr::{AsrError, Recognizer};
     use crate::dialplan::format::InputMode;
     use crate::media::events::FRAME_SAMPLES;
+    use std::sync::Arc;
 
     struct Lengths;
 
@@ -418,6 +424,58 @@ mod tests {
         assert!(
             answer.text.starts_with("balance") && answer.early,
             "{answer:?}"
+        );
+    }
+
+    /// Waits for a go signal before answering like [`Lengths`].
+    struct Gated(Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>);
+
+    impl Recognizer for Gated {
+        fn transcribe(
+            &mut self,
+            pcm: &[f32],
+            hints: &RecognitionHints,
+        ) -> Result<Transcript, AsrError> {
+            if let Ok(go) = self.0.lock() {
+                let _ = go.recv();
+            }
+            Lengths.transcribe(pcm, hints)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_pool_gets_no_early_decodes() {
+        let (go, gate) = std::sync::mpsc::channel();
+        let gate = Arc::new(std::sync::Mutex::new(gate));
+        let pool = Pool::new(|| Ok(Gated(Arc::clone(&gate))), 1, 4).expect("pool");
+        // Another call's utterance keeps the only worker busy.
+        let other = pool
+            .submit(vec![0; 8000], RecognitionHints::default())
+            .expect("queued");
+        let mut listener = SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)));
+        let mut audio = fixture("balance-slt.wav");
+        audio.extend(std::iter::repeat_n(0, 8000));
+        let mut asked = Vec::new();
+        for chunk in audio.chunks(FRAME_SAMPLES) {
+            let mut samples = [0i16; FRAME_SAMPLES];
+            samples[..chunk.len()].copy_from_slice(chunk);
+            for heard in listener.push(&AudioFrame { samples }, Some(&pool), Instant::now()) {
+                if let Heard::Recognising { id, pending } = heard {
+                    asked.push((id, pending));
+                }
+            }
+        }
+        go.send(()).expect("go");
+        go.send(()).expect("go");
+        other.await.expect("answer").expect("transcript");
+        let Ok([(id, pending)]) = <[_; 1]>::try_from(asked) else {
+            panic!("only the finished utterance is recognised")
+        };
+        let result = pending.await.expect("answer").map_err(|e| e.to_string());
+        let turn = listener.recognised(id, result, Instant::now(), |_| true);
+        assert!(
+            turn.is_some_and(|t| !t.early),
+            "the finished utterance answers"
         );
     }
 
