@@ -205,6 +205,21 @@ pub async fn place_call_with(
     })
 }
 
+/// A recorded prompt as a caller hears it: through G.711 µ-law and back.
+pub fn prompt_as_heard(prompts: &Path, language: &str, id: &str) -> anyhow::Result<Vec<i16>> {
+    use anyhow::Context;
+    use hotline::media::g711::G711Law;
+    let catalog = hotline::prompts::PromptCatalog::load(prompts, language)
+        .with_context(|| format!("loading prompts from {}", prompts.display()))?;
+    let samples = catalog
+        .samples(id)
+        .with_context(|| format!("prompt {id} not found"))?;
+    Ok(samples
+        .iter()
+        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
+        .collect())
+}
+
 /// Reads a WAV file as 8 kHz mono samples (16-bit PCM only).
 pub fn read_wav(path: &Path) -> anyhow::Result<Vec<i16>> {
     let mut reader = hound::WavReader::open(path)?;

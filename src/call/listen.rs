@@ -7,7 +7,7 @@
 //! it is kept and stands for the finished utterance (the same audio) when the silence runs
 //! out; speech that resumes throws it away.
 
-use crate::asr::{Pool, PoolResult, RecognitionHints, Transcript};
+use crate::asr::{Pool, PoolFull, PoolResult, RecognitionHints, Transcript};
 use crate::dialplan::Listen;
 use crate::media::events::AudioFrame;
 use crate::media::vad::{BargeIn, Endpointer, Utterance, VadEvent, VadParams, is_backchannel};
@@ -127,23 +127,17 @@ impl SpeechListener {
                 VadEvent::SpeechStarted { .. } => heard.push(Heard::SpeechStarted),
                 VadEvent::BargeIn { .. } => heard.push(Heard::BargeIn),
                 VadEvent::Paused { utterance } => {
-                    let speech_ended = self.speech_ended(&utterance, now);
                     // Early decodes are a bet: placed only with a worker idle, so that a busy
                     // pool spends its cores on utterances that are surely finished.
                     let idle = pool.filter(|p| {
                         let stats = p.stats();
                         stats.pending < stats.workers
                     });
-                    if let Some(Ok(pending)) =
-                        idle.map(|p| p.submit(utterance.pcm, self.hints.clone()))
+                    if let Some(Ok((early, recognising))) =
+                        idle.map(|p| self.submit(utterance, p, now))
                     {
-                        let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
-                        self.early = Some(Recognition {
-                            id,
-                            speech_ended,
-                            result: None,
-                        });
-                        heard.push(Heard::Recognising { id, pending });
+                        self.early = Some(early);
+                        heard.push(recognising);
                     }
                 }
                 VadEvent::Resumed { .. } => self.early = None,
@@ -195,17 +189,29 @@ impl SpeechListener {
         None
     }
 
-    fn submit_last(&mut self, utterance: Utterance, pool: Option<&Pool>, now: Instant) -> Heard {
+    /// Sends `utterance` to the pool: the recognition to wait for, and what to tell the shell.
+    fn submit(
+        &self,
+        utterance: Utterance,
+        pool: &Pool,
+        now: Instant,
+    ) -> Result<(Recognition, Heard), PoolFull> {
         let speech_ended = self.speech_ended(&utterance, now);
-        match pool.map(|p| p.submit(utterance.pcm, self.hints.clone())) {
-            Some(Ok(pending)) => {
-                let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
-                self.last = Some(Recognition {
-                    id,
-                    speech_ended,
-                    result: None,
-                });
-                Heard::Recognising { id, pending }
+        let pending = pool.submit(utterance.pcm, self.hints.clone())?;
+        let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
+        let recognition = Recognition {
+            id,
+            speech_ended,
+            result: None,
+        };
+        Ok((recognition, Heard::Recognising { id, pending }))
+    }
+
+    fn submit_last(&mut self, utterance: Utterance, pool: Option<&Pool>, now: Instant) -> Heard {
+        match pool.map(|p| self.submit(utterance, p, now)) {
+            Some(Ok((last, recognising))) => {
+                self.last = Some(last);
+                recognising
             }
             Some(Err(full)) => {
                 tracing::warn!(%full, "speech recognition saturated: utterance dropped");
@@ -340,6 +346,15 @@ mod tests {
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
+    /// `pcm` as 20 ms frames, the last one padded with silence.
+    fn frames(pcm: &[i16]) -> impl Iterator<Item = AudioFrame> + '_ {
+        pcm.chunks(FRAME_SAMPLES).map(|chunk| {
+            let mut samples = [0i16; FRAME_SAMPLES];
+            samples[..chunk.len()].copy_from_slice(chunk);
+            AudioFrame { samples }
+        })
+    }
+
     /// Feeds `pcm` then a second of silence; every recognition is answered as soon as it is
     /// asked for unless `hold` keeps it, and `accepts` judges early transcripts.
     async fn run(pcm: &[i16], hold_first: bool, accepts: fn(&str) -> bool) -> (usize, Vec<Turn>) {
@@ -348,10 +363,7 @@ mod tests {
         let mut audio = pcm.to_vec();
         audio.extend(std::iter::repeat_n(0, 8000));
         let (mut asked, mut turns, mut held) = (0, Vec::new(), None);
-        for chunk in audio.chunks(FRAME_SAMPLES) {
-            let mut samples = [0i16; FRAME_SAMPLES];
-            samples[..chunk.len()].copy_from_slice(chunk);
-            let frame = AudioFrame { samples };
+        for frame in frames(&audio) {
             for heard in listener.push(&frame, Some(&pool), Instant::now()) {
                 match heard {
                     Heard::Recognising { id, pending } => {
@@ -402,10 +414,8 @@ mod tests {
         audio.extend(fixture("lost-card-rms.wav"));
         audio.extend(std::iter::repeat_n(0, 8000));
         let mut turns = Vec::new();
-        for chunk in audio.chunks(FRAME_SAMPLES) {
-            let mut samples = [0i16; FRAME_SAMPLES];
-            samples[..chunk.len()].copy_from_slice(chunk);
-            for heard in listener.push(&AudioFrame { samples }, Some(&pool), Instant::now()) {
+        for frame in frames(&audio) {
+            for heard in listener.push(&frame, Some(&pool), Instant::now()) {
                 match heard {
                     Heard::Recognising { id, pending } => {
                         let result = pending.await.expect("answer").map_err(|e| e.to_string());
@@ -456,10 +466,8 @@ mod tests {
         let mut audio = fixture("balance-slt.wav");
         audio.extend(std::iter::repeat_n(0, 8000));
         let mut asked = Vec::new();
-        for chunk in audio.chunks(FRAME_SAMPLES) {
-            let mut samples = [0i16; FRAME_SAMPLES];
-            samples[..chunk.len()].copy_from_slice(chunk);
-            for heard in listener.push(&AudioFrame { samples }, Some(&pool), Instant::now()) {
+        for frame in frames(&audio) {
+            for heard in listener.push(&frame, Some(&pool), Instant::now()) {
                 if let Heard::Recognising { id, pending } = heard {
                     asked.push((id, pending));
                 }

@@ -658,15 +658,19 @@ impl Endpointer {
         }
     }
 
-    /// The utterance so far, trimmed like a finished one, while listening goes on.
-    fn snapshot_utterance(&self) -> Utterance {
+    /// Samples of the utterance up to the end of speech plus the tail.
+    fn trimmed_len(&self) -> usize {
         let keep_until = self.speech_end + self.params.tail;
         let samples = keep_until.saturating_sub(self.audio_start).as_micros() as u64
             * u64::from(RATE)
             / 1_000_000;
-        let samples = (samples as usize).min(self.utterance.len());
+        (samples as usize).min(self.utterance.len())
+    }
+
+    /// The utterance so far, trimmed like a finished one, while listening goes on.
+    fn snapshot_utterance(&self) -> Utterance {
         Utterance {
-            pcm: self.utterance[..samples].to_vec(),
+            pcm: self.utterance[..self.trimmed_len()].to_vec(),
             speech_start: self.speech_start,
             speech_end: self.speech_end,
             audio_start: self.audio_start,
@@ -675,13 +679,10 @@ impl Endpointer {
 
     fn take_utterance(&mut self, trim_silence: bool) -> Utterance {
         self.phase = Phase::Finished;
+        let keep = self.trimmed_len();
         let mut pcm = std::mem::take(&mut self.utterance);
         if trim_silence {
-            let keep_until = self.speech_end + self.params.tail;
-            let samples = keep_until.saturating_sub(self.audio_start).as_micros() as u64
-                * u64::from(RATE)
-                / 1_000_000;
-            pcm.truncate(samples as usize);
+            pcm.truncate(keep);
         } else {
             self.speech_end = self.audio_start
                 + Duration::from_micros(pcm.len() as u64 * 1_000_000 / u64::from(RATE));

@@ -183,14 +183,8 @@ pub fn free_udp_port() -> u16 {
 
 /// A prompt as the caller hears it: through the codec calls negotiate first (PCMU).
 pub fn as_heard(id: &str) -> Vec<i16> {
-    use hotline::media::g711::G711Law;
-    let catalog = hotline::prompts::PromptCatalog::load(&repo_root().join("prompts"), "en-US")
-        .expect("prompts");
-    let samples = catalog.samples(id).unwrap_or_else(|| panic!("prompt {id}"));
-    samples
-        .iter()
-        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
-        .collect()
+    sip_testbench::caller::prompt_as_heard(&repo_root().join("prompts"), "en-US", id)
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// The middle half of a prompt as heard: what survives trimming and crossfades untouched.

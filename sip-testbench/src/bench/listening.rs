@@ -16,9 +16,10 @@ use super::setup_rate::Percentiles;
 use super::table;
 use anyhow::{Context, bail};
 use hotline::media::events::FRAME_SAMPLES;
-use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
-use sip_testbench::caller::{CallPlan, CallReport, Dial, find_exact, place_call_with, read_wav};
+use sip_testbench::caller::{
+    CallPlan, CallReport, Dial, find_exact, place_call_with, prompt_as_heard, read_wav,
+};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -114,7 +115,7 @@ struct Measured {
 
 pub fn run(args: ListenArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let fixtures = load_fixtures(&args.utterances)?;
-    let answer = answer_as_heard(&args.prompts, ANSWER_PROMPT)?;
+    let answer = prompt_as_heard(&args.prompts, "en-US", ANSWER_PROMPT)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server = ServerProcess::start(&ServerSettings {
         binary: args.hotline.clone(),
@@ -485,17 +486,4 @@ fn load_fixtures(dir: &Path) -> anyhow::Result<Vec<Fixture>> {
         bail!("no speech fixtures listed in {}", manifest.display());
     }
     Ok(fixtures)
-}
-
-/// A prompt as the bot hears it: through G.711 µ-law and back.
-fn answer_as_heard(prompts: &Path, id: &str) -> anyhow::Result<Vec<i16>> {
-    let catalog = hotline::prompts::PromptCatalog::load(prompts, "en-US")
-        .with_context(|| format!("loading prompts from {}", prompts.display()))?;
-    let samples = catalog
-        .samples(id)
-        .with_context(|| format!("prompt {id} not found"))?;
-    Ok(samples
-        .iter()
-        .map(|s| G711Law::Ulaw.decode(G711Law::Ulaw.encode(*s)))
-        .collect())
 }
