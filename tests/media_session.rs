@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use hotline::media::events::MediaEvent;
+use hotline::media::events::{MediaEvent, MediaEvents};
 use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
 use hotline::media::sdp::{Direction, MediaCapabilities, NegotiatedMedia, SdpSession};
 use hotline::media::session::{MediaSession, MediaSocket, SessionConfig};
 use hotline::prompts::PromptCatalog;
-use tokio::sync::mpsc::Receiver;
 use tokio::time::{Instant, timeout};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -31,7 +30,7 @@ fn ports() -> PortAllocator {
 
 struct Leg {
     session: MediaSession,
-    events: Receiver<MediaEvent>,
+    events: MediaEvents,
     media: NegotiatedMedia,
 }
 
@@ -62,7 +61,7 @@ fn connect(config_a: SessionConfig, config_b: SessionConfig) -> (Leg, Leg) {
 
 /// Waits for the first event matching `want`, collecting audio frames seen meanwhile.
 async fn wait_for(
-    events: &mut Receiver<MediaEvent>,
+    events: &mut MediaEvents,
     audio: &mut Vec<i16>,
     want: impl Fn(&MediaEvent) -> bool,
 ) -> MediaEvent {
@@ -82,7 +81,7 @@ async fn wait_for(
 }
 
 /// Collects audio until `frames` more frames arrived.
-async fn collect_frames(events: &mut Receiver<MediaEvent>, audio: &mut Vec<i16>, frames: usize) {
+async fn collect_frames(events: &mut MediaEvents, audio: &mut Vec<i16>, frames: usize) {
     let target = audio.len() + frames * 160;
     while audio.len() < target {
         wait_for(events, audio, |e| matches!(e, MediaEvent::Audio(_))).await;

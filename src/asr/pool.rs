@@ -222,6 +222,11 @@ fn worker_loop<R: Recognizer>(
                 Err(_) => return,
             }
         };
+        if job.reply.is_closed() {
+            // The call hung up (or the turn moved on) while this waited: no work for nobody.
+            pending.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
         // Alone (nothing queued, no other decode): as many threads as cores are free.
         let wanted = if pending.load(Ordering::SeqCst) <= 1 {
             max_threads
@@ -322,6 +327,57 @@ mod tests {
         // 8 kHz in, 16 kHz to the recogniser.
         assert!(t1.text.starts_with("16000 samples, balance"), "{}", t1.text);
         assert!(t2.text.starts_with("1600 samples"), "{}", t2.text);
+        assert_eq!(pool.stats().pending, 0);
+    }
+
+    /// Counts the utterances it was given.
+    struct Counting(Arc<AtomicUsize>, Arc<Mutex<StdReceiver<()>>>);
+
+    impl Recognizer for Counting {
+        fn transcribe(
+            &mut self,
+            _pcm: &[f32],
+            _hints: &RecognitionHints,
+        ) -> Result<Transcript, AsrError> {
+            let _ = self.1.lock().unwrap().recv();
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(Transcript {
+                text: String::new(),
+                confidence: 0.0,
+                audio_ms: 0,
+                decode_ms: 0,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_utterance_whose_call_has_gone_is_never_decoded() {
+        let (go_tx, go_rx) = mpsc::channel();
+        let go = Arc::new(Mutex::new(go_rx));
+        let decoded = Arc::new(AtomicUsize::new(0));
+        let pool = Pool::new(|| Ok(Counting(Arc::clone(&decoded), Arc::clone(&go))), 1, 4).unwrap();
+        let go_tx = go_tx;
+        let busy = pool
+            .submit(vec![0; 800], RecognitionHints::default())
+            .unwrap();
+        let abandoned = pool
+            .submit(vec![0; 800], RecognitionHints::default())
+            .unwrap();
+        let kept = pool
+            .submit(vec![0; 800], RecognitionHints::default())
+            .unwrap();
+        // The caller of the second utterance hangs up while it waits in the queue.
+        drop(abandoned);
+        for _ in 0..3 {
+            go_tx.send(()).ok();
+        }
+        busy.await.unwrap().unwrap();
+        kept.await.unwrap().unwrap();
+        assert_eq!(
+            decoded.load(Ordering::SeqCst),
+            2,
+            "the abandoned one was skipped"
+        );
         assert_eq!(pool.stats().pending, 0);
     }
 

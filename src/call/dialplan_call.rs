@@ -2,65 +2,21 @@
 //! does (play, listen, look up, hang up) and the call's happenings (keys, speech, silence,
 //! playback ending, lookup answers) into runtime events.
 //!
-//! It keeps no sockets and reads no clock: the shell passes `now` (monotonic, for gather
-//! timers) and `wall` (UTC, for the dialplan's time conditions) with every call.
+//! It keeps no sockets and reads no clock: the call machine passes the [`Moment`] (`now`
+//! for gather timers, `wall` for the dialplan's time conditions) with every happening.
 
+use super::behaviour::{Behaviour, Cue, Moment, Parties, Sound};
+use super::end::EndReason;
 use crate::dialplan::format::InputMode;
 use crate::dialplan::template::ReadAs;
-use crate::dialplan::{
-    Action, Event, Listen, LookupArg, LookupResult, PlayItem, Runtime, TransferContext,
-};
+use crate::dialplan::{Action, Event, Listen, LookupResult, PlayItem, Runtime};
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
-use std::time::Duration;
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 /// After the last key of an entry with no terminator and no fixed length, the entry ends
 /// after this much quiet.
 const INTER_DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// What the call shell must do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Play these prompt ids, in order, after whatever is queued.
-    Play(Vec<String>),
-    /// Play recordings and synthesised free text, in order, after whatever is queued
-    /// (only when the items include free text; otherwise `Play`).
-    Speak(Vec<Sound>),
-    /// Cut all playback (barge-in).
-    StopPlayback,
-    /// Ask a data source; answer with `on_lookup_result`.
-    Lookup {
-        source: String,
-        args: Vec<LookupArg>,
-    },
-    /// Hand the call to an agent queue; answer with `on_transfer_failed` when it cannot be done.
-    Transfer {
-        queue: String,
-        context: Box<TransferContext>,
-    },
-    /// Start listening for speech with what the step expects; `prompt_playing` holds the
-    /// no-input timer until the prompt ends.
-    StartListening {
-        listen: Box<Listen>,
-        prompt_playing: bool,
-    },
-    /// The prompt before an open gather ended (the listener's timers start now).
-    PromptFinished,
-    /// Stop listening for speech.
-    StopListening,
-    /// End the call.
-    Hangup { reason: String },
-}
-
-/// One piece of what a play action says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sound {
-    /// A recorded prompt id.
-    Prompt(String),
-    /// Free text for text-to-speech (never a sensitive value).
-    Text(String),
-}
 
 /// The gather being listened to.
 #[derive(Debug)]
@@ -108,23 +64,83 @@ impl DialplanCall {
         self.ended
     }
 
+    fn feed(&mut self, event: Event, now: Instant, wall: DateTime<Utc>) -> Vec<Cue> {
+        let actions = self.runtime.handle(event, wall);
+        let mut out = Vec::new();
+        for action in actions {
+            out.extend(self.apply(action, now));
+        }
+        out
+    }
+
+    fn apply(&mut self, action: Action, now: Instant) -> Vec<Cue> {
+        match action {
+            Action::Play { items, .. } => {
+                let sounds = sounds(&items);
+                if sounds.is_empty() {
+                    return Vec::new();
+                }
+                self.playing += 1;
+                let ids: Option<Vec<String>> = sounds
+                    .iter()
+                    .map(|s| match s {
+                        Sound::Prompt(id) => Some(id.clone()),
+                        Sound::Text(_) => None,
+                    })
+                    .collect();
+                match ids {
+                    Some(ids) => vec![Cue::Play(ids)],
+                    None => vec![Cue::Speak(sounds)],
+                }
+            }
+            Action::Listen(listen) => {
+                let armed = listen.barge_in || self.playing == 0;
+                let deadline = (self.playing == 0)
+                    .then(|| now + Duration::from_secs(u64::from(listen.timeout_secs)));
+                let speech = armed.then(|| listening(&listen, self.playing > 0));
+                self.gather = Some(Gather {
+                    listen,
+                    armed,
+                    digits: String::new(),
+                    deadline,
+                    speaking: false,
+                    paused_remaining: None,
+                });
+                speech.into_iter().collect()
+            }
+            Action::Lookup { source, args } => vec![Cue::Lookup { source, args }],
+            action @ (Action::Transfer { .. } | Action::Hangup { .. }) if self.playing > 0 => {
+                self.after_playback.push_back(action);
+                Vec::new()
+            }
+            Action::Transfer { queue, context, .. } => vec![Cue::Transfer {
+                queue,
+                context: Box::new(context),
+            }],
+            Action::Hangup { reason } => {
+                self.ended = true;
+                tracing::info!(%reason, "dialplan hangs up");
+                vec![Cue::Hangup {
+                    why: EndReason::DialplanHangup,
+                }]
+            }
+        }
+    }
+}
+
+impl Behaviour for DialplanCall {
     /// The call was answered.
-    pub fn start(
-        &mut self,
-        caller_id: &str,
-        called: &str,
-        now: Instant,
-        wall: DateTime<Utc>,
-    ) -> Vec<Command> {
+    fn start(&mut self, parties: &Parties, at: Moment) -> Vec<Cue> {
         let event = Event::CallStarted {
-            caller_id: caller_id.to_string(),
-            called: called.to_string(),
+            caller_id: parties.from.clone(),
+            called: parties.to.clone(),
         };
-        self.feed(event, now, wall)
+        self.feed(event, at.now, at.wall)
     }
 
     /// One keypad key (RFC 4733).
-    pub fn on_key(&mut self, key: char, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+    fn on_key(&mut self, key: char, at: Moment) -> Vec<Cue> {
+        let (now, wall) = (at.now, at.wall);
         let mut out = Vec::new();
         let Some(gather) = self.gather.as_mut() else {
             return out;
@@ -133,7 +149,7 @@ impl DialplanCall {
             return out;
         }
         if gather.digits.is_empty() && self.playing > 0 {
-            out.push(Command::StopPlayback);
+            out.push(Cue::StopPlayback);
         }
         let listen = &gather.listen;
         let ends_entry = key == listen.terminator && !gather.digits.is_empty();
@@ -154,7 +170,7 @@ impl DialplanCall {
         {
             let digits = std::mem::take(&mut gather.digits);
             self.gather = None;
-            out.push(Command::StopListening);
+            out.push(Cue::StopListening);
             out.extend(self.feed(Event::Dtmf { digits }, now, wall));
         } else {
             gather.deadline = Some(now + INTER_DIGIT_TIMEOUT);
@@ -162,8 +178,8 @@ impl DialplanCall {
         out
     }
 
-    /// The caller started talking: the no-input timer waits for the transcript.
-    pub fn on_speech_activity(&mut self, now: Instant) {
+    fn on_speech_activity(&mut self, at: Moment) {
+        let now = at.now;
         if let Some(gather) = self.gather.as_mut() {
             gather.speaking = true;
             if let Some(deadline) = gather.deadline.take() {
@@ -172,14 +188,8 @@ impl DialplanCall {
         }
     }
 
-    /// The recogniser's transcript of an utterance (empty: it was not speech after all).
-    pub fn on_speech(
-        &mut self,
-        transcript: &str,
-        confidence: f32,
-        now: Instant,
-        wall: DateTime<Utc>,
-    ) -> Vec<Command> {
+    fn on_speech(&mut self, transcript: &str, confidence: f32, at: Moment) -> Vec<Cue> {
+        let (now, wall) = (at.now, at.wall);
         let playing = self.playing;
         match self.gather.as_mut() {
             Some(g) if g.armed && g.listen.input != InputMode::Dtmf && g.digits.is_empty() => {
@@ -195,27 +205,35 @@ impl DialplanCall {
             _ => return Vec::new(),
         }
         self.gather = None;
-        let mut out = vec![Command::StopListening];
+        let mut out = vec![Cue::StopListening];
         let event = Event::Speech {
             transcript: transcript.to_string(),
             asr_confidence: confidence,
         };
         out.extend(self.feed(event, now, wall));
+        let understood = self.runtime.last_understood();
+        tracing::info!(
+            intent = %understood.intent.as_deref().unwrap_or("-"),
+            intent_confidence = understood.confidence,
+            entities = %understood.entities.join(","),
+            "understood"
+        );
         out
     }
 
     /// The caller started speaking in a barge-in gather: the prompt stops.
-    pub fn on_speech_started(&mut self) -> Vec<Command> {
+    fn on_barge_in(&mut self) -> Vec<Cue> {
         match &self.gather {
             Some(g) if g.armed && g.listen.barge_in && self.playing > 0 => {
-                vec![Command::StopPlayback]
+                vec![Cue::StopPlayback]
             }
             _ => Vec::new(),
         }
     }
 
     /// A queued playback finished (or was cut).
-    pub fn on_playback_finished(&mut self, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+    fn on_playback_finished(&mut self, at: Moment) -> Vec<Cue> {
+        let now = at.now;
         self.playing = self.playing.saturating_sub(1);
         let mut out = Vec::new();
         if self.playing > 0 {
@@ -223,7 +241,7 @@ impl DialplanCall {
         }
         if let Some(gather) = self.gather.as_mut() {
             if gather.armed {
-                out.push(Command::PromptFinished);
+                out.push(Cue::PromptFinished);
             } else {
                 gather.armed = true;
                 out.push(listening(&gather.listen, false));
@@ -237,28 +255,19 @@ impl DialplanCall {
             let Some(action) = self.after_playback.pop_front() else {
                 break;
             };
-            out.extend(self.apply(action, now, wall));
+            out.extend(self.apply(action, now));
         }
         out
     }
 
     /// The answer to a `Lookup` command.
-    pub fn on_lookup_result(
-        &mut self,
-        result: LookupResult,
-        now: Instant,
-        wall: DateTime<Utc>,
-    ) -> Vec<Command> {
-        self.feed(Event::LookupResult(result), now, wall)
+    fn on_lookup_result(&mut self, result: LookupResult, at: Moment) -> Vec<Cue> {
+        self.feed(Event::LookupResult(result), at.now, at.wall)
     }
 
     /// A transfer could not be completed.
-    pub fn on_transfer_failed(
-        &mut self,
-        reason: &str,
-        now: Instant,
-        wall: DateTime<Utc>,
-    ) -> Vec<Command> {
+    fn on_transfer_failed(&mut self, reason: &str, at: Moment) -> Vec<Cue> {
+        let (now, wall) = (at.now, at.wall);
         self.feed(
             Event::TransferFailed {
                 reason: reason.to_string(),
@@ -269,12 +278,13 @@ impl DialplanCall {
     }
 
     /// When `on_timer` should be called next.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self) -> Option<Instant> {
         self.gather.as_ref().and_then(|g| g.deadline)
     }
 
     /// Gather timers: a finished key entry, or no input at all.
-    pub fn on_timer(&mut self, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
+    fn on_timer(&mut self, at: Moment) -> Vec<Cue> {
+        let (now, wall) = (at.now, at.wall);
         let Some(gather) = self.gather.as_mut() else {
             return Vec::new();
         };
@@ -283,7 +293,7 @@ impl DialplanCall {
         }
         let digits = std::mem::take(&mut gather.digits);
         self.gather = None;
-        let mut out = vec![Command::StopListening];
+        let mut out = vec![Cue::StopListening];
         let event = if digits.is_empty() {
             Event::Timeout
         } else {
@@ -294,75 +304,18 @@ impl DialplanCall {
     }
 
     /// The caller hung up.
-    pub fn on_hangup(&mut self, now: Instant, wall: DateTime<Utc>) {
-        self.feed(Event::HungUp, now, wall);
+    fn on_hangup(&mut self, at: Moment) {
+        self.feed(Event::HungUp, at.now, at.wall);
         self.ended = true;
     }
 
-    fn feed(&mut self, event: Event, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
-        let actions = self.runtime.handle(event, wall);
-        let mut out = Vec::new();
-        for action in actions {
-            out.extend(self.apply(action, now, wall));
-        }
-        out
-    }
-
-    fn apply(&mut self, action: Action, now: Instant, wall: DateTime<Utc>) -> Vec<Command> {
-        match action {
-            Action::Play { items, .. } => {
-                let sounds = sounds(&items);
-                if sounds.is_empty() {
-                    return Vec::new();
-                }
-                self.playing += 1;
-                let ids: Option<Vec<String>> = sounds
-                    .iter()
-                    .map(|s| match s {
-                        Sound::Prompt(id) => Some(id.clone()),
-                        Sound::Text(_) => None,
-                    })
-                    .collect();
-                match ids {
-                    Some(ids) => vec![Command::Play(ids)],
-                    None => vec![Command::Speak(sounds)],
-                }
-            }
-            Action::Listen(listen) => {
-                let armed = listen.barge_in || self.playing == 0;
-                let deadline = (self.playing == 0)
-                    .then(|| now + Duration::from_secs(u64::from(listen.timeout_secs)));
-                let speech = armed.then(|| listening(&listen, self.playing > 0));
-                self.gather = Some(Gather {
-                    listen,
-                    armed,
-                    digits: String::new(),
-                    deadline,
-                    speaking: false,
-                    paused_remaining: None,
-                });
-                speech.into_iter().collect()
-            }
-            Action::Lookup { source, args } => vec![Command::Lookup { source, args }],
-            action @ (Action::Transfer { .. } | Action::Hangup { .. }) if self.playing > 0 => {
-                self.after_playback.push_back(action);
-                Vec::new()
-            }
-            Action::Transfer { queue, context, .. } => vec![Command::Transfer {
-                queue,
-                context: Box::new(context),
-            }],
-            Action::Hangup { reason } => {
-                self.ended = true;
-                let _ = wall;
-                vec![Command::Hangup { reason }]
-            }
-        }
+    fn would_accept(&self, transcript: &str, at: Moment) -> bool {
+        self.runtime.would_accept(transcript, at.wall)
     }
 }
 
-fn listening(listen: &Listen, prompt_playing: bool) -> Command {
-    Command::StartListening {
+fn listening(listen: &Listen, prompt_playing: bool) -> Cue {
+    Cue::StartListening {
         listen: Box::new(listen.clone()),
         prompt_playing,
     }

@@ -1,44 +1,59 @@
 //! Listening for speech in a gather: the end-pointer (`media::vad`) over the caller's
-//! frames, barge-in, and the hand-off of each utterance to the recognition pool.
+//! frames, barge-in, and which utterances go to the recogniser. Pure: it never touches the
+//! pool; it asks for recognitions ([`Heard::Recognise`]) and is told their results.
+//!
+//! The end-pointer runs on time, not on frames: when the caller's RTP stops (silence
+//! suppression, comfort noise only, a muted phone that sends nothing, a NAT that dropped
+//! the stream), the missing frames count as silence once they are [`GAP`] overdue, so the
+//! caller's speech still ends and the gather still reaches its outcome.
 //!
 //! Early recognition: once the caller has been quiet for `early_recognition_ms`, the
-//! utterance so far goes to the recogniser at once. If the dialplan accepts that transcript
-//! the turn ends there, without waiting for the gather's full end-of-speech silence; if not,
-//! it is kept and stands for the finished utterance (the same audio) when the silence runs
-//! out; speech that resumes throws it away.
+//! utterance so far is offered for recognition at once. If the dialplan accepts that
+//! transcript the turn ends there, without waiting for the gather's full end-of-speech
+//! silence; if not, it is kept and stands for the finished utterance (the same audio) when
+//! the silence runs out; speech that resumes throws it away. The shell may decline an early
+//! recognition (a busy pool): it answers with an error, and the finished utterance is
+//! recognised instead.
 
-use crate::asr::{Pool, PoolFull, PoolResult, RecognitionHints, Transcript};
+use crate::asr::{RecognitionHints, Transcript};
 use crate::dialplan::Listen;
-use crate::media::events::AudioFrame;
+use crate::media::events::{AudioFrame, FRAME_SAMPLES};
 use crate::media::vad::{BargeIn, Endpointer, Utterance, VadEvent, VadParams, is_backchannel};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
 /// The length of one frame of media time.
 const FRAME: Duration = Duration::from_millis(20);
+
+/// How long frames may be late before the missing ones count as silence: longer than any
+/// jitter buffer's delay, short enough that an end of speech is found about on time.
+pub const GAP: Duration = Duration::from_millis(200);
+
+/// While frames are missing, silence is counted in steps this long.
+const FILL_STEP: Duration = Duration::from_millis(100);
 
 /// Recognition ids are unique in the process, so a late result can never be taken for one
 /// of a later gather's.
 static NEXT_RECOGNITION: AtomicU64 = AtomicU64::new(1);
 
-/// What the listener noticed in a frame.
+/// What the listener noticed.
 #[derive(Debug)]
 pub enum Heard {
     /// The caller started talking (the gather's no-input timer pauses).
     SpeechStarted,
     /// Enough speech to interrupt the prompt.
     BargeIn,
-    /// Audio went to the recogniser; hand its result back to [`SpeechListener::recognised`]
-    /// with this id.
-    Recognising {
+    /// Recognise this audio and hand the result back to [`SpeechListener::recognised`]
+    /// with `id`. `early` ones are a bet that the caller has finished: the shell may
+    /// decline them (an error result).
+    Recognise {
         id: u64,
-        pending: oneshot::Receiver<PoolResult>,
+        pcm: Vec<i16>,
+        hints: RecognitionHints,
+        early: bool,
     },
     /// The caller's turn is over: here is what they said.
     Turn(Turn),
-    /// The recogniser is saturated: the utterance was dropped.
-    Saturated,
 }
 
 /// One finished caller turn.
@@ -61,7 +76,7 @@ pub struct Turn {
 #[derive(Debug)]
 struct Recognition {
     id: u64,
-    /// When the caller's speech ended (wall clock).
+    /// When the caller's speech ended.
     speech_ended: Instant,
     result: Option<Transcript>,
 }
@@ -71,8 +86,12 @@ pub struct SpeechListener {
     endpointer: Endpointer,
     hints: RecognitionHints,
     sensitive: bool,
-    /// Media time: frames seen since listening started.
+    /// Media time: frames heard (or counted as silence) since listening started.
     clock: Duration,
+    /// When media time last advanced.
+    advanced_at: Instant,
+    /// Frames are missing and silence is being counted.
+    stalled: bool,
     /// Early recognition of the current pause, until speech resumes.
     early: Option<Recognition>,
     /// The recognition whose result ends the turn.
@@ -81,9 +100,14 @@ pub struct SpeechListener {
 }
 
 impl SpeechListener {
-    /// Starts listening for `listen`; `prompt_playing` holds the no-input timer.
+    /// Starts listening for `listen` at `now`; `prompt_playing` holds the no-input timer.
     /// `early_recognition` of `None` waits for the full end-of-speech silence.
-    pub fn new(listen: &Listen, prompt_playing: bool, early_recognition: Option<Duration>) -> Self {
+    pub fn new(
+        listen: &Listen,
+        prompt_playing: bool,
+        early_recognition: Option<Duration>,
+        now: Instant,
+    ) -> Self {
         let params = VadParams {
             barge_in: BargeIn {
                 enabled: listen.barge_in,
@@ -104,6 +128,8 @@ impl SpeechListener {
             hints: hints(listen),
             sensitive: listen.entity.as_ref().is_some_and(|e| e.sensitive),
             clock: Duration::ZERO,
+            advanced_at: now,
+            stalled: false,
             early: None,
             last: None,
             done: false,
@@ -115,11 +141,48 @@ impl SpeechListener {
     }
 
     /// Feeds one frame that arrived at `now`; returns what it led to.
-    pub fn push(&mut self, frame: &AudioFrame, pool: Option<&Pool>, now: Instant) -> Vec<Heard> {
+    pub fn push(&mut self, frame: &AudioFrame, now: Instant) -> Vec<Heard> {
         if self.done {
             return Vec::new();
         }
-        self.endpointer.push_frame(&frame.samples, self.clock);
+        self.stalled = false;
+        self.advanced_at = now;
+        self.step(&frame.samples, now)
+    }
+
+    /// Counts the frames that are [`GAP`] overdue at `now` as silence.
+    pub fn advance(&mut self, now: Instant) -> Vec<Heard> {
+        let mut heard = Vec::new();
+        if self.done {
+            return heard;
+        }
+        let missing = now.saturating_duration_since(self.advanced_at);
+        if missing < GAP {
+            return heard;
+        }
+        self.stalled = true;
+        let frames = (missing.as_millis() / FRAME.as_millis()) as u32;
+        self.advanced_at += FRAME * frames;
+        let silence = [0i16; FRAME_SAMPLES];
+        for _ in 0..frames {
+            heard.extend(self.step(&silence, now));
+            if self.done {
+                break;
+            }
+        }
+        heard
+    }
+
+    /// When missing frames should next be counted as silence.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.done {
+            return None;
+        }
+        Some(self.advanced_at + if self.stalled { FILL_STEP } else { GAP })
+    }
+
+    fn step(&mut self, samples: &[i16], now: Instant) -> Vec<Heard> {
+        self.endpointer.push_frame(samples, self.clock);
         self.clock += FRAME;
         let mut heard = Vec::new();
         while let Some(event) = self.endpointer.poll_event() {
@@ -127,18 +190,9 @@ impl SpeechListener {
                 VadEvent::SpeechStarted { .. } => heard.push(Heard::SpeechStarted),
                 VadEvent::BargeIn { .. } => heard.push(Heard::BargeIn),
                 VadEvent::Paused { utterance } => {
-                    // Early decodes are a bet: placed only with a worker idle, so that a busy
-                    // pool spends its cores on utterances that are surely finished.
-                    let idle = pool.filter(|p| {
-                        let stats = p.stats();
-                        stats.pending < stats.workers
-                    });
-                    if let Some(Ok((early, recognising))) =
-                        idle.map(|p| self.submit(utterance, p, now))
-                    {
-                        self.early = Some(early);
-                        heard.push(recognising);
-                    }
+                    let (early, recognise) = self.recognition(utterance, true, now);
+                    self.early = Some(early);
+                    heard.push(recognise);
                 }
                 VadEvent::Resumed { .. } => self.early = None,
                 VadEvent::SpeechEnded { utterance } => match self.early.take() {
@@ -146,11 +200,17 @@ impl SpeechListener {
                         heard.push(Heard::Turn(self.finish(early, false, now, |_| false)));
                     }
                     Some(early) => self.last = Some(early),
-                    None => heard.push(self.submit_last(utterance, pool, now)),
+                    None => {
+                        let (last, recognise) = self.recognition(utterance, false, now);
+                        self.last = Some(last);
+                        heard.push(recognise);
+                    }
                 },
                 VadEvent::MaxLength { utterance } => {
                     self.early = None;
-                    heard.push(self.submit_last(utterance, pool, now));
+                    let (last, recognise) = self.recognition(utterance, false, now);
+                    self.last = Some(last);
+                    heard.push(recognise);
                 }
                 VadEvent::NoInput { .. } => {}
             }
@@ -158,8 +218,9 @@ impl SpeechListener {
         heard
     }
 
-    /// A recognition's result came back at `now`. Returns the turn when it ends one:
-    /// the last utterance's result always does, an early one when `accepts` its text.
+    /// A recognition's result came back at `now` (an error: declined, saturated or failed).
+    /// Returns the turn when it ends one: the last utterance's result always does (a
+    /// failure as a turn with no words), an early one when `accepts` its text.
     pub fn recognised(
         &mut self,
         id: u64,
@@ -189,40 +250,22 @@ impl SpeechListener {
         None
     }
 
-    /// Sends `utterance` to the pool: the recognition to wait for, and what to tell the shell.
-    fn submit(
-        &self,
-        utterance: Utterance,
-        pool: &Pool,
-        now: Instant,
-    ) -> Result<(Recognition, Heard), PoolFull> {
+    /// The request to recognise `utterance`, and its bookkeeping.
+    fn recognition(&self, utterance: Utterance, early: bool, now: Instant) -> (Recognition, Heard) {
         let speech_ended = self.speech_ended(&utterance, now);
-        let pending = pool.submit(utterance.pcm, self.hints.clone())?;
         let id = NEXT_RECOGNITION.fetch_add(1, Ordering::Relaxed);
         let recognition = Recognition {
             id,
             speech_ended,
             result: None,
         };
-        Ok((recognition, Heard::Recognising { id, pending }))
-    }
-
-    fn submit_last(&mut self, utterance: Utterance, pool: Option<&Pool>, now: Instant) -> Heard {
-        match pool.map(|p| self.submit(utterance, p, now)) {
-            Some(Ok((last, recognising))) => {
-                self.last = Some(last);
-                recognising
-            }
-            Some(Err(full)) => {
-                tracing::warn!(%full, "speech recognition saturated: utterance dropped");
-                self.listen_again();
-                Heard::Saturated
-            }
-            None => {
-                self.listen_again();
-                Heard::Saturated
-            }
-        }
+        let request = Heard::Recognise {
+            id,
+            pcm: utterance.pcm,
+            hints: self.hints.clone(),
+            early,
+        };
+        (recognition, request)
     }
 
     /// The gather goes on after a turn that gave no answer: find the next utterance.
@@ -264,7 +307,7 @@ impl SpeechListener {
         }
     }
 
-    /// The wall-clock time at which `utterance`'s speech ended, from its media time.
+    /// The time at which `utterance`'s speech ended, from its media time.
     fn speech_ended(&self, utterance: &Utterance, now: Instant) -> Instant {
         let ago = self.clock.saturating_sub(utterance.speech_end);
         now.checked_sub(ago).unwrap_or(now)
@@ -295,29 +338,18 @@ fn hints(listen: &Listen) -> RecognitionHints {
 #[cfg(test)]
 mod tests {
     //! The listener's bookkeeping of early and final recognitions, on fixture audio through
-    //! the real end-pointer. The recogniser behind the pool is a stand-in that answers with
-    //! the length of what it was given, so each result says which audio it came from.
+    //! the real end-pointer. Recognitions are answered by a stand-in that gives the length
+    //! of what it was asked to recognise, so each result says which audio it came from.
 
     use super::*;
-    use crate::asr::{AsrError, Recognizer};
     use crate::dialplan::format::InputMode;
-    use crate::media::events::FRAME_SAMPLES;
-    use std::sync::Arc;
 
-    struct Lengths;
-
-    impl Recognizer for Lengths {
-        fn transcribe(
-            &mut self,
-            pcm: &[f32],
-            _hints: &RecognitionHints,
-        ) -> Result<Transcript, AsrError> {
-            Ok(Transcript {
-                text: format!("balance {}", pcm.len() / 16),
-                confidence: 0.9,
-                audio_ms: (pcm.len() / 16) as u32,
-                decode_ms: 1,
-            })
+    fn lengths(pcm: &[i16]) -> Transcript {
+        Transcript {
+            text: format!("balance {}", pcm.len() / 8),
+            confidence: 0.9,
+            audio_ms: (pcm.len() / 8) as u32,
+            decode_ms: 1,
         }
     }
 
@@ -355,72 +387,74 @@ mod tests {
         })
     }
 
-    /// Feeds `pcm` then a second of silence; every recognition is answered as soon as it is
-    /// asked for unless `hold` keeps it, and `accepts` judges early transcripts.
-    async fn run(pcm: &[i16], hold_first: bool, accepts: fn(&str) -> bool) -> (usize, Vec<Turn>) {
-        let pool = Pool::new(|| Ok(Lengths), 1, 4).expect("pool");
-        let mut listener = SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)));
+    /// What a run heard: recognitions asked for (early or not) and turns.
+    #[derive(Default)]
+    struct Run {
+        asked: Vec<bool>,
+        turns: Vec<Turn>,
+    }
+
+    /// Feeds `pcm` frame by frame in real time from `start`, then a second of silence;
+    /// every recognition is answered at once unless `hold_first` keeps the first until
+    /// the caller has gone on, and `accepts` judges early transcripts.
+    fn run(pcm: &[i16], hold_first: bool, accepts: fn(&str) -> bool) -> Run {
+        let start = Instant::now();
+        let mut listener =
+            SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)), start);
         let mut audio = pcm.to_vec();
         audio.extend(std::iter::repeat_n(0, 8000));
-        let (mut asked, mut turns, mut held) = (0, Vec::new(), None);
-        for frame in frames(&audio) {
-            for heard in listener.push(&frame, Some(&pool), Instant::now()) {
+        let (mut out, mut held) = (Run::default(), None);
+        for (n, frame) in frames(&audio).enumerate() {
+            let now = start + FRAME * (n as u32 + 1);
+            for heard in listener.push(&frame, now) {
                 match heard {
-                    Heard::Recognising { id, pending } => {
-                        asked += 1;
-                        let result = pending.await.expect("answer").map_err(|e| e.to_string());
-                        if hold_first && asked == 1 {
-                            held = Some((id, result));
+                    Heard::Recognise { id, pcm, early, .. } => {
+                        out.asked.push(early);
+                        if hold_first && out.asked.len() == 1 {
+                            held = Some((id, lengths(&pcm)));
                             continue;
                         }
-                        turns.extend(listener.recognised(id, result, Instant::now(), accepts));
+                        out.turns
+                            .extend(listener.recognised(id, Ok(lengths(&pcm)), now, accepts));
                     }
-                    Heard::Turn(turn) => turns.push(turn),
+                    Heard::Turn(turn) => out.turns.push(turn),
                     _ => {}
                 }
             }
             // A held early result comes back once the caller has started talking again.
-            if let Some((id, result)) = held.take_if(|_| asked >= 2 || listener.early.is_none()) {
-                turns.extend(listener.recognised(id, result, Instant::now(), accepts));
+            if let Some((id, result)) =
+                held.take_if(|_| out.asked.len() >= 2 || listener.early.is_none())
+            {
+                out.turns
+                    .extend(listener.recognised(id, Ok(result), now, accepts));
             }
         }
-        (asked, turns)
+        out
     }
 
-    /// Hears nothing in the first utterance (a cough), then lengths as [`Lengths`].
-    struct CoughFirst(usize);
-
-    impl Recognizer for CoughFirst {
-        fn transcribe(
-            &mut self,
-            pcm: &[f32],
-            hints: &RecognitionHints,
-        ) -> Result<Transcript, AsrError> {
-            self.0 += 1;
-            let mut t = Lengths.transcribe(pcm, hints)?;
-            if self.0 == 1 {
-                t.text.clear();
-            }
-            Ok(t)
-        }
-    }
-
-    #[tokio::test]
-    async fn after_an_utterance_with_no_words_the_gather_still_hears_the_next() {
-        let pool = Pool::new(|| Ok(CoughFirst(0)), 1, 4).expect("pool");
-        let mut listener = SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)));
+    #[test]
+    fn after_an_utterance_with_no_words_the_gather_still_hears_the_next() {
+        let start = Instant::now();
+        let mut listener =
+            SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)), start);
         let mut audio = fixture("balance-slt.wav");
         audio.extend(std::iter::repeat_n(0, 8000));
         audio.extend(fixture("lost-card-rms.wav"));
         audio.extend(std::iter::repeat_n(0, 8000));
-        let mut turns = Vec::new();
-        for frame in frames(&audio) {
-            for heard in listener.push(&frame, Some(&pool), Instant::now()) {
+        let (mut turns, mut asked) = (Vec::new(), 0);
+        for (n, frame) in frames(&audio).enumerate() {
+            let now = start + FRAME * (n as u32 + 1);
+            for heard in listener.push(&frame, now) {
                 match heard {
-                    Heard::Recognising { id, pending } => {
-                        let result = pending.await.expect("answer").map_err(|e| e.to_string());
+                    Heard::Recognise { id, pcm, .. } => {
+                        asked += 1;
+                        // The first utterance is a cough: no words.
+                        let mut transcript = lengths(&pcm);
+                        if asked == 1 {
+                            transcript.text.clear();
+                        }
                         let accepts = |t: &str| !t.is_empty();
-                        turns.extend(listener.recognised(id, result, Instant::now(), accepts));
+                        turns.extend(listener.recognised(id, Ok(transcript), now, accepts));
                     }
                     Heard::Turn(turn) => turns.push(turn),
                     _ => {}
@@ -437,88 +471,79 @@ mod tests {
         );
     }
 
-    /// Waits for a go signal before answering like [`Lengths`].
-    struct Gated(Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>);
-
-    impl Recognizer for Gated {
-        fn transcribe(
-            &mut self,
-            pcm: &[f32],
-            hints: &RecognitionHints,
-        ) -> Result<Transcript, AsrError> {
-            if let Ok(go) = self.0.lock() {
-                let _ = go.recv();
-            }
-            Lengths.transcribe(pcm, hints)
-        }
-    }
-
-    #[tokio::test]
-    async fn a_busy_pool_gets_no_early_decodes() {
-        let (go, gate) = std::sync::mpsc::channel();
-        let gate = Arc::new(std::sync::Mutex::new(gate));
-        let pool = Pool::new(|| Ok(Gated(Arc::clone(&gate))), 1, 4).expect("pool");
-        // Another call's utterance keeps the only worker busy.
-        let other = pool
-            .submit(vec![0; 8000], RecognitionHints::default())
-            .expect("queued");
-        let mut listener = SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)));
+    #[test]
+    fn a_declined_early_recognition_leaves_the_finished_utterance_to_be_recognised() {
+        let start = Instant::now();
+        let mut listener =
+            SpeechListener::new(&listen(), false, Some(Duration::from_millis(250)), start);
         let mut audio = fixture("balance-slt.wav");
         audio.extend(std::iter::repeat_n(0, 8000));
         let mut asked = Vec::new();
-        for frame in frames(&audio) {
-            for heard in listener.push(&frame, Some(&pool), Instant::now()) {
-                if let Heard::Recognising { id, pending } = heard {
-                    asked.push((id, pending));
+        let mut turns = Vec::new();
+        for (n, frame) in frames(&audio).enumerate() {
+            let now = start + FRAME * (n as u32 + 1);
+            for heard in listener.push(&frame, now) {
+                if let Heard::Recognise { id, pcm, early, .. } = heard {
+                    asked.push(early);
+                    // A busy pool declines the bet; the finished utterance is decoded.
+                    let result = if early {
+                        Err("busy".to_string())
+                    } else {
+                        Ok(lengths(&pcm))
+                    };
+                    turns.extend(listener.recognised(id, result, now, |_| true));
                 }
             }
         }
-        go.send(()).expect("go");
-        go.send(()).expect("go");
-        other.await.expect("answer").expect("transcript");
-        let Ok([(id, pending)]) = <[_; 1]>::try_from(asked) else {
-            panic!("only the finished utterance is recognised")
-        };
-        let result = pending.await.expect("answer").map_err(|e| e.to_string());
-        let turn = listener.recognised(id, result, Instant::now(), |_| true);
-        assert!(
-            turn.is_some_and(|t| !t.early),
-            "the finished utterance answers"
+        assert_eq!(
+            asked,
+            [true, false],
+            "early first, then the finished utterance"
         );
-    }
-
-    #[tokio::test]
-    async fn an_accepted_early_transcript_ends_the_turn() {
-        let (asked, turns) = run(&fixture("balance-slt.wav"), false, |_| true).await;
-        assert_eq!(asked, 1);
-        let [turn] = turns.as_slice() else {
-            panic!("{turns:?}")
-        };
-        assert!(turn.early && turn.text.starts_with("balance"), "{turn:?}");
-    }
-
-    #[tokio::test]
-    async fn a_refused_early_transcript_stands_for_the_finished_utterance() {
-        let (asked, turns) = run(&fixture("balance-slt.wav"), false, |_| false).await;
-        assert_eq!(asked, 1, "the finished utterance is not decoded again");
         let [turn] = turns.as_slice() else {
             panic!("{turns:?}")
         };
         assert!(!turn.early && turn.text.starts_with("balance"), "{turn:?}");
-        assert!(turn.after_speech >= Duration::ZERO);
     }
 
-    #[tokio::test]
-    async fn speech_after_the_pause_discards_the_early_transcript() {
+    #[test]
+    fn an_accepted_early_transcript_ends_the_turn() {
+        let out = run(&fixture("balance-slt.wav"), false, |_| true);
+        assert_eq!(out.asked, [true]);
+        let [turn] = out.turns.as_slice() else {
+            panic!("{:?}", out.turns)
+        };
+        assert!(turn.early && turn.text.starts_with("balance"), "{turn:?}");
+    }
+
+    #[test]
+    fn a_refused_early_transcript_stands_for_the_finished_utterance() {
+        let out = run(&fixture("balance-slt.wav"), false, |_| false);
+        assert_eq!(
+            out.asked,
+            [true],
+            "the finished utterance is not decoded again"
+        );
+        let [turn] = out.turns.as_slice() else {
+            panic!("{:?}", out.turns)
+        };
+        assert!(!turn.early && turn.text.starts_with("balance"), "{turn:?}");
+    }
+
+    #[test]
+    fn speech_after_the_pause_discards_the_early_transcript() {
         let first = fixture("balance-slt.wav");
         let second = fixture("lost-card-rms.wav");
         // 500 ms after the first speech ends (1536 ms), then the second from 400 ms in.
         let mut pcm = first[..(1536 + 500) * 8].to_vec();
         pcm.extend_from_slice(&second[400 * 8..]);
-        let (asked, turns) = run(&pcm, true, |_| true).await;
-        assert!(asked >= 2, "the finished utterance was recognised afresh");
-        let [turn] = turns.as_slice() else {
-            panic!("{turns:?}")
+        let out = run(&pcm, true, |_| true);
+        assert!(
+            out.asked.len() >= 2,
+            "the finished utterance was recognised afresh"
+        );
+        let [turn] = out.turns.as_slice() else {
+            panic!("{:?}", out.turns)
         };
         let heard_ms: u32 = turn
             .text
@@ -527,5 +552,79 @@ mod tests {
             .expect("a length");
         // The first part alone is about 1.5 s with its pre-roll and tail.
         assert!(heard_ms > 3000, "both parts: {turn:?}");
+    }
+
+    /// Feeds `pcm` in real time, then nothing at all, and advances the clock in 20 ms
+    /// steps for `after`; returns the recognitions asked for and when.
+    fn speech_then_nothing(pcm: &[i16], after: Duration) -> Vec<(bool, Duration)> {
+        let start = Instant::now();
+        let mut listener = SpeechListener::new(&listen(), false, None, start);
+        let mut asked = Vec::new();
+        let mut n = 0u32;
+        for frame in frames(pcm) {
+            n += 1;
+            for heard in listener.push(&frame, start + FRAME * n) {
+                if let Heard::Recognise { early, .. } = heard {
+                    asked.push((early, FRAME * n));
+                }
+            }
+        }
+        let end = FRAME * n + after;
+        let mut t = FRAME * n;
+        while t < end {
+            t += FRAME;
+            let now = start + t;
+            if listener.next_deadline().is_some_and(|d| d <= now) {
+                for heard in listener.advance(now) {
+                    if let Heard::Recognise { early, .. } = heard {
+                        asked.push((early, t));
+                    }
+                }
+            }
+        }
+        asked
+    }
+
+    #[test]
+    fn when_the_callers_rtp_stops_mid_utterance_the_missing_frames_end_the_speech() {
+        let speech = fixture("balance-slt.wav");
+        // The stream stops a few frames after the words end (a phone's silence suppression).
+        let cut = (1536 + 60) * 8;
+        let asked = speech_then_nothing(&speech[..cut], Duration::from_secs(3));
+        let [(false, at)] = asked.as_slice() else {
+            panic!("one finished utterance: {asked:?}")
+        };
+        // 800 ms of end silence after the words (some of it heard), plus at most the gap.
+        let stopped = Duration::from_millis(1536 + 60);
+        assert!(
+            *at >= stopped + Duration::from_millis(600)
+                && *at <= stopped + Duration::from_millis(1100),
+            "ended at {at:?}, the stream stopped at {stopped:?}"
+        );
+    }
+
+    #[test]
+    fn no_frames_at_all_never_makes_an_utterance() {
+        let asked = speech_then_nothing(&[], Duration::from_secs(5));
+        assert!(asked.is_empty(), "{asked:?}");
+    }
+
+    #[test]
+    fn frames_that_keep_coming_are_never_padded_with_silence() {
+        let start = Instant::now();
+        let mut listener = SpeechListener::new(&listen(), false, None, start);
+        let speech = fixture("balance-slt.wav");
+        for (n, frame) in frames(&speech).enumerate() {
+            // Bursty arrival: three frames at once every 60 ms, as after a jitter buffer.
+            let now = start + FRAME * (3 * (n as u32 / 3 + 1));
+            listener.push(&frame, now);
+            assert!(listener.advance(now).is_empty());
+            assert!(
+                listener
+                    .next_deadline()
+                    .is_some_and(|d| d >= now + Duration::from_millis(140))
+            );
+        }
+        assert_eq!(listener.clock, FRAME * frames(&speech).count() as u32);
     }
 }

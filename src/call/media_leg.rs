@@ -1,54 +1,30 @@
-//! A call's media leg: the SDP offer/answer state plus the running media session.
+//! A call's media leg in the shell: the bound socket, then the running media session.
 //!
-//! The RTP work itself is `media::session`; this file decides when it starts (at once
-//! when the INVITE carried an offer, at the ACK when we had to offer), turns re-offers
-//! into session updates, and keeps what the call says in order: a play that waits for
-//! text-to-speech holds back the plays queued after it until its audio is ready.
+//! The RTP work itself is `media::session`; the call machine decides what is negotiated
+//! and when media starts. This file holds the socket until then, and keeps what the call
+//! says in order: a play that waits for text-to-speech holds back the plays queued after
+//! it until its audio is ready. Synthesis still running when the call ends is cancelled.
 
-use super::dialplan_call::Sound;
-use crate::media::events::{MediaEvent, PlaybackId};
+use super::behaviour::Sound;
+use crate::media::events::{MediaEvent, MediaEvents, PlaybackId};
 use crate::media::port_allocator::PortAllocator;
-use crate::media::sdp::{MediaCapabilities, NegotiatedMedia, SdpError, SdpSession};
+use crate::media::sdp::NegotiatedMedia;
 use crate::media::session::{MediaSession, MediaSocket, SessionConfig, SessionError};
 use crate::prompts::PromptCatalog;
-use crate::server::Shared;
 use crate::tts::Tts;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
 /// The id of the `PlaybackFinished` a play that ended up with nothing to play reports.
 const NOTHING_PLAYED: PlaybackId = PlaybackId::MAX;
 
-#[derive(Debug, thiserror::Error)]
-pub enum LegError {
-    #[error("{0}")]
-    NotAcceptable(String),
-    #[error("{0}")]
-    Malformed(String),
-    #[error("the SDP body is not UTF-8")]
-    NotText,
-    #[error(transparent)]
-    Session(#[from] SessionError),
-}
-
-impl From<SdpError> for LegError {
-    fn from(err: SdpError) -> Self {
-        match err {
-            SdpError::NotAcceptable(why) => LegError::NotAcceptable(why),
-            SdpError::Malformed(why) => LegError::Malformed(why),
-        }
-    }
-}
-
-/// The session, or the bound socket waiting for the answer to our offer.
+/// The bound socket waiting for the negotiation, then the running session.
 enum State {
-    Waiting(MediaSocket, SessionConfig),
-    Running(MediaSession, mpsc::Receiver<MediaEvent>),
+    Waiting(MediaSocket),
+    Running(MediaSession, MediaEvents),
     Closed,
 }
 
@@ -71,80 +47,39 @@ struct Waiting {
 
 /// One call's media.
 pub struct MediaLeg {
-    sdp: SdpSession,
     state: State,
+    config: SessionConfig,
+    /// Whether the call wants caller audio (kept across the start of the session).
+    audio: bool,
     waiting: Mutex<Waiting>,
 }
 
-fn text(body: &[u8]) -> Result<&str, LegError> {
-    std::str::from_utf8(body).map_err(|_| LegError::NotText)
-}
-
-/// The media session settings a call gets from the configuration.
-pub fn session_config(shared: &Shared) -> SessionConfig {
-    SessionConfig {
-        latching: shared.config.rtp.latching,
-        jitter_depth: shared.config.rtp.jitter_buffer_packets.clamp(1, 8),
-        rtp_timeout: Some(Duration::from_secs(shared.config.calls.media_timeout_secs)),
-        ..SessionConfig::default()
-    }
-}
-
 impl MediaLeg {
-    /// Binds a port pair and answers `offer` (starting media at once), or builds our offer
-    /// when the INVITE came without SDP. Returns the leg and the SDP for the 200 OK.
-    pub fn open(
-        ports: &PortAllocator,
-        advertised: Option<std::net::IpAddr>,
-        config: SessionConfig,
-        offer: Option<&[u8]>,
-    ) -> Result<(Self, String), LegError> {
-        let offer = offer.map(text).transpose()?;
-        let socket = MediaSocket::bind(ports)?;
-        let local = socket.local_addr();
-        let written = SocketAddr::new(advertised.unwrap_or(local.ip()), local.port());
-        let mut sdp = SdpSession::new(
-            written,
-            MediaCapabilities::default(),
-            rand::random::<u32>().into(),
-        );
-        match offer {
-            Some(offer) => {
-                let (answer, negotiated) = sdp.answer(offer)?;
-                let (session, events) = socket.start(&negotiated, config)?;
-                Ok((
-                    MediaLeg {
-                        sdp,
-                        state: State::Running(session, events),
-                        waiting: Mutex::default(),
-                    },
-                    answer,
-                ))
-            }
-            None => {
-                let ours = sdp.offer();
-                Ok((
-                    MediaLeg {
-                        sdp,
-                        state: State::Waiting(socket, config),
-                        waiting: Mutex::default(),
-                    },
-                    ours,
-                ))
-            }
+    /// Binds a port pair; the session starts when the negotiation is known.
+    pub fn bind(ports: &PortAllocator, config: SessionConfig) -> Result<Self, SessionError> {
+        Ok(MediaLeg {
+            state: State::Waiting(MediaSocket::bind(ports)?),
+            config,
+            audio: false,
+            waiting: Mutex::default(),
+        })
+    }
+
+    /// Our RTP address (`None` once closed).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.state {
+            State::Waiting(socket) => Some(socket.local_addr()),
+            State::Running(session, _) => Some(session.local_addr()),
+            State::Closed => None,
         }
     }
 
-    /// Takes the caller's answer to our offer (INVITE without SDP: it comes in the ACK).
-    pub fn apply_answer(&mut self, answer: &[u8]) -> Result<(), LegError> {
-        let negotiated = self.sdp.accept_answer(text(answer)?)?;
-        self.apply(&negotiated)
-    }
-
-    fn apply(&mut self, negotiated: &NegotiatedMedia) -> Result<(), LegError> {
+    /// Starts RTP with `negotiated`, or applies it to the running session.
+    pub fn apply(&mut self, negotiated: &NegotiatedMedia) -> Result<(), SessionError> {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Waiting(socket, config) => {
-                let (session, events) = socket.start(negotiated, config)?;
+            State::Waiting(socket) => {
+                let (session, mut events) = socket.start(negotiated, self.config.clone())?;
+                events.set_audio(self.audio);
                 self.state = State::Running(session, events);
             }
             State::Running(session, events) => {
@@ -156,20 +91,12 @@ impl MediaLeg {
         Ok(())
     }
 
-    /// Whether media is flowing (false while we wait for the answer to our offer).
-    pub fn is_running(&self) -> bool {
-        matches!(self.state, State::Running(..))
-    }
-
-    /// Answers a re-offer (re-INVITE or UPDATE): hold, resume, a new address or codec.
-    pub fn renegotiate(&mut self, offer: &[u8]) -> Result<String, LegError> {
-        if offer.is_empty() {
-            // An offerless re-INVITE asks for our offer; the answer comes in its ACK.
-            return Ok(self.sdp.offer());
+    /// Whether caller audio frames should come from [`next_event`](Self::next_event).
+    pub fn set_audio(&mut self, wanted: bool) {
+        self.audio = wanted;
+        if let State::Running(_, events) = &mut self.state {
+            events.set_audio(wanted);
         }
-        let (answer, negotiated) = self.sdp.answer(text(offer)?)?;
-        self.apply(&negotiated)?;
-        Ok(answer)
     }
 
     /// Plays prompts back to back as one buffer, so the sequence has no gaps between
@@ -309,8 +236,13 @@ impl MediaLeg {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stops the media task and releases the ports.
+    /// Stops the media task, cancels synthesis under way and releases the ports.
     pub async fn close(&mut self) {
+        for queued in self.waiting().plays.drain(..) {
+            if let Queued::Synthesising(synthesis) = queued {
+                synthesis.abort();
+            }
+        }
         if let State::Running(session, _) = std::mem::replace(&mut self.state, State::Closed) {
             session.close().await;
         }

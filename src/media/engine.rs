@@ -6,7 +6,7 @@
 //! of legs, and sends are spread evenly over the frame instead of bursting. New legs go to
 //! the least loaded bucket of the next shard (round robin). The handle and events are the
 //! same as [`MediaSocket::start`]'s: a [`MediaSession`] and a receiver of
-//! [`MediaEvent`]s. Commands (stop_playback included) take effect at the leg's next frame.
+//! [`MediaEvents`]. Commands (stop_playback included) take effect at the leg's next frame.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::events::MediaEvent;
+use super::events::MediaEvents;
 use super::sdp::NegotiatedMedia;
 use super::session::{Command, LegState, MediaSession, MediaSocket, SessionConfig, SessionError};
 
@@ -58,7 +58,7 @@ impl MediaEngine {
         socket: MediaSocket,
         media: &NegotiatedMedia,
         config: SessionConfig,
-    ) -> Result<(MediaSession, mpsc::Receiver<MediaEvent>), SessionError> {
+    ) -> Result<(MediaSession, MediaEvents), SessionError> {
         let (leg, commands, session, events) = socket.prepare(media, config)?;
         let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len();
         self.shards[shard]

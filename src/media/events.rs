@@ -40,3 +40,54 @@ pub enum MediaEvent {
     /// per silence; the session keeps running, the owner decides to hang up.
     RtpTimeout,
 }
+
+/// The owner's end of a session's events, on two channels so that audio can never crowd
+/// out what must not be lost: control events (digits, playback ends, RTP timeout) travel
+/// on an unbounded channel and are never dropped; audio frames on a bounded one that drops
+/// frames (counted) when the owner falls behind. [`recv`](Self::recv) gives control events
+/// first. An owner that is not listening turns audio off ([`set_audio`](Self::set_audio)):
+/// the session then decodes nothing for it, which is most of a call's life.
+#[derive(Debug)]
+pub struct MediaEvents {
+    control: tokio::sync::mpsc::UnboundedReceiver<MediaEvent>,
+    audio: tokio::sync::mpsc::Receiver<AudioFrame>,
+    audio_wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MediaEvents {
+    pub(super) fn new(
+        control: tokio::sync::mpsc::UnboundedReceiver<MediaEvent>,
+        audio: tokio::sync::mpsc::Receiver<AudioFrame>,
+        audio_wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        MediaEvents {
+            control,
+            audio,
+            audio_wanted,
+        }
+    }
+
+    /// The next event; `None` once the session has ended.
+    pub async fn recv(&mut self) -> Option<MediaEvent> {
+        tokio::select! {
+            biased;
+            event = self.control.recv() => event,
+            Some(frame) = self.audio.recv() => Some(MediaEvent::Audio(frame)),
+        }
+    }
+
+    /// Whether the owner wants caller audio. Off: no frames are queued (frames already
+    /// queued are discarded), digits and the other control events still come.
+    pub fn set_audio(&mut self, wanted: bool) {
+        self.audio_wanted
+            .store(wanted, std::sync::atomic::Ordering::Relaxed);
+        if !wanted {
+            while self.audio.try_recv().is_ok() {}
+        }
+    }
+
+    /// Whether audio is on.
+    pub fn audio_wanted(&self) -> bool {
+        self.audio_wanted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

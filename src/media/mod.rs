@@ -21,7 +21,7 @@
 //! The tokio shell, [`session`]:
 //! - `PortAllocator::new(ip, first, last)` (shared by all calls).
 //! - `MediaSocket::bind(&ports)?` → `local_addr()` for the SDP → `start(&NegotiatedMedia,
-//!   SessionConfig) -> (MediaSession, mpsc::Receiver<MediaEvent>)`.
+//!   SessionConfig) -> (MediaSession, MediaEvents)`.
 //! - `MediaSession`: `play(Arc<[i16]>) -> PlaybackId`, `stop_playback()`,
 //!   `send_dtmf(char, ms)`, `update(&NegotiatedMedia)` (re-INVITE, hold), `stats().await`,
 //!   `close().await`.
@@ -29,7 +29,8 @@
 //!   `engine.start(socket, &NegotiatedMedia, SessionConfig)`: the same handle and events,
 //!   many legs per task (cheaper at thousands of calls).
 //! - [`events::MediaEvent`]: `Audio(AudioFrame)`, `Dtmf(char)`, `PlaybackFinished { id,
-//!   completed }`, `RtpTimeout`.
+//!   completed }`, `RtpTimeout`; [`events::MediaEvents`] `recv().await` (control events
+//!   first, never dropped), `set_audio(bool)` (no frames while the owner does not listen).
 //! - `MediaStats::send_lateness` ([`lateness::LatenessHistogram`]): how late each 20 ms
 //!   tick ran, `quantile(0.99)`.
 //! - [`recorder::WavRecorder`]: `create(path)`, `write_frame(&AudioFrame)`, `finish()`

@@ -7,7 +7,8 @@
 //! gave and returns a `MediaSession` handle plus a receiver of [`MediaEvent`]s. The task
 //! drives the sans-IO [`AudioSender`] every 20 ms and feeds datagrams to the
 //! [`AudioReceiver`]; the handle sends it commands. Role-neutral: the server and the
-//! caller bot use it alike.
+//! caller bot use it alike. Events reach the owner as [`MediaEvents`]: control events
+//! on a channel that never drops, audio on a bounded one.
 //!
 //! Choices: the task wakes once per 20 ms tick (and for commands): it reads every datagram
 //! that arrived since the last tick from non-blocking sockets, then sends the frame due.
@@ -15,7 +16,7 @@
 //! 20 ms extra receive latency (irrelevant for VAD and DTMF, which work in frames anyway).
 //! Idle legs keep sending silence by default (NAT bindings and latching peers keep
 //! flowing); RTCP goes to port+1 (or `a=rtcp`), RTCP arriving multiplexed on the RTP port
-//! is read too; a full event channel drops events (counted) rather than stalling media.
+//! is read too; a full audio channel drops frames (counted) rather than stalling media.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use std::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::events::{MediaEvent, PlaybackId};
+use super::events::{AudioFrame, MediaEvent, MediaEvents, PlaybackId};
 use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejected};
 use super::lateness::LatenessHistogram;
 use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
@@ -36,8 +37,8 @@ use super::rtcp::{SenderReportInfo, build_sender_report, ntp_timestamp, parse_rt
 use super::rtp_packet::looks_like_rtcp;
 use super::sdp::NegotiatedMedia;
 
-/// Events buffered for the owner before new ones are dropped (about 10 s of audio).
-const EVENT_CAPACITY: usize = 512;
+/// Audio frames buffered for the owner before new ones are dropped (about 10 s of audio).
+const AUDIO_CAPACITY: usize = 512;
 /// Datagrams read per socket per tick; a flood beyond this waits (or the kernel drops it).
 const MAX_DATAGRAMS_PER_TICK: usize = 64;
 /// The RTCP socket is read every this many ticks (RTCP comes every few seconds): one
@@ -101,7 +102,8 @@ pub struct MediaStats {
     pub rtcp_malformed: u64,
     /// Datagrams from a source other than the latched one.
     pub foreign_source: u64,
-    /// Events dropped because the owner did not keep up.
+    /// Audio frames dropped because the owner did not keep up (control events are never
+    /// dropped).
     pub events_dropped: u64,
     /// Send errors from the socket (including a full send buffer: the packet is dropped).
     pub send_errors: u64,
@@ -144,7 +146,7 @@ impl MediaSocket {
         self,
         media: &NegotiatedMedia,
         config: SessionConfig,
-    ) -> Result<(MediaSession, mpsc::Receiver<MediaEvent>), SessionError> {
+    ) -> Result<(MediaSession, MediaEvents), SessionError> {
         let (leg, commands, session, events) = self.prepare(media, config)?;
         tokio::spawn(leg.run(commands));
         Ok((session, events))
@@ -160,14 +162,16 @@ impl MediaSocket {
             LegState,
             mpsc::UnboundedReceiver<Command>,
             MediaSession,
-            mpsc::Receiver<MediaEvent>,
+            MediaEvents,
         ),
         SessionError,
     > {
         let (rtp, rtcp) = (self.rtp, self.rtcp);
         rtp.set_nonblocking(true)?;
         rtcp.set_nonblocking(true)?;
-        let (events_tx, events_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (audio_tx, audio_rx) = mpsc::channel(AUDIO_CAPACITY);
+        let audio_wanted = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (ended_tx, ended_rx) = oneshot::channel();
         let sender = AudioSender::with_random_ids(send_config(media, config.idle));
@@ -186,7 +190,9 @@ impl MediaSocket {
             peer: PeerAddress::new(media.remote_rtp, config.latching),
             remote_rtcp: media.remote_rtcp,
             receiving: media.direction.receives(),
-            events: events_tx,
+            control: control_tx,
+            audio: audio_tx,
+            audio_wanted: audio_wanted.clone(),
             stats: MediaStats::default(),
             timed_out: false,
             quiet_since: now.into_std(),
@@ -203,7 +209,8 @@ impl MediaSocket {
             local: self.local,
             ended: ended_rx,
         };
-        Ok((leg, commands_rx, session, events_rx))
+        let events = MediaEvents::new(control_rx, audio_rx, audio_wanted);
+        Ok((leg, commands_rx, session, events))
     }
 }
 
@@ -306,7 +313,12 @@ pub(super) struct LegState {
     peer: PeerAddress,
     remote_rtcp: Option<SocketAddr>,
     receiving: bool,
-    events: mpsc::Sender<MediaEvent>,
+    /// Digits, playback ends, timeouts: never dropped.
+    control: mpsc::UnboundedSender<MediaEvent>,
+    /// Caller audio: dropped (counted) when the owner falls behind.
+    audio: mpsc::Sender<AudioFrame>,
+    /// The owner listens: off, decoded frames are not queued at all.
+    audio_wanted: Arc<std::sync::atomic::AtomicBool>,
     stats: MediaStats,
     timed_out: bool,
     quiet_since: std::time::Instant,
@@ -450,16 +462,23 @@ impl LegState {
 
     fn drain_received(&mut self, now: Instant) {
         while let Some(received) = self.receiver.poll(now.into_std()) {
-            let event = match received {
-                Received::Audio(frame) => MediaEvent::Audio(frame),
-                Received::Dtmf(digit) => MediaEvent::Dtmf(digit),
-            };
-            self.emit(event);
+            match received {
+                Received::Audio(frame) => self.emit_audio(frame),
+                Received::Dtmf(digit) => self.emit(MediaEvent::Dtmf(digit)),
+            }
         }
     }
 
     fn emit(&mut self, event: MediaEvent) {
-        if self.events.try_send(event).is_err() {
+        // The owner has gone only when the call is over: nothing left to tell.
+        let _ = self.control.send(event);
+    }
+
+    fn emit_audio(&mut self, frame: AudioFrame) {
+        if !self.audio_wanted.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.audio.try_send(frame).is_err() {
             self.stats.events_dropped += 1;
         }
     }

@@ -3,6 +3,7 @@
 //! with the right status.
 
 use super::Shared;
+use super::registry::CallSummary;
 use crate::call;
 use crate::sip::Transaction;
 use crate::sip::admission;
@@ -95,15 +96,45 @@ async fn in_dialog(shared: &Arc<Shared>, mut tx: Transaction) {
     }
 }
 
-async fn new_call(shared: &Arc<Shared>, tx: Transaction) {
+async fn new_call(shared: &Arc<Shared>, mut tx: Transaction) {
     if shared.draining.is_cancelled() {
         info!("refusing a call while shutting down");
         let retry = vec![Header::Other("Retry-After".into(), RETRY_AFTER_SECS.into())];
         return reply(tx, StatusCode::ServiceUnavailable, retry).await;
     }
+    let summary = CallSummary {
+        call_id: tx
+            .original
+            .call_id_header()
+            .map(|h| h.value().to_string())
+            .unwrap_or_default(),
+        caller: tx
+            .original
+            .from_header()
+            .ok()
+            .and_then(|f| f.uri().ok())
+            .and_then(|u| u.user().map(str::to_string))
+            .unwrap_or_default(),
+        started: std::time::SystemTime::now(),
+    };
     let shared = shared.clone();
     tokio::spawn(async move {
-        if let Err(err) = call::run(shared, tx).await {
+        // The registry counts the call for as long as its task runs, however it ends.
+        let Some(_counted) = shared
+            .calls
+            .admit(summary, shared.config.calls.max_concurrent)
+        else {
+            warn!("at capacity: refusing the call");
+            let retry = vec![Header::Other("Retry-After".into(), RETRY_AFTER_SECS.into())];
+            if let Err(err) = tx
+                .reply_with(StatusCode::ServiceUnavailable, retry, None)
+                .await
+            {
+                debug!(error = %err, "could not refuse the call");
+            }
+            return;
+        };
+        if let Err(err) = call::run(shared.env.clone(), tx).await {
             warn!(error = %err, "call ended with an error");
         }
     });

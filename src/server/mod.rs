@@ -8,9 +8,11 @@ mod reload;
 
 pub use registry::CallRegistry;
 
+use crate::call::{CallEnv, CallSettings};
 use crate::config::Config;
 use crate::dialplan::DialplanStore;
 use crate::media::port_allocator::PortAllocator;
+use crate::media::session::SessionConfig;
 use crate::prompts::PromptCatalog;
 use crate::sip::{SipError, SipStack};
 use std::net::SocketAddr;
@@ -54,24 +56,36 @@ impl From<SipError> for ServerError {
     }
 }
 
-/// What every call task shares: configuration, prompts, the SIP stack and the registry.
+/// What the server's own tasks share: configuration, the SIP stack, the registry of
+/// active calls, and the environment every call gets.
 pub struct Shared {
     pub config: Config,
-    pub prompts: PromptCatalog,
     pub sip: SipStack,
     pub calls: CallRegistry,
-    /// The RTP port range.
-    pub ports: PortAllocator,
-    /// Data sources for dialplan lookups (`None` in demo mode).
-    pub data: Option<Arc<crate::data::DataSources>>,
-    /// Speech recognition (`None`: keypad only).
-    pub asr: Option<Arc<crate::asr::Pool>>,
-    /// The dialplan calls run (`None`: the built-in demo).
-    pub dialplans: Option<Arc<DialplanStore>>,
-    /// Text-to-speech for free text (`None`: no `[tts]` command; free text is skipped).
-    pub tts: Option<Arc<crate::tts::Tts>>,
+    /// What calls use (prompts, ports, data, recogniser, dialplan, settings).
+    pub env: Arc<CallEnv>,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
     pub draining: CancellationToken,
+}
+
+/// The call settings and media session settings the configuration gives.
+fn call_settings(config: &Config, speech: bool) -> (CallSettings, SessionConfig) {
+    let calls = &config.calls;
+    let settings = CallSettings {
+        answer_delay: Duration::from_millis(calls.answer_delay_ms),
+        max_duration: Duration::from_secs(calls.max_duration_secs),
+        speech,
+        early_recognition: Some(Duration::from_millis(config.asr.early_recognition_ms))
+            .filter(|d| !d.is_zero()),
+        ..CallSettings::default()
+    };
+    let session = SessionConfig {
+        latching: config.rtp.latching,
+        jitter_depth: config.rtp.jitter_buffer_packets.clamp(1, 8),
+        rtp_timeout: Some(Duration::from_secs(calls.media_timeout_secs)),
+        ..SessionConfig::default()
+    };
+    (settings, session)
 }
 
 /// Loads and checks the configured dialplan (nothing in demo mode).
@@ -176,24 +190,36 @@ impl Server {
         let stop = CancellationToken::new();
         let mut sip = SipStack::start(&config.sip, stop.child_token()).await?;
         let incoming = sip.take_incoming();
+        let draining = CancellationToken::new();
+        let (settings, session) = call_settings(&config, asr.is_some());
+        let env = Arc::new(CallEnv {
+            dialogs: sip.dialogs.clone(),
+            contact: sip.contact_uri(),
+            ports,
+            rtp_public_address: config.rtp.public_address,
+            session,
+            prompts,
+            data,
+            asr,
+            tts,
+            dialplans,
+            demo_hangup_after: Duration::from_secs(config.demo.hangup_after_secs),
+            settings,
+            draining: draining.clone(),
+        });
         let shared = Arc::new(Shared {
             config,
-            prompts,
             sip,
             calls: CallRegistry::default(),
-            ports,
-            dialplans,
-            asr,
-            data,
-            tts,
-            draining: CancellationToken::new(),
+            env,
+            draining,
         });
         let http_addr = if shared.config.http.enabled {
             Some(http::start(shared.clone(), stop.child_token()).await?)
         } else {
             None
         };
-        if let Some(store) = &shared.dialplans {
+        if let Some(store) = &shared.env.dialplans {
             reload::watch(
                 store.clone(),
                 shared.config.dialplan.watch_interval_ms,

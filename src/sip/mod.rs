@@ -4,6 +4,7 @@
 //! stack through `SipStack`, and requests the stack must not see are refused in `guard`.
 
 pub mod admission;
+pub mod dtmf_relay;
 mod guard;
 pub mod reject;
 mod stack;
@@ -15,7 +16,8 @@ pub use stack::{SipError, SipStack};
 
 /// Re-exported so the call shell can name dialogs and transactions without depending on
 /// rsipstack's module layout.
-pub use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+pub use rsipstack::dialog::dialog::{DialogState, TerminatedReason, TransactionHandle};
+pub use rsipstack::dialog::dialog_layer::DialogLayer;
 pub use rsipstack::dialog::invite_dialog::InviteDialog;
 pub use rsipstack::sip as message;
 pub use rsipstack::transaction::transaction::Transaction;

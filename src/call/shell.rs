@@ -1,0 +1,408 @@
+//! The tokio task around one call machine: it turns the dialog's states, the media
+//! session's events, finished work and the clock into `CallEvent`s, and carries out the
+//! machine's `Command`s. It decides nothing: every choice is the machine's.
+//!
+//! Work the call starts (lookups, recognitions) runs in a `JoinSet` owned by this task,
+//! so it is cancelled when the call ends; text-to-speech under way is cancelled with the
+//! media leg. Answers the shell can give at once (nothing to play, an early recognition
+//! declined because the pool is busy) go back to the machine before anything else.
+
+use super::command::Command;
+use super::env::CallEnv;
+use super::event::{CallEvent, DialogEnd, RequestId};
+use super::machine::{Call, CallSetup};
+use super::media_leg::MediaLeg;
+use super::{CallError, Parties};
+use crate::asr::Pool;
+use crate::data::CallFacts;
+use crate::media::events::MediaEvent;
+use crate::sip::message::{Header, StatusCode};
+use crate::sip::{DialogState, InviteDialog, TerminatedReason, Transaction, TransactionHandle};
+use chrono::Utc;
+use rsipstack::sip::prelude::HeadersExt;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+/// Runs one inbound call to its end.
+pub async fn run(env: Arc<CallEnv>, tx: Transaction) -> Result<(), CallError> {
+    let invite = &tx.original;
+    let call_id = invite
+        .call_id_header()
+        .map(|h| h.value().to_string())
+        .unwrap_or_default();
+    let parties = parties(invite);
+    let span = info_span!("call", call_id = %call_id);
+    async move {
+        info!(caller = %parties.from, "incoming call");
+        let reason = Shell::answer(&env, tx, call_id, parties).await?;
+        info!(reason = ?reason, "call ended");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// The I/O one call owns.
+struct Shell<'a> {
+    env: &'a CallEnv,
+    dialog: InviteDialog,
+    leg: MediaLeg,
+    /// In-dialog requests waiting for the machine's answer.
+    requests: HashMap<RequestId, TransactionHandle>,
+    next_request: RequestId,
+    /// Lookups and recognitions under way; aborted when the call ends.
+    work: JoinSet<CallEvent>,
+    /// Answers the shell gives at once, fed back before anything else happens.
+    immediate: VecDeque<CallEvent>,
+    facts: CallFacts,
+    released: bool,
+}
+
+impl Shell<'_> {
+    async fn answer(
+        env: &CallEnv,
+        mut tx: Transaction,
+        call_id: String,
+        parties: Parties,
+    ) -> Result<super::EndReason, CallError> {
+        let (state_tx, mut states) = env.dialogs.new_dialog_state_channel();
+        let dialog = env.dialogs.get_or_create_server_invite(
+            &tx,
+            state_tx,
+            None,
+            Some(env.contact.clone()),
+        )?;
+        let offer = tx.original.body.clone();
+        // The INVITE server transaction (100 Trying, retransmissions, ACK, CANCEL) runs
+        // beside the call; our responses reach it through the dialog.
+        let mut invite_dialog = dialog.clone();
+        tokio::spawn(async move {
+            if let Err(err) = invite_dialog.handle(&mut tx).await {
+                debug!(error = %err, "INVITE transaction ended with an error");
+            }
+        });
+        let leg = match MediaLeg::bind(&env.ports, env.session.clone()) {
+            Ok(leg) => leg,
+            Err(err) => {
+                warn!(error = %err, "no RTP port: refusing the call");
+                dialog.reject(Some(StatusCode::ServiceUnavailable), None)?;
+                env.dialogs.remove_dialog(&dialog.id());
+                return Ok(super::EndReason::Refused);
+            }
+        };
+        let Some(bound) = leg.local_addr() else {
+            return Ok(super::EndReason::Refused);
+        };
+        let written =
+            std::net::SocketAddr::new(env.rtp_public_address.unwrap_or(bound.ip()), bound.port());
+        let setup = CallSetup {
+            call_id: call_id.clone(),
+            parties: parties.clone(),
+            offer,
+            local_rtp: written,
+            session_id: rand::random::<u32>().into(),
+            settings: env.settings.clone(),
+        };
+        let facts = CallFacts {
+            caller_id: parties.from,
+            call_id,
+        };
+        let now = Instant::now();
+        let mut call = Call::new(setup, env.behaviour(), now.into_std(), Utc::now());
+        let mut shell = Shell {
+            env,
+            dialog,
+            leg,
+            requests: HashMap::new(),
+            next_request: 1,
+            work: JoinSet::new(),
+            immediate: VecDeque::new(),
+            facts,
+            released: false,
+        };
+        let first = call.start(now.into_std());
+        shell.carry_out(first).await;
+        shell.drive(&mut call, &mut states).await;
+        if !shell.released {
+            shell.release().await;
+        }
+        Ok(call.end_reason().unwrap_or(super::EndReason::CallerHungUp))
+    }
+
+    /// Moves events into the machine and commands out of it until the call is over.
+    async fn drive(&mut self, call: &mut Call, states: &mut UnboundedReceiver<DialogState>) {
+        let draining = self.env.draining.clone();
+        let mut told_draining = false;
+        while !call.is_over() {
+            if let Some(event) = self.immediate.pop_front() {
+                let commands = call.handle(event, Instant::now().into_std());
+                self.carry_out(commands).await;
+                continue;
+            }
+            let deadline = call.next_deadline().map(Instant::from_std);
+            let event = tokio::select! {
+                biased;
+                _ = draining.cancelled(), if !told_draining => {
+                    told_draining = true;
+                    CallEvent::Draining
+                }
+                state = states.recv() => match state {
+                    Some(state) => match self.dialog_event(state) {
+                        Some(event) => event,
+                        None => continue,
+                    },
+                    None => CallEvent::DialogEnded(DialogEnd::Bye),
+                },
+                Some(done) = self.work.join_next(), if !self.work.is_empty() => match done {
+                    Ok(event) => event,
+                    Err(err) => {
+                        warn!(error = %err, "a call task failed");
+                        continue;
+                    }
+                },
+                event = self.leg.next_event() => match event {
+                    Some(MediaEvent::Audio(frame)) => CallEvent::Frame(frame),
+                    Some(MediaEvent::Dtmf(key)) => CallEvent::Digit(key),
+                    Some(MediaEvent::PlaybackFinished { .. }) => CallEvent::PlaybackFinished,
+                    Some(MediaEvent::RtpTimeout) | None => CallEvent::MediaTimeout,
+                },
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => CallEvent::Timer,
+            };
+            let commands = call.handle(event, Instant::now().into_std());
+            self.carry_out(commands).await;
+        }
+    }
+
+    /// The machine's view of a dialog state; `None` for states it need not know.
+    fn dialog_event(&mut self, state: DialogState) -> Option<CallEvent> {
+        match state {
+            DialogState::Confirmed(_, _) => {
+                let answer = self.dialog.last_remote_ack().map(|ack| ack.body);
+                Some(CallEvent::Acked { answer })
+            }
+            DialogState::Updated(_, request, handle) => {
+                let id = self.hold(handle);
+                Some(CallEvent::ReOffer {
+                    request: id,
+                    offer: request.body,
+                })
+            }
+            DialogState::Info(_, request, handle) => {
+                let content_type = request.header_value("Content-Type");
+                let id = self.hold(handle);
+                Some(CallEvent::Info {
+                    request: id,
+                    content_type,
+                    body: request.body,
+                })
+            }
+            DialogState::Options(_, _, handle) => {
+                let id = self.hold(handle);
+                Some(CallEvent::Options { request: id })
+            }
+            DialogState::Terminated(_, reason) => Some(CallEvent::DialogEnded(match reason {
+                TerminatedReason::Timeout => DialogEnd::NoAck,
+                TerminatedReason::UacCancel => DialogEnd::Cancel,
+                _ => DialogEnd::Bye,
+            })),
+            other => {
+                debug!(state = %other, "dialog state");
+                None
+            }
+        }
+    }
+
+    fn hold(&mut self, handle: TransactionHandle) -> RequestId {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.requests.insert(id, handle);
+        id
+    }
+
+    async fn carry_out(&mut self, commands: Vec<Command>) {
+        for command in commands {
+            self.perform(command).await;
+        }
+    }
+
+    async fn perform(&mut self, command: Command) {
+        let env = self.env;
+        match command {
+            Command::Ring => {
+                if let Err(err) = self.dialog.ringing(None, None) {
+                    debug!(error = %err, "could not send 180");
+                }
+            }
+            Command::Answer { sdp } => {
+                let sdp_type = Header::ContentType("application/sdp".into());
+                if let Err(err) = self
+                    .dialog
+                    .accept(Some(vec![sdp_type]), Some(sdp.into_bytes()))
+                {
+                    warn!(error = %err, "could not answer the call");
+                }
+            }
+            Command::Refuse { status } => {
+                info!(status, "refusing the call");
+                if let Err(err) = self.dialog.reject(Some(StatusCode::from(status)), None) {
+                    debug!(error = %err, "could not refuse the call");
+                }
+            }
+            Command::Respond {
+                request,
+                status,
+                sdp,
+            } => {
+                let Some(handle) = self.requests.remove(&request) else {
+                    return;
+                };
+                let headers = sdp
+                    .as_ref()
+                    .map(|_| vec![Header::ContentType("application/sdp".into())]);
+                let body = sdp.map(String::into_bytes);
+                if let Err(err) = handle
+                    .respond(StatusCode::from(status), headers, body)
+                    .await
+                {
+                    debug!(error = %err, "could not answer an in-dialog request");
+                }
+            }
+            Command::StartMedia(media) | Command::UpdateMedia(media) => {
+                if let Err(err) = self.leg.apply(&media) {
+                    warn!(error = %err, "media could not start");
+                    self.immediate.push_back(CallEvent::MediaTimeout);
+                }
+            }
+            Command::Audio(on) => self.leg.set_audio(on),
+            Command::Play(ids) => {
+                if !self.leg.play_sequence(&env.prompts, &ids) {
+                    // Nothing playable: the machine must not wait for audio that never ends.
+                    self.immediate.push_back(CallEvent::PlaybackFinished);
+                }
+            }
+            Command::Speak(sounds) => {
+                if !self.leg.speak(&env.prompts, env.tts.as_ref(), &sounds) {
+                    self.immediate.push_back(CallEvent::PlaybackFinished);
+                }
+            }
+            Command::StopPlayback => self.leg.stop_playback(),
+            Command::Recognise {
+                id,
+                pcm,
+                hints,
+                early,
+            } => self.recognise(id, pcm, hints, early),
+            Command::Lookup { id, source, args } => {
+                // LookupArg's Debug masks sensitive values.
+                let shown: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+                info!(%source, args = %shown.join(", "), "lookup");
+                let Some(data) = env.data.clone() else {
+                    let result =
+                        crate::dialplan::LookupResult::Error("no data source is configured".into());
+                    self.immediate
+                        .push_back(CallEvent::LookupDone { id, result });
+                    return;
+                };
+                let facts = self.facts.clone();
+                self.work.spawn(async move {
+                    let result = data.lookup(&source, &args, &facts).await;
+                    CallEvent::LookupDone { id, result }
+                });
+            }
+            Command::Transfer { queue, context } => {
+                let context = serde_json::to_string(&context).unwrap_or_default();
+                info!(%queue, %context, "transfer requested");
+                self.immediate.push_back(CallEvent::TransferFailed {
+                    reason: "agent queues are not available yet".into(),
+                });
+            }
+            Command::Bye => {
+                if let Err(err) = self.dialog.bye().await {
+                    debug!(error = %err, "BYE failed");
+                }
+            }
+            Command::Release => self.release().await,
+        }
+    }
+
+    /// Hands an utterance to the pool; a busy pool declines early ones, a full pool
+    /// answers at once that nothing was heard.
+    fn recognise(
+        &mut self,
+        id: u64,
+        pcm: Vec<i16>,
+        hints: crate::asr::RecognitionHints,
+        early: bool,
+    ) {
+        let Some(pool) = self.env.asr.as_ref() else {
+            self.immediate.push_back(CallEvent::Recognised {
+                id,
+                result: Err("no recogniser".into()),
+            });
+            return;
+        };
+        if early && !has_idle_worker(pool) {
+            self.immediate.push_back(CallEvent::Recognised {
+                id,
+                result: Err("busy: early recognition declined".into()),
+            });
+            return;
+        }
+        match pool.submit(pcm, hints) {
+            Ok(pending) => {
+                self.work.spawn(async move {
+                    let result = match pending.await {
+                        Ok(Ok(transcript)) => Ok(transcript),
+                        Ok(Err(err)) => {
+                            warn!(error = %err, "recognition failed");
+                            Err(err.to_string())
+                        }
+                        Err(_) => Err("the recogniser went away".to_string()),
+                    };
+                    CallEvent::Recognised { id, result }
+                });
+            }
+            Err(full) => {
+                if !early {
+                    warn!(%full, "speech recognition saturated: utterance dropped");
+                }
+                self.immediate.push_back(CallEvent::Recognised {
+                    id,
+                    result: Err(full.to_string()),
+                });
+            }
+        }
+    }
+
+    /// Ends everything the call holds: its work, its media, its dialog.
+    async fn release(&mut self) {
+        self.released = true;
+        self.work.abort_all();
+        self.immediate.clear();
+        self.requests.clear();
+        self.leg.close().await;
+        self.env.dialogs.remove_dialog(&self.dialog.id());
+    }
+}
+
+/// Early decodes are a bet: placed only with a worker idle, so that a busy pool spends its
+/// cores on utterances that are surely finished.
+fn has_idle_worker(pool: &Pool) -> bool {
+    let stats = pool.stats();
+    stats.pending < stats.workers
+}
+
+fn parties(invite: &rsipstack::sip::Request) -> Parties {
+    let user = |uri: Option<rsipstack::sip::Uri>| {
+        uri.and_then(|u| u.user().map(str::to_string))
+            .unwrap_or_default()
+    };
+    Parties {
+        from: user(invite.from_header().ok().and_then(|f| f.uri().ok())),
+        to: user(invite.to_header().ok().and_then(|t| t.uri().ok())),
+    }
+}
