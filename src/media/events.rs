@@ -76,6 +76,19 @@ impl MediaEvents {
         }
     }
 
+    /// The next event if one is waiting (control events first).
+    pub fn try_recv(&mut self) -> Result<MediaEvent, tokio::sync::mpsc::error::TryRecvError> {
+        match self.control.try_recv() {
+            Ok(event) => Ok(event),
+            Err(closed @ tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                self.audio.try_recv().map(MediaEvent::Audio).map_err(|_| closed)
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                self.audio.try_recv().map(MediaEvent::Audio)
+            }
+        }
+    }
+
     /// Whether the owner wants caller audio. Off: no frames are queued (frames already
     /// queued are discarded), digits and the other control events still come.
     pub fn set_audio(&mut self, wanted: bool) {
