@@ -80,11 +80,7 @@ fn call_with_rtp_and_rfc2833_digits_over_udp() {
 fn call_over_tcp() {
     let server = TestServer::start("");
     sipp(server.sip_tcp, "call_rtp_dtmf.xml", "t1", 30);
-    assert!(
-        server.wait_for_log("digit=3", PATIENCE),
-        "{}",
-        server.log()
-    );
+    assert!(server.wait_for_log("digit=3", PATIENCE), "{}", server.log());
 }
 
 #[test]
@@ -131,11 +127,7 @@ fn missing_ack_retransmits_200_then_sends_bye() {
         copies >= 4,
         "expected the 200 OK resent at least 4 times, SIPp saw {copies}:\n{screen}"
     );
-    assert!(
-        server.wait_for_log("NoAck", PATIENCE),
-        "{}",
-        server.log()
-    );
+    assert!(server.wait_for_log("NoAck", PATIENCE), "{}", server.log());
 }
 
 #[test]

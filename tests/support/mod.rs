@@ -141,9 +141,7 @@ impl TestServer {
             Err(_) => {
                 child.kill().ok();
                 let log = log.lock().map(|l| l.clone()).unwrap_or_default();
-                panic!(
-                    "server did not become ready within {READY_WITHIN:?}; its log:\n{log}"
-                );
+                panic!("server did not become ready within {READY_WITHIN:?}; its log:\n{log}");
             }
         };
         // Shown with a failing test's output: a slow start points at the machine, not the test.

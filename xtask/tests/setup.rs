@@ -85,13 +85,21 @@ fn missing_packages_are_installed_with_apt_get_after_saying_why() {
     assert!(out.status.success(), "{stderr}");
     let log = std::fs::read_to_string(scratch.0.join("apt.log")).unwrap();
     assert_eq!(
-        log,
-        "update\ninstall -y --no-install-recommends clang sox\n",
+        log, "update\ninstall -y --no-install-recommends clang sox\n",
         "{stderr}"
     );
-    assert!(stderr.contains("clang") && stderr.contains("bindgen"), "{stderr}");
-    assert!(stderr.contains("sox") && stderr.contains("render"), "{stderr}");
-    assert!(!stderr.contains("cmake"), "only the missing ones are named: {stderr}");
+    assert!(
+        stderr.contains("clang") && stderr.contains("bindgen"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sox") && stderr.contains("render"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cmake"),
+        "only the missing ones are named: {stderr}"
+    );
 }
 
 #[test]
