@@ -8,7 +8,7 @@ use hotline::media::port_allocator::PortAllocator;
 use sip_testbench::caller::{CallPlan, EndedBy, find_exact, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::time::Duration;
-use support::{TestServer, as_heard};
+use support::{PATIENCE, TestServer, as_heard};
 
 fn plan(
     server: std::net::SocketAddr,
@@ -70,7 +70,7 @@ async fn keys_are_reported_and_read_back() {
     assert_eq!(report.status, 200);
     for key in ["digit=4", "digit=2", "digit=#"] {
         assert!(
-            server.wait_for_log(key, Duration::from_secs(2)),
+            server.wait_for_log(key, PATIENCE),
             "{key} missing:\n{}",
             server.log()
         );
@@ -91,7 +91,7 @@ async fn demo_hangs_up_by_itself_over_tcp() {
     assert_eq!(report.status, 200);
     assert_eq!(report.ended_by, EndedBy::Server);
     assert!(
-        server.wait_for_log("reason=DemoFinished", Duration::from_secs(2)),
+        server.wait_for_log("reason=DemoFinished", PATIENCE),
         "{}",
         server.log()
     );

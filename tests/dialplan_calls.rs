@@ -7,7 +7,7 @@ use hotline::media::port_allocator::PortAllocator;
 use sip_testbench::caller::{CallPlan, CallReport, EndedBy, find_exact, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::time::Duration;
-use support::{TestServer, as_heard, middle, repo_root};
+use support::{PATIENCE, TestServer, as_heard, middle, repo_root};
 
 fn keypad_server() -> TestServer {
     let path = repo_root().join("tests/fixtures/keypad.yaml");
@@ -70,7 +70,7 @@ async fn keyed_code_is_read_back_and_the_dialplan_hangs_up() {
     let goodbye = find_exact(&report.heard, &as_heard("goodbye")).expect("goodbye");
     assert!(seven < goodbye);
     assert!(
-        server.wait_for_log("dialplan hangs up", Duration::from_secs(2)),
+        server.wait_for_log("dialplan hangs up", PATIENCE),
         "{}",
         server.log()
     );
@@ -140,7 +140,7 @@ async fn a_changed_dialplan_is_reloaded_and_a_broken_change_is_refused() {
     )
     .expect("write broken");
     assert!(
-        server.wait_for_log("dialplan change refused", Duration::from_secs(5)),
+        server.wait_for_log("dialplan change refused", PATIENCE),
         "{}",
         server.log()
     );
@@ -157,7 +157,7 @@ async fn a_changed_dialplan_is_reloaded_and_a_broken_change_is_refused() {
     )
     .expect("write changed");
     assert!(
-        server.wait_for_log("dialplan reloaded", Duration::from_secs(5)),
+        server.wait_for_log("dialplan reloaded", PATIENCE),
         "{}",
         server.log()
     );

@@ -16,7 +16,7 @@ use tokio::time::{Instant, timeout};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Upper bound for anything awaited: generous, only hit when something is broken.
-const PATIENCE: Duration = Duration::from_secs(10);
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A port range of its own for every call: a port freed by one test and bound again by
 /// another would otherwise receive the first test's stray packets.

@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{TestServer, free_udp_port, repo_root};
+use support::{PATIENCE, TestServer, free_udp_port, repo_root};
 
 fn start_sipp(server: std::net::SocketAddr, scenario: &str) -> (Child, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -57,7 +57,7 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitS
 }
 
 fn wait_active_calls(server: &TestServer, n: u64) {
-    let end = Instant::now() + Duration::from_secs(10);
+    let end = Instant::now() + PATIENCE;
     while Instant::now() < end {
         if server.health()["active_calls"].as_u64() == Some(n) {
             return;
@@ -73,10 +73,10 @@ fn sigterm_hangs_up_active_calls_and_exits() {
     let (mut caller, _dir) = start_sipp(server.sip_udp, "wait_for_bye.xml");
     wait_active_calls(&server, 1);
     let status = server
-        .terminate(Duration::from_secs(10))
-        .expect("server exits within 10 s");
+        .terminate(PATIENCE)
+        .expect("server exits once its call is hung up");
     assert!(status.success(), "exit status {status:?}");
-    let sipp = wait_exit(&mut caller, Duration::from_secs(10)).expect("SIPp finished");
+    let sipp = wait_exit(&mut caller, PATIENCE).expect("SIPp finished");
     assert!(sipp.success(), "the caller did not receive BYE");
     assert!(server.log().contains("reason=Shutdown"), "{}", server.log());
 }
@@ -89,9 +89,9 @@ fn new_calls_get_503_while_draining() {
     wait_active_calls(&server, 1);
     let udp = server.sip_udp;
     support::signal(&server, "TERM");
-    assert!(server.wait_for_log("draining", Duration::from_secs(5)));
+    assert!(server.wait_for_log("draining", PATIENCE));
     let (mut late, _d2) = start_sipp(udp, "expect_503.xml");
-    let late_status = wait_exit(&mut late, Duration::from_secs(10)).expect("SIPp finished");
+    let late_status = wait_exit(&mut late, PATIENCE).expect("SIPp finished");
     assert!(
         late_status.success(),
         "a new INVITE while draining must get 503 with Retry-After"

@@ -11,11 +11,11 @@ use sip_wire::{Key, Message};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use support::TestServer;
+use support::{PATIENCE, TestServer};
 
 /// Reads SIP messages off a stream until one answers `key` with a final status.
 fn final_answer(stream: &mut TcpStream, pending: &mut Vec<u8>, key: &Key) -> Option<Message> {
-    let end = Instant::now() + Duration::from_secs(5);
+    let end = Instant::now() + PATIENCE;
     while Instant::now() < end {
         while let Some(head_end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = Message::parse(&pending[..head_end + 4])?;

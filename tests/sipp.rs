@@ -5,8 +5,7 @@
 mod support;
 
 use std::process::Command;
-use std::time::Duration;
-use support::{TestServer, free_udp_port, repo_root};
+use support::{PATIENCE, TestServer, free_udp_port, repo_root};
 
 /// Runs one scenario against `server` over `transport` ("u1" or "t1"); panics with SIPp's
 /// own error output when the scenario fails.
@@ -70,7 +69,7 @@ fn call_with_rtp_and_rfc2833_digits_over_udp() {
     sipp(server.sip_udp, "call_rtp_dtmf.xml", "u1", 30);
     for digit in ["digit=1", "digit=2", "digit=3"] {
         assert!(
-            server.wait_for_log(digit, Duration::from_secs(2)),
+            server.wait_for_log(digit, PATIENCE),
             "server did not report {digit}:\n{}",
             server.log()
         );
@@ -81,11 +80,7 @@ fn call_with_rtp_and_rfc2833_digits_over_udp() {
 fn call_over_tcp() {
     let server = TestServer::start("");
     sipp(server.sip_tcp, "call_rtp_dtmf.xml", "t1", 30);
-    assert!(
-        server.wait_for_log("digit=3", Duration::from_secs(2)),
-        "{}",
-        server.log()
-    );
+    assert!(server.wait_for_log("digit=3", PATIENCE), "{}", server.log());
 }
 
 #[test]
@@ -93,7 +88,7 @@ fn cancel_before_answer_gets_200_and_487() {
     let server = TestServer::start("[calls]\nanswer_delay_ms = 3000\n");
     sipp(server.sip_udp, "cancel.xml", "u1", 20);
     assert!(
-        server.wait_for_log("Cancelled", Duration::from_secs(2)),
+        server.wait_for_log("Cancelled", PATIENCE),
         "{}",
         server.log()
     );
@@ -132,11 +127,7 @@ fn missing_ack_retransmits_200_then_sends_bye() {
         copies >= 4,
         "expected the 200 OK resent at least 4 times, SIPp saw {copies}:\n{screen}"
     );
-    assert!(
-        server.wait_for_log("NoAck", Duration::from_secs(2)),
-        "{}",
-        server.log()
-    );
+    assert!(server.wait_for_log("NoAck", PATIENCE), "{}", server.log());
 }
 
 #[test]
@@ -151,7 +142,7 @@ fn max_duration_ends_the_call_with_bye() {
     let server = TestServer::start("[calls]\nmax_duration_secs = 1\n");
     sipp(server.sip_udp, "wait_for_bye.xml", "u1", 10);
     assert!(
-        server.wait_for_log("reason=MaxDuration", Duration::from_secs(2)),
+        server.wait_for_log("reason=MaxDuration", PATIENCE),
         "{}",
         server.log()
     );
@@ -170,7 +161,7 @@ fn invite_without_sdp_gets_our_offer_and_takes_the_answer_from_the_ack() {
     sipp(server.sip_udp, "late_offer.xml", "u1", 20);
     for digit in ["digit=1", "digit=2", "digit=3"] {
         assert!(
-            server.wait_for_log(digit, Duration::from_secs(2)),
+            server.wait_for_log(digit, PATIENCE),
             "{digit} missing:\n{}",
             server.log()
         );

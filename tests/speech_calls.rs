@@ -11,22 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::{TestServer, as_heard, repo_root};
 
-/// The model the server will load, fetched once through the real path when missing.
-fn ensure_model() {
-    hotline::asr::ensure_model(&repo_root().join("models"), "tiny.en-q8_0", true).expect("model");
-}
-
 fn speech_server() -> TestServer {
     server_for("tests/fixtures/speech.yaml")
 }
 
 fn server_for(dialplan: &str) -> TestServer {
-    ensure_model();
     let path = repo_root().join(dialplan);
     TestServer::start(&format!(
-        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nmodel_dir = \"{}\"\nworkers = 1\n",
-        path.display(),
-        repo_root().join("models").display()
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nworkers = 1\n",
+        path.display()
     ))
 }
 
@@ -161,11 +154,9 @@ async fn an_accepted_early_transcript_ends_the_turn_before_the_end_silence() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("speech-long-silence.yaml");
     std::fs::write(&path, fixture).expect("write fixture");
-    ensure_model();
     let server = TestServer::start(&format!(
-        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nmodel_dir = \"{}\"\nworkers = 1\n",
-        path.display(),
-        repo_root().join("models").display()
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nworkers = 1\n",
+        path.display()
     ));
     let report = call_speaking(&server, "balance-slt.wav", 5500).await;
     std::fs::remove_dir_all(&dir).ok();

