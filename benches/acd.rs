@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use hotline::acd::{
     Acd, AcdConfig, AcdEvent, AgentId, Arrival, CallerPriority, Decision, QueueConfig,
-    QueuedCallId, Strategy, WidenStep,
+    QueuedCallId, RoutingStrategy, WidenStep,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -22,14 +22,14 @@ const WAITING: usize = 10_000;
 const ROUNDS: usize = 20_000;
 const EXTRA_SKILLS: [&str; 3] = ["spanish", "billing", "business"];
 
-fn config(strategy: Strategy) -> AcdConfig {
+fn config(strategy: RoutingStrategy) -> AcdConfig {
     let mut queue = QueueConfig {
         strategy,
         wrap_up_secs: 0,
         announce: false,
         ..QueueConfig::default()
     };
-    if strategy == Strategy::Skills {
+    if strategy == RoutingStrategy::Skills {
         queue.skills = vec!["support".into()];
         queue.min_proficiency = 4;
         queue.widen = vec![
@@ -54,7 +54,7 @@ struct Load {
     rng: StdRng,
     now: DateTime<Utc>,
     next_call: usize,
-    strategy: Strategy,
+    strategy: RoutingStrategy,
     /// Calls currently bridged, by agent.
     talking: Vec<(QueuedCallId, AgentId)>,
     /// Offers out, waiting for an answer.
@@ -63,7 +63,7 @@ struct Load {
 }
 
 impl Load {
-    fn new(strategy: Strategy) -> Self {
+    fn new(strategy: RoutingStrategy) -> Self {
         let mut load = Load {
             acd: Acd::new(&config(strategy)),
             rng: StdRng::seed_from_u64(11),
@@ -76,7 +76,7 @@ impl Load {
         };
         for n in 0..AGENTS {
             let mut skills = BTreeMap::new();
-            if strategy == Strategy::Skills {
+            if strategy == RoutingStrategy::Skills {
                 skills.insert("support".to_string(), load.rng.random_range(1..=5u8));
                 for extra in EXTRA_SKILLS {
                     if load.rng.random_bool(0.5) {
@@ -119,7 +119,7 @@ impl Load {
         let call = QueuedCallId(format!("call-{}", self.next_call));
         self.waiting.push(call.clone());
         let priority = CallerPriority(if self.rng.random_bool(0.2) { 2 } else { 1 });
-        let skills = if self.strategy == Strategy::Skills && self.rng.random_bool(0.3) {
+        let skills = if self.strategy == RoutingStrategy::Skills && self.rng.random_bool(0.3) {
             vec![EXTRA_SKILLS[self.rng.random_range(0..EXTRA_SKILLS.len())].to_string()]
         } else {
             Vec::new()
@@ -203,12 +203,16 @@ fn row(strategy: &str, what: &str, mut times: Vec<Duration>) {
 fn main() {
     println!("{AGENTS} agents, {WAITING} waiting callers, {ROUNDS} rounds per strategy");
     println!();
-    println!("| strategy     | decision                           |      n |  p50 µs |  p99 µs |  max µs |");
-    println!("|--------------|------------------------------------|--------|----------|----------|----------|");
+    println!(
+        "| strategy     | decision                           |      n |  p50 µs |  p99 µs |  max µs |"
+    );
+    println!(
+        "|--------------|------------------------------------|--------|----------|----------|----------|"
+    );
     for (name, strategy) in [
-        ("longest_idle", Strategy::LongestIdle),
-        ("round_robin", Strategy::RoundRobin),
-        ("skills", Strategy::Skills),
+        ("longest_idle", RoutingStrategy::LongestIdle),
+        ("round_robin", RoutingStrategy::RoundRobin),
+        ("skills", RoutingStrategy::Skills),
     ] {
         let mut load = Load::new(strategy);
         let (mut ended, mut answered, mut arrived, mut estimated, mut all) =

@@ -32,16 +32,22 @@ pub enum AgentState {
     Available,
     /// Reserved for `call`: their phone rings, or, for a callback, the caller is being
     /// called back first.
-    Offered { call: QueuedCallId },
+    Offered {
+        call: QueuedCallId,
+    },
     /// Talking to `call`'s caller.
-    OnCall { call: QueuedCallId },
+    OnCall {
+        call: QueuedCallId,
+    },
     /// After-call work until `until` (or until the agent says they are ready).
     WrapUp {
         #[serde(serialize_with = "super::clock::as_rfc3339")]
         until: DateTime<Utc>,
     },
     /// Not taking calls, with the reason they gave (or "no answer" after missed offers).
-    Away { reason: String },
+    Away {
+        reason: String,
+    },
 }
 
 /// The reason an agent is put away after too many missed offers in a row.
@@ -89,6 +95,9 @@ pub struct AcdAgent {
     /// The call being wrapped up, and the deadline that ends the wrap-up.
     pub wrapping: Option<FinishedCall>,
     pub wrap_up_timer: Option<TimerKey>,
+    /// Asked to log out or go away while talking: where they go when the call ends (the
+    /// call is never cut, and they are never offered another one meanwhile).
+    pub after_call: Option<AgentState>,
 }
 
 impl AcdAgent {
@@ -104,6 +113,7 @@ impl AcdAgent {
             misses: 0,
             wrapping: None,
             wrap_up_timer: None,
+            after_call: None,
         }
     }
 
@@ -123,9 +133,9 @@ impl AcdAgent {
     /// The agent's level for a set of skills: their weakest proficiency among them (5 when
     /// none are asked), `None` when they lack one.
     pub fn level(&self, skills: &[String]) -> Option<u8> {
-        skills
-            .iter()
-            .try_fold(5u8, |level, skill| self.skills.get(skill).map(|p| level.min(*p)))
+        skills.iter().try_fold(5u8, |level, skill| {
+            self.skills.get(skill).map(|p| level.min(*p))
+        })
     }
 }
 
@@ -150,7 +160,9 @@ mod tests {
         assert!(!agent.offerable());
         agent.registered = true;
         assert!(agent.offerable());
-        agent.state = AgentState::Away { reason: "lunch".into() };
+        agent.state = AgentState::Away {
+            reason: "lunch".into(),
+        };
         assert!(!agent.offerable());
     }
 }

@@ -43,13 +43,19 @@ mod tests {
     fn time_going_backwards_counts_as_no_time() {
         let now = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(100);
         assert_eq!(elapsed(now, now - TimeDelta::seconds(5)), Duration::ZERO);
-        assert_eq!(elapsed(now - TimeDelta::seconds(5), now), Duration::from_secs(5));
+        assert_eq!(
+            elapsed(now - TimeDelta::seconds(5), now),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]
     fn a_huge_delay_saturates_instead_of_panicking() {
         let now = DateTime::<Utc>::UNIX_EPOCH;
         assert_eq!(later(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
-        assert_eq!(later(now, Duration::from_secs(2)), now + TimeDelta::seconds(2));
+        assert_eq!(
+            later(now, Duration::from_secs(2)),
+            now + TimeDelta::seconds(2)
+        );
     }
 }

@@ -26,7 +26,7 @@ pub struct AcdConfig {
 /// How a queue chooses among the agents free to take a caller.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum Strategy {
+pub enum RoutingStrategy {
     /// The agent who has been waiting longest since their last call (fairest workload).
     #[default]
     LongestIdle,
@@ -41,7 +41,7 @@ pub enum Strategy {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
-    pub strategy: Strategy,
+    pub strategy: RoutingStrategy,
     /// Skills every agent offered this queue's callers must have (the transfer may add more).
     pub skills: Vec<String>,
     /// `skills` strategy: the lowest proficiency (1-5) accepted when a caller arrives.
@@ -136,7 +136,7 @@ impl Default for AcdConfig {
 impl Default for QueueConfig {
     fn default() -> Self {
         Self {
-            strategy: Strategy::LongestIdle,
+            strategy: RoutingStrategy::LongestIdle,
             skills: Vec::new(),
             min_proficiency: 1,
             widen: Vec::new(),
@@ -269,7 +269,8 @@ impl AcdConfig {
 impl QueueConfig {
     /// A problem with this queue alone (the key and why), or `None`.
     pub fn problem(&self) -> Option<(&'static str, String)> {
-        let at_least_one = |key, value: u64| (value == 0).then(|| (key, "must be at least 1 second".to_string()));
+        let at_least_one =
+            |key, value: u64| (value == 0).then(|| (key, "must be at least 1 second".to_string()));
         if let Some(p) = at_least_one("ring_timeout_secs", self.ring_timeout_secs)
             .or_else(|| at_least_one("service_level_secs", self.service_level_secs))
             .or_else(|| at_least_one("announce_every_secs", self.announce_every_secs))
@@ -288,10 +289,16 @@ impl QueueConfig {
             return Some(("rona_misses", "must be at least 1".into()));
         }
         if self.callback.retry_delay_secs == 0 {
-            return Some(("retry_delay_secs", "callback: must be at least 1 second".into()));
+            return Some((
+                "retry_delay_secs",
+                "callback: must be at least 1 second".into(),
+            ));
         }
         if self.callback.ring_timeout_secs == 0 {
-            return Some(("ring_timeout_secs", "callback: must be at least 1 second".into()));
+            return Some((
+                "ring_timeout_secs",
+                "callback: must be at least 1 second".into(),
+            ));
         }
         if let (Some(overflow), Some(max_wait)) = (&self.overflow, self.max_wait_secs)
             && overflow.after_secs >= max_wait
@@ -314,9 +321,14 @@ impl QueueConfig {
                 format!("proficiency {} is outside 1-5", self.min_proficiency),
             ));
         }
-        if self.strategy != Strategy::Skills && (self.min_proficiency != 1 || !self.widen.is_empty())
+        if self.strategy != RoutingStrategy::Skills
+            && (self.min_proficiency != 1 || !self.widen.is_empty())
         {
-            let key = if self.widen.is_empty() { "min_proficiency" } else { "widen" };
+            let key = if self.widen.is_empty() {
+                "min_proficiency"
+            } else {
+                "widen"
+            };
             return Some((key, "proficiencies need strategy = \"skills\"".into()));
         }
         let mut previous = (0, self.min_proficiency);
@@ -396,7 +408,10 @@ mod tests {
                 to: "general".into()
             })
         );
-        assert_eq!(cards.service_level_secs, 20, "the industry's 20 s by default");
+        assert_eq!(
+            cards.service_level_secs, 20,
+            "the industry's 20 s by default"
+        );
         assert_eq!(config.problem(), None);
     }
 
@@ -404,7 +419,7 @@ mod tests {
     fn a_queue_table_replaces_the_default_set() {
         let config = parse("[queues.sales]\nstrategy = \"round_robin\"\n");
         assert_eq!(config.queue_names().collect::<Vec<_>>(), ["sales"]);
-        assert_eq!(config.queues["sales"].strategy, Strategy::RoundRobin);
+        assert_eq!(config.queues["sales"].strategy, RoutingStrategy::RoundRobin);
         assert_eq!(config.problem(), None);
     }
 
@@ -412,8 +427,15 @@ mod tests {
     fn overflow_to_an_unknown_queue_is_refused() {
         let config = parse("[queues.a]\noverflow = { after_secs = 10, to = \"b\" }\n");
         let problem = config.problem().expect("refused");
-        assert_eq!((problem.table.as_str(), problem.key), ("acd.queues.a.overflow", "to"));
-        assert!(problem.message.contains("unknown queue \"b\""), "{}", problem.message);
+        assert_eq!(
+            (problem.table.as_str(), problem.key),
+            ("acd.queues.a.overflow", "to")
+        );
+        assert!(
+            problem.message.contains("unknown queue \"b\""),
+            "{}",
+            problem.message
+        );
     }
 
     #[test]
@@ -442,7 +464,10 @@ mod tests {
         let config = parse("[queues.a.callback]\nretry_delay_secs = 0\n");
         let problem = config.problem().expect("refused");
         assert_eq!(problem.table, "acd.queues.a.callback");
-        assert!(parse("[queues.a]\nwrap_up_secs = 0\n").problem().is_none(), "no wrap-up is fine");
+        assert!(
+            parse("[queues.a]\nwrap_up_secs = 0\n").problem().is_none(),
+            "no wrap-up is fine"
+        );
     }
 
     #[test]
@@ -453,7 +478,13 @@ mod tests {
             "[queues.a]\nstrategy = \"skills\"\nmin_proficiency = 5\n\
              widen = [{ after_secs = 10, min_proficiency = 0 }]\n",
         );
-        assert!(config.problem().expect("refused").message.contains("outside 1-5"));
+        assert!(
+            config
+                .problem()
+                .expect("refused")
+                .message
+                .contains("outside 1-5")
+        );
     }
 
     #[test]
@@ -464,7 +495,13 @@ mod tests {
         );
         assert_eq!(config.problem().map(|p| p.key), Some("widen"));
         let config = parse("[queues.a]\nwiden = [{ after_secs = 20, min_proficiency = 3 }]\n");
-        assert!(config.problem().expect("refused").message.contains("strategy"));
+        assert!(
+            config
+                .problem()
+                .expect("refused")
+                .message
+                .contains("strategy")
+        );
     }
 
     #[test]

@@ -30,11 +30,12 @@
 //!   answers, the agent's phone rings. An unanswered callback frees the agent and is tried
 //!   again after `retry_delay_secs`, at most `retries` more times, then given up.
 //! - **After the call**, the agent wraps up for `wrap_up_secs` (or until they say they are
-//!   ready), then is available again.
+//!   ready), then is available again. An agent who logs out or goes away while talking
+//!   does so when the call ends (without wrap-up); the call is never cut.
 
 use super::agent::{AcdAgent, AgentState, FinishedCall, NO_ANSWER};
 use super::clock::{elapsed, later};
-use super::config::{AcdConfig, PROFICIENCY_RANGE, Strategy};
+use super::config::{AcdConfig, PROFICIENCY_RANGE, RoutingStrategy};
 use super::decisions::{Decision, Ignored, NotQueuedReason, OfferReach, QueueRecord, RecordKind};
 use super::entry::{Entry, EntryStatus, EntryTimers, PassedOver, Reach};
 use super::estimate::{WaitEstimate, estimate};
@@ -111,9 +112,7 @@ impl<S: AcdStore> Acd<S> {
             } => self.logged_in(agent, queues, skills, registered, now, &mut out),
             AcdEvent::AgentLoggedOut { agent } => self.logged_out(&agent, now, &mut out),
             AcdEvent::AgentRegistered { agent } => self.registered(&agent, true, now, &mut out),
-            AcdEvent::AgentUnregistered { agent } => {
-                self.registered(&agent, false, now, &mut out)
-            }
+            AcdEvent::AgentUnregistered { agent } => self.registered(&agent, false, now, &mut out),
             AcdEvent::AgentReady { agent } => self.ready(&agent, now, &mut out),
             AcdEvent::AgentAway { agent, reason } => self.away(&agent, reason, now, &mut out),
             AcdEvent::QueueOpened { queue } => self.set_open(&queue, true, &mut out),
@@ -255,7 +254,13 @@ impl<S: AcdStore> Acd<S> {
         Some(entry)
     }
 
-    fn offer_timed_out(&mut self, call: &QueuedCallId, key: TimerKey, at: DateTime<Utc>, out: &mut Out) {
+    fn offer_timed_out(
+        &mut self,
+        call: &QueuedCallId,
+        key: TimerKey,
+        at: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let Some(entry) = self.take_timer(call, key, |t| &mut t.offer) else {
             return;
         };
@@ -303,7 +308,7 @@ impl<S: AcdStore> Acd<S> {
         let widen = self
             .store
             .queue(&entry.queue)
-            .filter(|q| q.config.strategy == Strategy::Skills)
+            .filter(|q| q.config.strategy == RoutingStrategy::Skills)
             .and_then(|q| q.config.next_widening_after(entry.waited(now)))
             .map(|after| later(entry.arrived, after));
         entry.passed_over.retain(|p| p.until > now);
@@ -345,7 +350,10 @@ impl<S: AcdStore> Acd<S> {
     }
 
     fn not_now(&self, call: Option<&QueuedCallId>, agent: Option<&AgentId>, out: &mut Out) {
-        let state = match (call.and_then(|c| self.store.entry(c)), agent.and_then(|a| self.store.agent(a))) {
+        let state = match (
+            call.and_then(|c| self.store.entry(c)),
+            agent.and_then(|a| self.store.agent(a)),
+        ) {
             (_, Some(agent)) if call.is_none() => agent.state.name(),
             (Some(entry), _) => match entry.status {
                 EntryStatus::Waiting => "waiting",
@@ -401,7 +409,9 @@ impl<S: AcdStore> Acd<S> {
 
     fn enqueue(&mut self, arrival: Arrival, now: DateTime<Utc>, out: &mut Out) {
         if self.store.entry(&arrival.call).is_some() {
-            out.push(Decision::Ignored(Ignored::AlreadyQueued { call: arrival.call }));
+            out.push(Decision::Ignored(Ignored::AlreadyQueued {
+                call: arrival.call,
+            }));
             return;
         }
         let refuse = |reason, out: &mut Out| {
@@ -497,7 +507,8 @@ impl<S: AcdStore> Acd<S> {
             });
         }
         self.cancel(&mut entry.timers.announce);
-        entry.timers.announce = Some(self.set_timer(later(now, every), Timer::Announce(entry.call.clone())));
+        entry.timers.announce =
+            Some(self.set_timer(later(now, every), Timer::Announce(entry.call.clone())));
         self.store.put_entry(entry);
     }
 
@@ -530,7 +541,13 @@ impl<S: AcdStore> Acd<S> {
         }
     }
 
-    fn offer(&mut self, call: &QueuedCallId, agent_id: &AgentId, now: DateTime<Utc>, out: &mut Out) {
+    fn offer(
+        &mut self,
+        call: &QueuedCallId,
+        agent_id: &AgentId,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let (Some(mut entry), Some(mut agent)) = (
             self.store.entry(call).cloned(),
             self.store.agent(agent_id).cloned(),
@@ -584,17 +601,32 @@ impl<S: AcdStore> Acd<S> {
 
     /// An offer failed: count the miss against the agent, put the caller back in their
     /// place, then find each of them someone else.
-    fn missed(&mut self, entry: Entry, agent_id: &AgentId, cause: LegFailure, now: DateTime<Utc>, out: &mut Out) {
+    fn missed(
+        &mut self,
+        entry: Entry,
+        agent_id: &AgentId,
+        cause: LegFailure,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let (misses_allowed, reoffer_delay) = self
             .store
             .queue(&entry.queue)
-            .map(|q| (q.config.rona_misses, Duration::from_secs(q.config.reoffer_delay_secs)))
+            .map(|q| {
+                (
+                    q.config.rona_misses,
+                    Duration::from_secs(q.config.reoffer_delay_secs),
+                )
+            })
             .unwrap_or((1, Duration::ZERO));
         if let Some(c) = self.counters(&entry.queue) {
             c.missed_offers += 1;
         }
         if let Some(mut agent) = self.store.agent(agent_id).cloned()
-            && agent.state == (AgentState::Offered { call: entry.call.clone() })
+            && agent.state
+                == (AgentState::Offered {
+                    call: entry.call.clone(),
+                })
         {
             agent.misses += 1;
             agent.state = if agent.misses >= misses_allowed {
@@ -643,15 +675,18 @@ impl<S: AcdStore> Acd<S> {
             self.overflow(entry, now, out);
             return;
         }
-        self.arm_rematch(&mut entry, now);
-        let call = entry.call.clone();
-        self.store.put_entry(entry);
-        self.match_entry(&call, now, out);
+        self.stay(entry, now, out);
     }
 
     /// Withdraws an offer for the agent's own reasons (logged out, went away): the caller
     /// goes back to their place; no miss is counted.
-    fn withdraw(&mut self, call: &QueuedCallId, agent: &AgentId, now: DateTime<Utc>, out: &mut Out) {
+    fn withdraw(
+        &mut self,
+        call: &QueuedCallId,
+        agent: &AgentId,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let Some(entry) = self.store.entry(call).cloned() else {
             return;
         };
@@ -674,25 +709,29 @@ impl<S: AcdStore> Acd<S> {
         self.requeue(entry, now, out);
     }
 
+    /// Puts a waiting caller (back) in line where they are and looks for an agent.
+    fn stay(&mut self, mut entry: Entry, now: DateTime<Utc>, out: &mut Out) {
+        self.arm_rematch(&mut entry, now);
+        let call = entry.call.clone();
+        self.store.put_entry(entry);
+        self.match_entry(&call, now, out);
+    }
+
     fn overflow(&mut self, mut entry: Entry, now: DateTime<Utc>, out: &mut Out) {
-        let Some(to) = self
+        let to = self
             .store
             .queue(&entry.queue)
             .and_then(|q| q.config.overflow.as_ref())
-            .map(|o| o.to.clone())
-        else {
-            return;
-        };
-        let Some(target_skills) = self.store.queue(&to).map(|q| q.config.skills.clone()) else {
-            return;
-        };
-        if !self.staffed(&to) {
+            .map(|o| o.to.clone());
+        let target = to.and_then(|to| {
+            let skills = self.store.queue(&to)?.config.skills.clone();
+            self.staffed(&to).then_some((to, skills))
+        });
+        let Some((to, target_skills)) = target else {
             // Nobody to overflow to: staying where they are keeps their chances.
-            let call = entry.call.clone();
-            self.store.put_entry(entry);
-            self.match_entry(&call, now, out);
+            self.stay(entry, now, out);
             return;
-        }
+        };
         if let Some(c) = self.counters(&entry.queue) {
             c.overflowed += 1;
         }
@@ -722,9 +761,7 @@ impl<S: AcdStore> Acd<S> {
             self.time_out(entry, now, out);
             return;
         }
-        self.arm_rematch(&mut entry, now);
-        self.store.put_entry(entry);
-        self.match_entry(&call, now, out);
+        self.stay(entry, now, out);
     }
 
     fn time_out(&mut self, mut entry: Entry, now: DateTime<Utc>, out: &mut Out) {
@@ -744,7 +781,9 @@ impl<S: AcdStore> Acd<S> {
     /// The caller hung up, or a bridged call ended.
     fn hung_up(&mut self, call: &QueuedCallId, now: DateTime<Utc>, out: &mut Out) {
         let Some(mut entry) = self.store.entry(call).cloned() else {
-            out.push(Decision::Ignored(Ignored::UnknownCall { call: call.clone() }));
+            out.push(Decision::Ignored(Ignored::UnknownCall {
+                call: call.clone(),
+            }));
             return;
         };
         self.cancel_all(&mut entry);
@@ -784,7 +823,13 @@ impl<S: AcdStore> Acd<S> {
         }
     }
 
-    fn abandoned(&mut self, entry: &Entry, agent: Option<AgentId>, now: DateTime<Utc>, out: &mut Out) {
+    fn abandoned(
+        &mut self,
+        entry: &Entry,
+        agent: Option<AgentId>,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         if let Some(c) = self.counters(&entry.queue) {
             c.abandoned += 1;
         }
@@ -794,16 +839,21 @@ impl<S: AcdStore> Acd<S> {
 
     /// A bridged call ended: the agent wraps up (or, logged out meanwhile, the talk time is
     /// the whole handle time).
-    fn call_ended(&mut self, queue: &str, agent_id: &AgentId, call: &QueuedCallId, talk: Duration, now: DateTime<Utc>, out: &mut Out) {
+    fn call_ended(
+        &mut self,
+        queue: &str,
+        agent_id: &AgentId,
+        call: &QueuedCallId,
+        talk: Duration,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let finished = FinishedCall {
             queue: queue.to_string(),
             talk,
             ended: now,
         };
-        let wrap_up = self
-            .store
-            .queue(queue)
-            .map_or(0, |q| q.config.wrap_up_secs);
+        let wrap_up = self.store.queue(queue).map_or(0, |q| q.config.wrap_up_secs);
         let Some(mut agent) = self
             .store
             .agent(agent_id)
@@ -814,7 +864,11 @@ impl<S: AcdStore> Acd<S> {
             return;
         };
         agent.wrapping = Some(finished);
-        if wrap_up == 0 {
+        if let Some(next) = agent.after_call.take() {
+            self.end_wrap_up(&mut agent, now);
+            agent.state = next;
+            self.put_agent(agent, out);
+        } else if wrap_up == 0 {
             self.end_wrap_up(&mut agent, now);
             agent.state = AgentState::Available;
             agent.idle_since = now;
@@ -845,7 +899,13 @@ impl<S: AcdStore> Acd<S> {
         }
     }
 
-    fn answered(&mut self, call: &QueuedCallId, agent_id: &AgentId, now: DateTime<Utc>, out: &mut Out) {
+    fn answered(
+        &mut self,
+        call: &QueuedCallId,
+        agent_id: &AgentId,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let entry = self.store.entry(call).cloned();
         let Some(mut entry) = entry.filter(|e| {
             matches!(&e.status, EntryStatus::Offered { agent, connected: true, .. } if agent == agent_id)
@@ -891,7 +951,14 @@ impl<S: AcdStore> Acd<S> {
         self.store.put_entry(entry);
     }
 
-    fn offer_failed(&mut self, call: &QueuedCallId, agent: &AgentId, cause: LegFailure, now: DateTime<Utc>, out: &mut Out) {
+    fn offer_failed(
+        &mut self,
+        call: &QueuedCallId,
+        agent: &AgentId,
+        cause: LegFailure,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         let Some(entry) = self
             .store
             .entry(call)
@@ -901,7 +968,13 @@ impl<S: AcdStore> Acd<S> {
             self.not_now(Some(call), Some(agent), out);
             return;
         };
-        if matches!(entry.status, EntryStatus::Offered { connected: false, .. }) {
+        if matches!(
+            entry.status,
+            EntryStatus::Offered {
+                connected: false,
+                ..
+            }
+        ) {
             // A callback still reaching the caller: stop it, the caller keeps their place.
             out.push(Decision::CancelOffer {
                 call: call.clone(),
@@ -913,7 +986,9 @@ impl<S: AcdStore> Acd<S> {
 
     fn callback_requested(&mut self, call: &QueuedCallId, now: DateTime<Utc>, out: &mut Out) {
         let Some(mut entry) = self.store.entry(call).cloned() else {
-            out.push(Decision::Ignored(Ignored::UnknownCall { call: call.clone() }));
+            out.push(Decision::Ignored(Ignored::UnknownCall {
+                call: call.clone(),
+            }));
             return;
         };
         if !entry.is_waiting() || entry.reach != Reach::OnTheLine {
@@ -925,7 +1000,9 @@ impl<S: AcdStore> Acd<S> {
             .queue(&entry.queue)
             .is_some_and(|q| q.config.callback.allowed);
         if !(allowed && entry.callback_wanted) {
-            out.push(Decision::Ignored(Ignored::CallbackNotAllowed { call: call.clone() }));
+            out.push(Decision::Ignored(Ignored::CallbackNotAllowed {
+                call: call.clone(),
+            }));
             return;
         }
         entry.reach = Reach::CallBack { failures: 0 };
@@ -939,12 +1016,15 @@ impl<S: AcdStore> Acd<S> {
     }
 
     fn callback_connected(&mut self, call: &QueuedCallId, now: DateTime<Utc>, out: &mut Out) {
-        let Some(mut entry) = self
-            .store
-            .entry(call)
-            .cloned()
-            .filter(|e| matches!(e.status, EntryStatus::Offered { connected: false, .. }))
-        else {
+        let Some(mut entry) = self.store.entry(call).cloned().filter(|e| {
+            matches!(
+                e.status,
+                EntryStatus::Offered {
+                    connected: false,
+                    ..
+                }
+            )
+        }) else {
             self.not_now(Some(call), None, out);
             return;
         };
@@ -957,17 +1037,21 @@ impl<S: AcdStore> Acd<S> {
         }
         entry.reach = Reach::OnTheLine;
         self.cancel(&mut entry.timers.offer);
-        entry.timers.offer = Some(self.set_timer(later(now, ring_timeout), Timer::Offer(call.clone())));
+        entry.timers.offer =
+            Some(self.set_timer(later(now, ring_timeout), Timer::Offer(call.clone())));
         self.store.put_entry(entry);
     }
 
     fn callback_failed_event(&mut self, call: &QueuedCallId, now: DateTime<Utc>, out: &mut Out) {
-        let Some(mut entry) = self
-            .store
-            .entry(call)
-            .cloned()
-            .filter(|e| matches!(e.status, EntryStatus::Offered { connected: false, .. }))
-        else {
+        let Some(mut entry) = self.store.entry(call).cloned().filter(|e| {
+            matches!(
+                e.status,
+                EntryStatus::Offered {
+                    connected: false,
+                    ..
+                }
+            )
+        }) else {
             self.not_now(Some(call), None, out);
             return;
         };
@@ -980,9 +1064,18 @@ impl<S: AcdStore> Acd<S> {
 
     /// A callback attempt did not reach the caller: free the reserved agent (no miss: not
     /// their fault) and retry later, or give up after the last attempt.
-    fn callback_failed(&mut self, mut entry: Entry, agent_id: &AgentId, now: DateTime<Utc>, out: &mut Out) {
+    fn callback_failed(
+        &mut self,
+        mut entry: Entry,
+        agent_id: &AgentId,
+        now: DateTime<Utc>,
+        out: &mut Out,
+    ) {
         if let Some(mut agent) = self.store.agent(agent_id).cloned()
-            && agent.state == (AgentState::Offered { call: entry.call.clone() })
+            && agent.state
+                == (AgentState::Offered {
+                    call: entry.call.clone(),
+                })
         {
             agent.state = AgentState::Available;
             self.put_agent(agent, out);
@@ -994,9 +1087,19 @@ impl<S: AcdStore> Acd<S> {
         let (retries, delay) = self
             .store
             .queue(&entry.queue)
-            .map(|q| (q.config.callback.retries, q.config.callback.retry_delay_secs))
+            .map(|q| {
+                (
+                    q.config.callback.retries,
+                    q.config.callback.retry_delay_secs,
+                )
+            })
             .unwrap_or((0, 1));
-        self.record(out, now, &entry, RecordKind::CallbackFailed { attempt: failures });
+        self.record(
+            out,
+            now,
+            &entry,
+            RecordKind::CallbackFailed { attempt: failures },
+        );
         if failures > retries {
             self.cancel_all(&mut entry);
             self.store.remove_entry(&entry.call);
@@ -1051,6 +1154,7 @@ impl<S: AcdStore> Acd<S> {
         agent.queues = known;
         agent.skills = skills;
         agent.registered = registered;
+        agent.after_call = None;
         if agent.state == AgentState::LoggedOut {
             agent.state = AgentState::Available;
             agent.idle_since = now;
@@ -1063,7 +1167,9 @@ impl<S: AcdStore> Acd<S> {
     fn known_agent(&self, id: &AgentId, out: &mut Out) -> Option<AcdAgent> {
         let agent = self.store.agent(id).cloned();
         if agent.is_none() {
-            out.push(Decision::Ignored(Ignored::UnknownAgent { agent: id.clone() }));
+            out.push(Decision::Ignored(Ignored::UnknownAgent {
+                agent: id.clone(),
+            }));
         }
         agent
     }
@@ -1074,8 +1180,9 @@ impl<S: AcdStore> Acd<S> {
             return;
         };
         let offered = match &agent.state {
-            AgentState::OnCall { .. } if matches!(state, AgentState::Away { .. }) => {
-                self.not_now(None, Some(id), out);
+            AgentState::OnCall { .. } => {
+                agent.after_call = Some(state);
+                self.store.put_agent(agent);
                 return;
             }
             AgentState::LoggedOut => {
@@ -1089,7 +1196,7 @@ impl<S: AcdStore> Acd<S> {
                 self.end_wrap_up(&mut agent, now);
                 None
             }
-            AgentState::Available | AgentState::OnCall { .. } | AgentState::Away { .. } => None,
+            AgentState::Available | AgentState::Away { .. } => None,
         };
         agent.state = state;
         self.put_agent(agent, out);
@@ -1130,6 +1237,10 @@ impl<S: AcdStore> Acd<S> {
                 self.end_wrap_up(&mut agent, now);
                 agent.state = AgentState::Available;
                 agent.idle_since = now;
+            }
+            AgentState::OnCall { .. } if agent.after_call.is_some() => {
+                // Changed their mind about leaving after the call.
+                agent.after_call = None;
             }
             AgentState::LoggedOut | AgentState::Offered { .. } | AgentState::OnCall { .. } => {
                 self.not_now(None, Some(id), out);

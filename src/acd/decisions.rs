@@ -4,10 +4,10 @@
 //! if the shell had carried it out, and the shell reports what actually happened with the
 //! next event (an offered agent answers or fails, a callback connects or fails).
 
+use super::agent::AgentState;
 use super::estimate::WaitEstimate;
 use super::events::LegFailure;
 use super::ids::{AgentId, CallerPriority, QueuedCallId};
-use super::agent::AgentState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
@@ -40,18 +40,35 @@ pub enum NotQueuedReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "why", rename_all = "snake_case")]
 pub enum Ignored {
-    UnknownCall { call: QueuedCallId },
-    UnknownAgent { agent: AgentId },
-    UnknownQueue { queue: String },
+    UnknownCall {
+        call: QueuedCallId,
+    },
+    UnknownAgent {
+        agent: AgentId,
+    },
+    UnknownQueue {
+        queue: String,
+    },
     /// The caller is already in the ACD.
-    AlreadyQueued { call: QueuedCallId },
+    AlreadyQueued {
+        call: QueuedCallId,
+    },
     /// The event does not fit the call's state (an answer for an offer that was withdrawn,
     /// a callback request from a caller who is ringing an agent ...).
-    NotNow { call: Option<QueuedCallId>, agent: Option<AgentId>, state: &'static str },
+    NotNow {
+        call: Option<QueuedCallId>,
+        agent: Option<AgentId>,
+        state: &'static str,
+    },
     /// The queue or the transfer does not allow callbacks.
-    CallbackNotAllowed { call: QueuedCallId },
+    CallbackNotAllowed {
+        call: QueuedCallId,
+    },
     /// A proficiency outside 1-5 in an agent's skills.
-    BadProficiency { agent: AgentId, skill: String },
+    BadProficiency {
+        agent: AgentId,
+        skill: String,
+    },
 }
 
 /// One instruction for the shell.
@@ -69,22 +86,46 @@ pub enum Decision {
         ring_timeout: Duration,
     },
     /// Withdraw an offer: stop ringing the agent's leg (and stop calling the caller back).
-    CancelOffer { call: QueuedCallId, agent: AgentId },
+    CancelOffer {
+        call: QueuedCallId,
+        agent: AgentId,
+    },
     /// The agent answered: bridge the caller and the agent.
-    Bridge { call: QueuedCallId, agent: AgentId },
+    Bridge {
+        call: QueuedCallId,
+        agent: AgentId,
+    },
     /// The agent answered an offer that no longer stands (the caller hung up at the same
     /// moment): hang up the agent's leg.
-    HangUpAgentLeg { call: QueuedCallId, agent: AgentId },
+    HangUpAgentLeg {
+        call: QueuedCallId,
+        agent: AgentId,
+    },
     /// Tell the waiting caller their position and expected wait.
-    Announce { call: QueuedCallId, estimate: WaitEstimate },
+    Announce {
+        call: QueuedCallId,
+        estimate: WaitEstimate,
+    },
     /// The caller waited `max_wait`: hand them back to the dialplan (`on_timeout`).
-    TimedOut { call: QueuedCallId, queue: String },
+    TimedOut {
+        call: QueuedCallId,
+        queue: String,
+    },
     /// The caller was not queued: hand them back to the dialplan (`on_failure`).
-    NotQueued { call: QueuedCallId, queue: String, reason: NotQueuedReason },
+    NotQueued {
+        call: QueuedCallId,
+        queue: String,
+        reason: NotQueuedReason,
+    },
     /// A callback failed its last attempt: nobody will call the caller back.
-    CallbackGaveUp { call: QueuedCallId },
+    CallbackGaveUp {
+        call: QueuedCallId,
+    },
     /// An agent's state changed (for their desktop and the wallboard).
-    AgentChanged { agent: AgentId, state: AgentState },
+    AgentChanged {
+        agent: AgentId,
+        state: AgentState,
+    },
     /// A queue record for the CDRs.
     Record(QueueRecord),
     Ignored(Ignored),
@@ -105,8 +146,13 @@ pub struct QueueRecord {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RecordKind {
-    Enqueued { priority: CallerPriority },
-    Offered { agent: AgentId, callback: bool },
+    Enqueued {
+        priority: CallerPriority,
+    },
+    Offered {
+        agent: AgentId,
+        callback: bool,
+    },
     Answered {
         agent: AgentId,
         #[serde(serialize_with = "super::clock::as_secs")]
@@ -124,14 +170,20 @@ pub enum RecordKind {
         agent: AgentId,
         cause: Option<LegFailure>,
     },
-    Overflowed { to: String },
+    Overflowed {
+        to: String,
+    },
     TimedOut {
         #[serde(serialize_with = "super::clock::as_secs")]
         waited: Duration,
     },
-    NotQueued { reason: NotQueuedReason },
+    NotQueued {
+        reason: NotQueuedReason,
+    },
     CallbackRequested,
-    CallbackFailed { attempt: u32 },
+    CallbackFailed {
+        attempt: u32,
+    },
     CallbackGaveUp,
     /// A bridged call ended after `talk`.
     Completed {

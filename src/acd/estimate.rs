@@ -69,7 +69,10 @@ mod tests {
         assert_eq!(third.position, 3);
         assert_eq!(third.wait, Some(3 * MINUTE), "3 callers × 2 min / 2 agents");
         assert_eq!(estimate(0, 2 * MINUTE, 2, 0).wait, Some(MINUTE));
-        assert_eq!(estimate(2, 2 * MINUTE, 4, 0).wait, Some(Duration::from_secs(90)));
+        assert_eq!(
+            estimate(2, 2 * MINUTE, 4, 0).wait,
+            Some(Duration::from_secs(90))
+        );
     }
 
     #[test]

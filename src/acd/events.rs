@@ -43,15 +43,26 @@ pub enum AcdEvent {
     Enqueue(Arrival),
     /// The caller hung up: while waiting or ringing an agent this is an abandon; while
     /// talking it ends the call like `CallEnded`.
-    CallerHungUp { call: QueuedCallId },
+    CallerHungUp {
+        call: QueuedCallId,
+    },
     /// The caller asked to be called back and is leaving the line, keeping their place.
-    CallbackRequested { call: QueuedCallId },
+    CallbackRequested {
+        call: QueuedCallId,
+    },
     /// The caller answered a callback: the reserved agent's phone may ring now.
-    CallbackConnected { call: QueuedCallId },
+    CallbackConnected {
+        call: QueuedCallId,
+    },
     /// A callback did not reach the caller (no answer, busy, error).
-    CallbackFailed { call: QueuedCallId },
+    CallbackFailed {
+        call: QueuedCallId,
+    },
     /// The offered agent answered.
-    OfferAnswered { call: QueuedCallId, agent: AgentId },
+    OfferAnswered {
+        call: QueuedCallId,
+        agent: AgentId,
+    },
     /// The offered agent's leg failed before being answered.
     OfferFailed {
         call: QueuedCallId,
@@ -59,7 +70,9 @@ pub enum AcdEvent {
         cause: LegFailure,
     },
     /// A bridged call ended (either side hung up).
-    CallEnded { call: QueuedCallId },
+    CallEnded {
+        call: QueuedCallId,
+    },
     /// The agent logged in (or changed queues or skills while logged in). `registered`
     /// says whether their phone is registered at this moment.
     AgentLoggedIn {
@@ -68,14 +81,29 @@ pub enum AcdEvent {
         skills: BTreeMap<String, u8>,
         registered: bool,
     },
-    AgentLoggedOut { agent: AgentId },
-    AgentRegistered { agent: AgentId },
+    AgentLoggedOut {
+        agent: AgentId,
+    },
+    AgentRegistered {
+        agent: AgentId,
+    },
     /// The agent's last registered contact expired or was removed.
-    AgentUnregistered { agent: AgentId },
+    AgentUnregistered {
+        agent: AgentId,
+    },
     /// The agent is ready: back from away, or ending their wrap-up early.
-    AgentReady { agent: AgentId },
-    AgentAway { agent: AgentId, reason: String },
+    AgentReady {
+        agent: AgentId,
+    },
+    AgentAway {
+        agent: AgentId,
+        reason: String,
+    },
     /// A supervisor opens or closes a queue to new callers (those waiting stay).
-    QueueOpened { queue: String },
-    QueueClosed { queue: String },
+    QueueOpened {
+        queue: String,
+    },
+    QueueClosed {
+        queue: String,
+    },
 }

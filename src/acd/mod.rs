@@ -33,7 +33,7 @@ mod proptests;
 pub use agent::{AcdAgent, AgentState, FinishedCall, NO_ANSWER};
 pub use config::{
     AcdConfig, AcdConfigProblem, CallbackConfig, Overflow, PROFICIENCY_RANGE, QueueConfig,
-    Strategy, WidenStep,
+    RoutingStrategy, WidenStep,
 };
 pub use core::Acd;
 pub use decisions::{Decision, Ignored, NotQueuedReason, OfferReach, QueueRecord, RecordKind};

@@ -17,7 +17,7 @@
 //!   `widen` as the caller waits) are not offered. The caller keeps their place throughout.
 
 use super::agent::AcdAgent;
-use super::config::Strategy;
+use super::config::RoutingStrategy;
 use super::entry::Entry;
 use super::ids::{AgentId, QueuedCallId};
 use super::queue::QueueState;
@@ -27,8 +27,8 @@ use chrono::{DateTime, Utc};
 /// The lowest level an agent needs for `entry` at `now` (1 except under `skills`).
 pub fn minimum_level(queue: &QueueState, entry: &Entry, now: DateTime<Utc>) -> u8 {
     match queue.config.strategy {
-        Strategy::Skills => queue.config.min_proficiency_after(entry.waited(now)),
-        Strategy::LongestIdle | Strategy::RoundRobin => 1,
+        RoutingStrategy::Skills => queue.config.min_proficiency_after(entry.waited(now)),
+        RoutingStrategy::LongestIdle | RoutingStrategy::RoundRobin => 1,
     }
 }
 
@@ -49,23 +49,25 @@ pub fn agent_for<S: AcdStore + ?Sized>(
     let minimum = minimum_level(queue, entry, now);
     let fits = |agent: &&AcdAgent| fit(agent, entry, minimum, now).is_some();
     match queue.config.strategy {
-        Strategy::LongestIdle => store
+        RoutingStrategy::LongestIdle => store
             .available(&queue.name, AgentOrder::LongestIdle)
             .find(fits)
             .map(|a| a.id.clone()),
-        Strategy::RoundRobin => store
-            .available(&queue.name, AgentOrder::RoundRobinAfter(queue.round_robin_last))
+        RoutingStrategy::RoundRobin => store
+            .available(
+                &queue.name,
+                AgentOrder::RoundRobinAfter(queue.round_robin_last),
+            )
             .find(fits)
             .map(|a| a.id.clone()),
-        Strategy::Skills => {
+        RoutingStrategy::Skills => {
             // Agents come best level in the queue's own skills first; a caller's extra
             // skills can only lower an agent's level, so once the queue level falls below
             // the best found, nobody further can beat it.
             let mut best: Option<(u8, &AcdAgent)> = None;
             for agent in store.available(&queue.name, AgentOrder::BestLevel) {
                 let queue_level = agent.level(&queue.config.skills).unwrap_or(0);
-                if queue_level < minimum || best.is_some_and(|(level, _)| queue_level < level)
-                {
+                if queue_level < minimum || best.is_some_and(|(level, _)| queue_level < level) {
                     break;
                 }
                 let Some(level) = fit(agent, entry, minimum, now) else {

@@ -67,7 +67,13 @@ impl Scene {
         self.login_with(id, &["q"], &[])
     }
 
-    fn arrive_in(&mut self, id: &str, queue: &str, priority: i32, skills: &[&str]) -> Vec<Decision> {
+    fn arrive_in(
+        &mut self,
+        id: &str,
+        queue: &str,
+        priority: i32,
+        skills: &[&str],
+    ) -> Vec<Decision> {
         self.at(AcdEvent::Enqueue(Arrival {
             call: call(id),
             queue: queue.into(),
@@ -108,7 +114,9 @@ impl Scene {
     }
 
     fn figures(&self) -> QueueFigures {
-        self.acd.queue_figures("q", self.now).expect("queue q exists")
+        self.acd
+            .queue_figures("q", self.now)
+            .expect("queue q exists")
     }
 }
 
@@ -128,9 +136,9 @@ fn offered(decisions: &[Decision], c: &str, a: &str) -> bool {
 }
 
 fn cancelled(decisions: &[Decision], c: &str, a: &str) -> bool {
-    decisions.iter().any(|d| {
-        matches!(d, Decision::CancelOffer { call, agent } if call.0 == c && agent.0 == a)
-    })
+    decisions
+        .iter()
+        .any(|d| matches!(d, Decision::CancelOffer { call, agent } if call.0 == c && agent.0 == a))
 }
 
 fn records(decisions: &[Decision]) -> Vec<&RecordKind> {
@@ -154,7 +162,10 @@ fn rona_moves_the_caller_to_a_second_agent_keeping_their_place() {
         reason: "coffee".into(),
     });
     let first = s.arrive("c1");
-    assert!(offered(&first, "c1", "ann"), "ann has been idle longest: {first:?}");
+    assert!(
+        offered(&first, "c1", "ann"),
+        "ann has been idle longest: {first:?}"
+    );
     s.arrive("busy");
     s.answer("busy", "cat");
     s.wait(5);
@@ -166,7 +177,10 @@ fn rona_moves_the_caller_to_a_second_agent_keeping_their_place() {
     assert!(cancelled(&timeout, "c1", "ann"), "{timeout:?}");
     assert!(records(&timeout).iter().any(|r| matches!(
         r,
-        RecordKind::Requeued { cause: Some(LegFailure::NoAnswer), .. }
+        RecordKind::Requeued {
+            cause: Some(LegFailure::NoAnswer),
+            ..
+        }
     )));
     assert!(!offered(&timeout, "c1", "ann"), "ann is passed over for c1");
     assert_eq!(
@@ -175,7 +189,9 @@ fn rona_moves_the_caller_to_a_second_agent_keeping_their_place() {
         "c1 is back at the head, ahead of c2 and c3"
     );
     // A second agent comes: c1 goes to them, ahead of everyone who came later.
-    let back = s.at(AcdEvent::AgentReady { agent: agent("bob") });
+    let back = s.at(AcdEvent::AgentReady {
+        agent: agent("bob"),
+    });
     assert!(offered(&back, "c1", "bob"), "{back:?}");
 }
 
@@ -188,7 +204,10 @@ fn a_declined_offer_does_not_keep_ringing_the_only_agent() {
     s.login("ann");
     s.arrive("c1");
     let declined = s.fail("c1", "ann", LegFailure::Declined);
-    assert!(offers(&declined).is_empty(), "not straight back to ann: {declined:?}");
+    assert!(
+        offers(&declined).is_empty(),
+        "not straight back to ann: {declined:?}"
+    );
     assert_eq!(s.state("ann"), AgentState::Available);
     // Another caller is not held up by c1's refusal.
     let other = s.arrive("c2");
@@ -208,10 +227,18 @@ fn a_vip_caller_is_served_before_an_earlier_standard_caller() {
     s.arrive_in("standard", "q", 1, &[]);
     s.wait(30);
     s.arrive_in("vip", "q", 2, &[]);
-    assert_eq!(s.acd.estimate(&call("vip"), s.now).map(|e| e.position), Some(1));
-    assert_eq!(s.acd.estimate(&call("standard"), s.now).map(|e| e.position), Some(2));
+    assert_eq!(
+        s.acd.estimate(&call("vip"), s.now).map(|e| e.position),
+        Some(1)
+    );
+    assert_eq!(
+        s.acd.estimate(&call("standard"), s.now).map(|e| e.position),
+        Some(2)
+    );
     s.end("busy");
-    let next = s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    let next = s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     assert_eq!(offers(&next), [("vip".to_string(), "ann".to_string())]);
 }
 
@@ -264,18 +291,28 @@ fn overflow_keeps_the_original_arrival_time() {
     s.wait(30);
     s.arrive("general"); // arrives in q 30 s after lost-card arrived in cards
     let moved = s.wait(30);
-    assert!(records(&moved).contains(&&RecordKind::Overflowed { to: "q".into() }), "{moved:?}");
+    assert!(
+        records(&moved).contains(&&RecordKind::Overflowed { to: "q".into() }),
+        "{moved:?}"
+    );
     let entry = s.acd.entry(&call("lost-card")).expect("still queued");
     assert_eq!((entry.queue.as_str(), entry.arrived), ("q", start()));
     assert_eq!(
-        s.acd.estimate(&call("lost-card"), s.now).map(|e| e.position),
+        s.acd
+            .estimate(&call("lost-card"), s.now)
+            .map(|e| e.position),
         Some(1),
         "ahead of the caller who came later"
     );
     s.end("busy-q");
-    let next = s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    let next = s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     assert!(offered(&next, "lost-card", "ann"), "{next:?}");
-    assert_eq!(s.acd.queue_figures("cards", s.now).map(|f| f.overflowed), Some(1));
+    assert_eq!(
+        s.acd.queue_figures("cards", s.now).map(|f| f.overflowed),
+        Some(1)
+    );
 }
 
 #[test]
@@ -286,12 +323,15 @@ fn overflow_waits_while_the_target_has_nobody_staffed() {
     s.answer("busy", "carla");
     s.arrive_in("c1", "cards", 1, &[]);
     s.wait(60);
-    assert_eq!(s.acd.entry(&call("c1")).map(|e| e.queue.as_str()), Some("cards"));
+    assert_eq!(
+        s.acd.entry(&call("c1")).map(|e| e.queue.as_str()),
+        Some("cards")
+    );
 }
 
 fn skills_queue() -> AcdConfig {
     one_queue(|q| {
-        q.strategy = Strategy::Skills;
+        q.strategy = RoutingStrategy::Skills;
         q.skills = vec!["cards".into()];
         q.min_proficiency = 4;
         q.widen = vec![WidenStep {
@@ -311,7 +351,10 @@ fn the_best_proficiency_wins() {
     assert!(offered(&first, "c1", "expert"), "{first:?}");
     s.login_with("top", &["q"], &[("cards", 5)]);
     let second = s.arrive("c2");
-    assert!(offered(&second, "c2", "top"), "5 beats 4 even though 'good' idled longer");
+    assert!(
+        offered(&second, "c2", "top"),
+        "5 beats 4 even though 'good' idled longer"
+    );
 }
 
 #[test]
@@ -319,13 +362,22 @@ fn the_skill_range_widens_while_the_caller_keeps_their_place() {
     let mut s = Scene::new(&skills_queue());
     s.login_with("novice", &["q"], &[("cards", 2)]);
     let first = s.arrive("c1");
-    assert!(offers(&first).is_empty(), "proficiency 2 is below the starting 4");
+    assert!(
+        offers(&first).is_empty(),
+        "proficiency 2 is below the starting 4"
+    );
     s.wait(10);
     s.arrive("c2");
     let widened = s.wait(20);
-    assert!(offered(&widened, "c1", "novice"), "after 30 s, c1 (first in line) takes 2: {widened:?}");
+    assert!(
+        offered(&widened, "c1", "novice"),
+        "after 30 s, c1 (first in line) takes 2: {widened:?}"
+    );
     s.answer("c1", "novice");
-    assert_eq!(s.acd.estimate(&call("c2"), s.now).map(|e| e.position), Some(1));
+    assert_eq!(
+        s.acd.estimate(&call("c2"), s.now).map(|e| e.position),
+        Some(1)
+    );
 }
 
 #[test]
@@ -334,10 +386,15 @@ fn an_agent_without_a_caller_skill_is_not_offered_that_caller_but_serves_the_nex
     s.login_with("ann", &["q"], &[]);
     s.arrive_in("hola", "q", 1, &["spanish"]);
     let next = s.arrive("hello");
-    assert!(offered(&next, "hello", "ann"), "the spanish caller does not block: {next:?}");
+    assert!(
+        offered(&next, "hello", "ann"),
+        "the spanish caller does not block: {next:?}"
+    );
     s.login_with("ana", &["q"], &[("spanish", 3)]);
     assert_eq!(
-        s.acd.entry(&call("hola")).and_then(|e| e.offered_to().cloned()),
+        s.acd
+            .entry(&call("hola"))
+            .and_then(|e| e.offered_to().cloned()),
         Some(agent("ana"))
     );
 }
@@ -353,12 +410,17 @@ fn wrap_up_ends_by_itself_or_early_when_the_agent_says_so() {
     assert!(matches!(s.state("ann"), AgentState::WrapUp { .. }));
     s.arrive("c2");
     let done = s.wait(30);
-    assert!(offered(&done, "c2", "ann"), "wrap-up over, the waiting caller is offered: {done:?}");
+    assert!(
+        offered(&done, "c2", "ann"),
+        "wrap-up over, the waiting caller is offered: {done:?}"
+    );
     s.answer("c2", "ann");
     s.end("c2");
     s.arrive("c3");
     s.wait(5);
-    let early = s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    let early = s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     assert!(offered(&early, "c3", "ann"), "{early:?}");
     assert_eq!(s.acd.next_deadline().map(|d| d > s.now), Some(true));
     let figures = s.figures();
@@ -375,7 +437,9 @@ fn max_wait_hands_the_caller_back_to_the_dialplan() {
     assert!(s.wait(119).is_empty());
     let out = s.wait(1);
     assert!(
-        out.iter().any(|d| matches!(d, Decision::TimedOut { call, queue } if call.0 == "c1" && queue == "q")),
+        out.iter().any(
+            |d| matches!(d, Decision::TimedOut { call, queue } if call.0 == "c1" && queue == "q")
+        ),
         "{out:?}"
     );
     assert!(s.acd.entry(&call("c1")).is_none());
@@ -401,12 +465,24 @@ fn a_transfer_max_wait_replaces_the_queue_one_and_a_ringing_offer_is_not_cut() {
     }));
     s.wait(20);
     s.end("busy");
-    let offer = s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    let offer = s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     assert!(offered(&offer, "c1", "ann"));
     let during = s.wait(15); // past 30 s of waiting, but ann's phone is ringing
-    assert!(!during.iter().any(|d| matches!(d, Decision::TimedOut { .. })), "{during:?}");
+    assert!(
+        !during
+            .iter()
+            .any(|d| matches!(d, Decision::TimedOut { .. })),
+        "{during:?}"
+    );
     let missed = s.wait(5);
-    assert!(missed.iter().any(|d| matches!(d, Decision::TimedOut { .. })), "applies once the offer fails");
+    assert!(
+        missed
+            .iter()
+            .any(|d| matches!(d, Decision::TimedOut { .. })),
+        "applies once the offer fails"
+    );
 }
 
 #[test]
@@ -417,12 +493,22 @@ fn abandon_while_ringing_cancels_the_agent_leg() {
     s.arrive("c2");
     let gone = s.at(AcdEvent::CallerHungUp { call: call("c1") });
     assert!(cancelled(&gone, "c1", "ann"), "{gone:?}");
-    assert!(offered(&gone, "c2", "ann"), "ann is free again and takes c2: {gone:?}");
+    assert!(
+        offered(&gone, "c2", "ann"),
+        "ann is free again and takes c2: {gone:?}"
+    );
     assert_eq!(s.figures().abandoned, 1);
-    assert_eq!(s.acd.agent(&agent("ann")).map(|a| a.misses), Some(0), "not ann's fault");
+    assert_eq!(
+        s.acd.agent(&agent("ann")).map(|a| a.misses),
+        Some(0),
+        "not ann's fault"
+    );
     // ann's answer to the withdrawn offer races the hang-up: her leg is hung up.
     let late = s.answer("c1", "ann");
-    assert!(late.iter().any(|d| matches!(d, Decision::HangUpAgentLeg { .. })));
+    assert!(
+        late.iter()
+            .any(|d| matches!(d, Decision::HangUpAgentLeg { .. }))
+    );
     assert!(matches!(s.state("ann"), AgentState::Offered { call } if call.0 == "c2"));
 }
 
@@ -435,7 +521,10 @@ fn a_caller_hanging_up_while_waiting_is_counted_abandoned_once() {
     s.arrive("c1");
     s.at(AcdEvent::CallerHungUp { call: call("c1") });
     let again = s.at(AcdEvent::CallerHungUp { call: call("c1") });
-    assert!(matches!(again.as_slice(), [Decision::Ignored(Ignored::UnknownCall { .. })]));
+    assert!(matches!(
+        again.as_slice(),
+        [Decision::Ignored(Ignored::UnknownCall { .. })]
+    ));
     let f = s.figures();
     assert_eq!((f.offered, f.abandoned, f.waiting), (2, 1, 0));
 }
@@ -450,20 +539,38 @@ fn a_callback_reserves_an_agent_first_then_calls_the_caller_back() {
     s.arrive("c2");
     let asked = s.at(AcdEvent::CallbackRequested { call: call("c1") });
     assert_eq!(records(&asked), [&RecordKind::CallbackRequested]);
-    assert_eq!(s.acd.estimate(&call("c2"), s.now).map(|e| e.position), Some(2), "c1 kept its place");
+    assert_eq!(
+        s.acd.estimate(&call("c2"), s.now).map(|e| e.position),
+        Some(2),
+        "c1 kept its place"
+    );
     s.end("busy");
-    let turn = s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    let turn = s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     let reach = turn.iter().find_map(|d| match d {
-        Decision::Offer { call, agent, reach, .. } if call.0 == "c1" && agent.0 == "ann" => Some(*reach),
+        Decision::Offer {
+            call, agent, reach, ..
+        } if call.0 == "c1" && agent.0 == "ann" => Some(*reach),
         _ => None,
     });
     assert_eq!(reach, Some(OfferReach::CallBack { attempt: 1 }), "{turn:?}");
-    assert!(matches!(s.state("ann"), AgentState::Offered { .. }), "ann is reserved");
+    assert!(
+        matches!(s.state("ann"), AgentState::Offered { .. }),
+        "ann is reserved"
+    );
     // The agent cannot be bridged before the caller is on the line.
-    assert!(s.answer("c1", "ann").iter().any(|d| matches!(d, Decision::HangUpAgentLeg { .. })));
+    assert!(
+        s.answer("c1", "ann")
+            .iter()
+            .any(|d| matches!(d, Decision::HangUpAgentLeg { .. }))
+    );
     s.at(AcdEvent::CallbackConnected { call: call("c1") });
     let bridged = s.answer("c1", "ann");
-    assert!(bridged.iter().any(|d| matches!(d, Decision::Bridge { .. })), "{bridged:?}");
+    assert!(
+        bridged.iter().any(|d| matches!(d, Decision::Bridge { .. })),
+        "{bridged:?}"
+    );
 }
 
 #[test]
@@ -480,21 +587,35 @@ fn a_failed_callback_frees_the_agent_and_is_retried_then_given_up() {
     s.at(AcdEvent::CallbackRequested { call: call("c1") });
     s.arrive("c2");
     s.end("busy");
-    s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     // The caller does not pick up: ann is free for c2 at once; c1 keeps its place.
     let failed = s.at(AcdEvent::CallbackFailed { call: call("c1") });
     assert!(offered(&failed, "c2", "ann"), "{failed:?}");
     s.answer("c2", "ann");
     s.end("c2");
-    s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     let retry = s.wait(60);
     assert!(
-        retry.iter().any(|d| matches!(d, Decision::Offer { reach: OfferReach::CallBack { attempt: 2 }, .. })),
+        retry.iter().any(|d| matches!(
+            d,
+            Decision::Offer {
+                reach: OfferReach::CallBack { attempt: 2 },
+                ..
+            }
+        )),
         "{retry:?}"
     );
     // The second attempt rings out on the ACD's own timer: given up.
     let last = s.wait(25);
-    assert!(last.iter().any(|d| matches!(d, Decision::CallbackGaveUp { .. })), "{last:?}");
+    assert!(
+        last.iter()
+            .any(|d| matches!(d, Decision::CallbackGaveUp { .. })),
+        "{last:?}"
+    );
     assert_eq!(s.state("ann"), AgentState::Available);
     assert_eq!(s.figures().callbacks_failed, 1);
     assert!(s.acd.entry(&call("c1")).is_none());
@@ -508,7 +629,10 @@ fn a_callback_is_refused_where_the_queue_does_not_allow_it() {
     s.answer("busy", "ann");
     s.arrive("c1");
     let asked = s.at(AcdEvent::CallbackRequested { call: call("c1") });
-    assert!(matches!(asked.as_slice(), [Decision::Ignored(Ignored::CallbackNotAllowed { .. })]));
+    assert!(matches!(
+        asked.as_slice(),
+        [Decision::Ignored(Ignored::CallbackNotAllowed { .. })]
+    ));
 }
 
 #[test]
@@ -520,13 +644,25 @@ fn an_agent_away_or_logged_out_is_never_offered() {
         agent: agent("ann"),
         reason: "lunch".into(),
     });
-    s.at(AcdEvent::AgentLoggedOut { agent: agent("bob") });
+    s.at(AcdEvent::AgentLoggedOut {
+        agent: agent("bob"),
+    });
     s.login("cat");
     s.arrive("c1");
     let out = s.arrive("c2");
-    assert!(offers(&out).is_empty(), "cat is busy with c1; ann and bob are out: {out:?}");
-    assert_eq!(s.acd.entry(&call("c1")).and_then(|e| e.offered_to().cloned()), Some(agent("cat")));
-    let back = s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    assert!(
+        offers(&out).is_empty(),
+        "cat is busy with c1; ann and bob are out: {out:?}"
+    );
+    assert_eq!(
+        s.acd
+            .entry(&call("c1"))
+            .and_then(|e| e.offered_to().cloned()),
+        Some(agent("cat"))
+    );
+    let back = s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     assert!(offered(&back, "c2", "ann"));
 }
 
@@ -535,13 +671,17 @@ fn a_logged_in_agent_whose_phone_is_not_registered_is_not_offered() {
     let mut s = Scene::new(&one_queue(|_| {}));
     s.login("ann");
     s.login("bob");
-    s.at(AcdEvent::AgentUnregistered { agent: agent("ann") });
+    s.at(AcdEvent::AgentUnregistered {
+        agent: agent("ann"),
+    });
     let first = s.arrive("c1");
     assert!(offered(&first, "c1", "bob"), "{first:?}");
     let second = s.arrive("c2");
     assert!(offers(&second).is_empty());
     assert_eq!(s.figures().agents.unregistered, 1);
-    let registered = s.at(AcdEvent::AgentRegistered { agent: agent("ann") });
+    let registered = s.at(AcdEvent::AgentRegistered {
+        agent: agent("ann"),
+    });
     assert!(offered(&registered, "c2", "ann"), "{registered:?}");
 }
 
@@ -549,20 +689,49 @@ fn a_logged_in_agent_whose_phone_is_not_registered_is_not_offered() {
 fn a_queue_with_nobody_staffed_refuses_the_caller_for_on_failure() {
     let mut s = Scene::new(&one_queue(|_| {}));
     let out = s.arrive("c1");
-    assert!(out.iter().any(|d| matches!(d, Decision::NotQueued { reason: NotQueuedReason::NobodyStaffed, .. })));
+    assert!(out.iter().any(|d| matches!(
+        d,
+        Decision::NotQueued {
+            reason: NotQueuedReason::NobodyStaffed,
+            ..
+        }
+    )));
     s.login("ann");
     s.at(AcdEvent::AgentAway {
         agent: agent("ann"),
         reason: "break".into(),
     });
     let out = s.arrive("c2");
-    assert!(out.iter().any(|d| matches!(d, Decision::NotQueued { reason: NotQueuedReason::NobodyStaffed, .. })), "away is not staffed");
-    s.at(AcdEvent::AgentReady { agent: agent("ann") });
+    assert!(
+        out.iter().any(|d| matches!(
+            d,
+            Decision::NotQueued {
+                reason: NotQueuedReason::NobodyStaffed,
+                ..
+            }
+        )),
+        "away is not staffed"
+    );
+    s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    });
     s.at(AcdEvent::QueueClosed { queue: "q".into() });
     let out = s.arrive("c3");
-    assert!(out.iter().any(|d| matches!(d, Decision::NotQueued { reason: NotQueuedReason::Closed, .. })));
+    assert!(out.iter().any(|d| matches!(
+        d,
+        Decision::NotQueued {
+            reason: NotQueuedReason::Closed,
+            ..
+        }
+    )));
     let out = s.arrive_in("c4", "nope", 1, &[]);
-    assert!(out.iter().any(|d| matches!(d, Decision::NotQueued { reason: NotQueuedReason::UnknownQueue, .. })));
+    assert!(out.iter().any(|d| matches!(
+        d,
+        Decision::NotQueued {
+            reason: NotQueuedReason::UnknownQueue,
+            ..
+        }
+    )));
     assert_eq!(s.figures().not_queued, 3);
     assert_eq!(s.figures().offered, 0);
 }
@@ -583,7 +752,11 @@ fn rona_puts_the_agent_away_after_misses_in_a_row_and_an_answer_resets_the_count
     s.wait(10); // ann idle; c1 is passed over for her for 30 s
     s.arrive("c3");
     s.wait(10); // miss 1 again
-    assert_eq!(s.state("ann"), AgentState::Available, "misses must be in a row");
+    assert_eq!(
+        s.state("ann"),
+        AgentState::Available,
+        "misses must be in a row"
+    );
     s.arrive("c4");
     let away = s.wait(10); // miss 2 in a row
     assert!(
@@ -595,24 +768,37 @@ fn rona_puts_the_agent_away_after_misses_in_a_row_and_an_answer_resets_the_count
 
 #[test]
 fn an_agent_leg_that_fails_in_any_way_counts_a_miss_and_requeues_the_caller() {
-    for cause in [LegFailure::Busy, LegFailure::Declined, LegFailure::Error, LegFailure::HungUp] {
+    for cause in [
+        LegFailure::Busy,
+        LegFailure::Declined,
+        LegFailure::Error,
+        LegFailure::HungUp,
+    ] {
         let mut s = Scene::new(&one_queue(|q| q.rona_misses = 1));
         s.login("ann");
         s.login("bob");
         s.arrive("c1");
         let out = s.fail("c1", "ann", cause);
         assert!(offered(&out, "c1", "bob"), "{cause:?}: {out:?}");
-        assert_eq!(s.state("ann"), AgentState::Away { reason: NO_ANSWER.into() }, "{cause:?}");
+        assert_eq!(
+            s.state("ann"),
+            AgentState::Away {
+                reason: NO_ANSWER.into()
+            },
+            "{cause:?}"
+        );
     }
 }
 
 #[test]
 fn one_unavailable_agent_does_not_halt_the_queue() {
-    let mut s = Scene::new(&one_queue(|q| q.strategy = Strategy::RoundRobin));
+    let mut s = Scene::new(&one_queue(|q| q.strategy = RoutingStrategy::RoundRobin));
     s.login("ann");
     s.login("bob");
     s.login("cat");
-    s.at(AcdEvent::AgentUnregistered { agent: agent("ann") });
+    s.at(AcdEvent::AgentUnregistered {
+        agent: agent("ann"),
+    });
     s.at(AcdEvent::AgentAway {
         agent: agent("bob"),
         reason: "meeting".into(),
@@ -624,7 +810,7 @@ fn one_unavailable_agent_does_not_halt_the_queue() {
 #[test]
 fn round_robin_takes_turns_and_longest_idle_prefers_the_longest_free() {
     let mut s = Scene::new(&one_queue(|q| {
-        q.strategy = Strategy::RoundRobin;
+        q.strategy = RoutingStrategy::RoundRobin;
         q.wrap_up_secs = 0;
     }));
     for a in ["ann", "bob", "cat"] {
@@ -665,13 +851,34 @@ fn the_estimate_is_recomputed_as_the_line_moves_never_frozen() {
     s.answer("b2", "bob");
     let third = s.acd.estimate(&call("c3"), s.now).expect("waiting");
     assert_eq!(third.position, 3);
-    assert_eq!(third.wait, Some(Duration::from_secs(3 * 120 / 2)), "3 × 120 s / 2 agents");
+    assert_eq!(
+        third.wait,
+        Some(Duration::from_secs(3 * 120 / 2)),
+        "3 × 120 s / 2 agents"
+    );
     s.at(AcdEvent::CallerHungUp { call: call("c1") });
     let moved = s.acd.estimate(&call("c3"), s.now).expect("waiting");
-    assert_eq!((moved.position, moved.wait), (2, Some(Duration::from_secs(120))));
-    s.at(AcdEvent::AgentLoggedOut { agent: agent("bob") });
+    assert_eq!(
+        (moved.position, moved.wait),
+        (2, Some(Duration::from_secs(120)))
+    );
+    // Bob logs out: after his call, which ends.
+    s.at(AcdEvent::AgentLoggedOut {
+        agent: agent("bob"),
+    });
+    s.end("b2");
+    assert_eq!(s.state("bob"), AgentState::LoggedOut);
     let fewer = s.acd.estimate(&call("c3"), s.now).expect("waiting");
-    assert_eq!(fewer.wait, Some(Duration::from_secs(240)), "one agent left");
+    assert_eq!(
+        s.figures().estimate_handle_time_secs,
+        90.0,
+        "bob's 0 s call moved the average"
+    );
+    assert_eq!(
+        fewer.wait,
+        Some(Duration::from_secs(2 * 90)),
+        "2 callers × 90 s / 1 agent"
+    );
 }
 
 #[test]
@@ -704,7 +911,9 @@ fn an_agent_logging_out_while_ringing_puts_the_caller_back_without_a_miss() {
     s.login("ann");
     s.login("bob");
     s.arrive("c1");
-    let out = s.at(AcdEvent::AgentLoggedOut { agent: agent("ann") });
+    let out = s.at(AcdEvent::AgentLoggedOut {
+        agent: agent("ann"),
+    });
     assert!(cancelled(&out, "c1", "ann"));
     assert!(offered(&out, "c1", "bob"), "{out:?}");
     assert_eq!(s.figures().missed_offers, 0);
@@ -713,20 +922,44 @@ fn an_agent_logging_out_while_ringing_puts_the_caller_back_without_a_miss() {
 #[test]
 fn unknown_ids_and_bad_values_are_ignored_not_panicking() {
     let mut s = Scene::new(&one_queue(|_| {}));
-    let out = s.at(AcdEvent::AgentReady { agent: agent("ghost") });
-    assert!(matches!(out.as_slice(), [Decision::Ignored(Ignored::UnknownAgent { .. })]));
+    let out = s.at(AcdEvent::AgentReady {
+        agent: agent("ghost"),
+    });
+    assert!(matches!(
+        out.as_slice(),
+        [Decision::Ignored(Ignored::UnknownAgent { .. })]
+    ));
     let out = s.fail("nope", "ghost", LegFailure::Busy);
-    assert!(matches!(out.as_slice(), [Decision::Ignored(Ignored::NotNow { .. })]));
+    assert!(matches!(
+        out.as_slice(),
+        [Decision::Ignored(Ignored::NotNow { .. })]
+    ));
     let out = s.end("nope");
-    assert!(matches!(out.as_slice(), [Decision::Ignored(Ignored::UnknownCall { .. })]));
+    assert!(matches!(
+        out.as_slice(),
+        [Decision::Ignored(Ignored::UnknownCall { .. })]
+    ));
     let out = s.login_with("ann", &["q"], &[("cards", 9)]);
-    assert!(matches!(out.as_slice(), [Decision::Ignored(Ignored::BadProficiency { .. })]));
+    assert!(matches!(
+        out.as_slice(),
+        [Decision::Ignored(Ignored::BadProficiency { .. })]
+    ));
     let out = s.login_with("ann", &["q", "elsewhere"], &[]);
-    assert!(out.iter().any(|d| matches!(d, Decision::Ignored(Ignored::UnknownQueue { .. }))));
-    assert_eq!(s.state("ann"), AgentState::Available, "logged in to the queues that exist");
+    assert!(
+        out.iter()
+            .any(|d| matches!(d, Decision::Ignored(Ignored::UnknownQueue { .. })))
+    );
+    assert_eq!(
+        s.state("ann"),
+        AgentState::Available,
+        "logged in to the queues that exist"
+    );
     s.arrive("c1");
     let twice = s.arrive("c1");
-    assert!(matches!(twice.as_slice(), [Decision::Ignored(Ignored::AlreadyQueued { .. })]));
+    assert!(matches!(
+        twice.as_slice(),
+        [Decision::Ignored(Ignored::AlreadyQueued { .. })]
+    ));
 }
 
 #[test]
@@ -757,12 +990,20 @@ fn figures_on_a_scripted_day_give_service_level_asa_and_aht() {
     s.answer("c", "ann"); // waited 70
     s.wait(30);
     s.end("c"); // 150: talk 30
-    s.at(AcdEvent::AgentReady { agent: agent("ann") }); // wrap-up cut to 0
+    s.at(AcdEvent::AgentReady {
+        agent: agent("ann"),
+    }); // wrap-up cut to 0
     let f = s.figures();
     assert_eq!((f.offered, f.answered, f.abandoned), (4, 3, 1));
-    assert_eq!(f.answered_within_threshold, 1, "only a (0 s); b waited 30 s, c 70 s");
+    assert_eq!(
+        f.answered_within_threshold, 1,
+        "only a (0 s); b waited 30 s, c 70 s"
+    );
     assert_eq!(f.service_level, Some(1.0 / 3.0));
-    assert_eq!(f.average_speed_of_answer_secs, Some((0.0 + 30.0 + 70.0) / 3.0));
+    assert_eq!(
+        f.average_speed_of_answer_secs,
+        Some((0.0 + 30.0 + 70.0) / 3.0)
+    );
     // Handle times: a 10 + 10, b 80 + 10, c 30 + 0.
     assert_eq!(f.average_handle_time_secs, Some((20.0 + 90.0 + 30.0) / 3.0));
     assert_eq!(f.longest_wait_secs, 0.0);
@@ -787,6 +1028,13 @@ fn every_queue_event_is_recorded_for_the_cdrs() {
         .collect();
     assert_eq!(
         kinds,
-        ["enqueued", "offered", "requeued", "offered", "answered", "completed"]
+        [
+            "enqueued",
+            "offered",
+            "requeued",
+            "offered",
+            "answered",
+            "completed"
+        ]
     );
 }
