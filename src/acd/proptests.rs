@@ -306,23 +306,21 @@ fn check(s: &Scene, story: &Story) -> Result<(), String> {
         let Some(agent) = acd.agent(&id) else {
             continue;
         };
-        match &agent.state {
+        let consistent = match &agent.state {
             AgentState::Offered { call } => {
-                if acd.entry(call).and_then(|e| e.offered_to()) != Some(&id) {
-                    return Err(format!(
-                        "{id} rings for {call}, which is not offered to them"
-                    ));
-                }
+                acd.entry(call).and_then(|e| e.offered_to()) == Some(&id)
             }
-            AgentState::OnCall { call } => {
-                if !matches!(acd.entry(call).map(|e| &e.status), Some(EntryStatus::Bridged { agent, .. }) if agent == &id)
-                {
-                    return Err(format!(
-                        "{id} talks to {call}, which is not bridged to them"
-                    ));
-                }
-            }
-            _ => {}
+            AgentState::OnCall { call } => matches!(
+                acd.entry(call).map(|e| &e.status),
+                Some(EntryStatus::Bridged { agent, .. }) if agent == &id
+            ),
+            _ => true,
+        };
+        if !consistent {
+            return Err(format!(
+                "{id} is {:?}, which its caller does not show",
+                agent.state
+            ));
         }
     }
     for n in 0..CALLS {
