@@ -4,7 +4,9 @@
 //! stack through `SipStack`, and requests the stack must not see are refused in `guard`.
 
 pub mod admission;
+pub mod digest;
 mod guard;
+pub mod registrar;
 pub mod reject;
 mod stack;
 mod stream_guard;
