@@ -12,8 +12,10 @@ pub mod core;
 pub mod handle;
 pub mod limiter;
 pub mod nonces;
+pub mod request;
 
 pub use bindings::{ContactBinding, RegistrationEvent, UnbindReason};
 pub use config::RegistrarConfig;
 pub use core::{AgentSecrets, RegisterDecision, RegisterRequest, Registrar};
 pub use handle::Registrations;
+pub use request::{RegisterParseError, read_register};
