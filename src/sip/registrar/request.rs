@@ -121,7 +121,9 @@ fn read_contact(item: &str) -> Option<RequestedContact> {
             let close = open + item[open..].find('>')?;
             (&item[open + 1..close], &item[close + 1..])
         }
-        // Without angle brackets every `;` starts a header parameter (RFC 3261 §20.10).
+        // Without angle brackets every `;` starts a header parameter (RFC 3261 §20.10),
+        // and a `?` (URI headers) or `,` is not allowed (RFC 4475 §3.1.2.13).
+        None if item.contains('?') => return None,
         None => match item.find(';') {
             Some(semi) => (&item[..semi], &item[semi..]),
             None => (item, ""),
@@ -175,24 +177,34 @@ fn via_source(via: &str) -> Option<SocketAddr> {
     let top = split_list(via).into_iter().next()?.trim();
     let mut parts = top.split(';');
     let sent_by = parts.next()?.split_whitespace().nth(1)?;
-    let (mut host, mut port) = split_host_port(sent_by)?;
+    let (mut host, mut port) = (None, None);
     for param in parts {
         match param.split_once('=') {
             Some((name, value)) if name.trim().eq_ignore_ascii_case("received") => {
-                host = value
-                    .trim()
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse()
-                    .ok()?;
+                let value = value.trim().trim_start_matches('[').trim_end_matches(']');
+                host = Some(value.parse::<IpAddr>().ok()?);
             }
             Some((name, value)) if name.trim().eq_ignore_ascii_case("rport") => {
-                port = value.trim().parse().ok()?;
+                port = Some(value.trim().parse::<u16>().ok()?);
             }
             _ => {}
         }
     }
-    Some(SocketAddr::new(host, port))
+    // A sent-by that names a host (not an address) always gets `received` written.
+    let written = split_host_port(sent_by);
+    Some(SocketAddr::new(
+        host.or(written.map(|(h, _)| h))?,
+        port.or_else(|| sent_by_port(sent_by)).unwrap_or(5060),
+    ))
+}
+
+/// The port of a sent-by, whatever its host.
+fn sent_by_port(sent_by: &str) -> Option<u16> {
+    let port = match sent_by.strip_prefix('[') {
+        Some(rest) => rest.split_once(']')?.1.strip_prefix(':')?,
+        None => sent_by.split_once(':')?.1,
+    };
+    port.parse().ok()
 }
 
 fn split_host_port(sent_by: &str) -> Option<(IpAddr, u16)> {
@@ -286,6 +298,18 @@ mod tests {
             "[::1]:5060"
         );
         assert_eq!(via_source("SIP/2.0/UDP host.example;branch=x"), None);
+        assert_eq!(
+            via_source("SIP/2.0/UDP host.example:5080;branch=x;received=127.0.0.2")
+                .unwrap()
+                .to_string(),
+            "127.0.0.2:5080"
+        );
+        assert_eq!(
+            via_source("SIP/2.0/UDP host.example;received=127.0.0.2;rport=4000")
+                .unwrap()
+                .to_string(),
+            "127.0.0.2:4000"
+        );
     }
 
     #[test]
@@ -293,6 +317,8 @@ mod tests {
         let mut h = headers("<sip:a@h>");
         h[6].1 = "soon".into();
         assert_eq!(read(&h).unwrap_err(), RegisterParseError::Header("Expires"));
+        let h = headers("sip:user@example.com?Route=%3Csip:sip.example.com%3E");
+        assert_eq!(read(&h).unwrap_err(), RegisterParseError::Header("Contact"));
         let mut h = headers("<http://a@h>");
         assert_eq!(read(&h).unwrap_err(), RegisterParseError::Header("Contact"));
         h[5].1 = "<sip:a@h>".into();
