@@ -134,7 +134,12 @@ impl RegistrarService {
         }
     }
 
-    async fn answer(&self, tx: &mut Transaction, request: &RegisterRequest, decision: RegisterDecision) {
+    async fn answer(
+        &self,
+        tx: &mut Transaction,
+        request: &RegisterRequest,
+        decision: RegisterDecision,
+    ) {
         match decision {
             RegisterDecision::Challenge { challenges, stale } => {
                 debug!(agent = %request.login, source = %request.source, stale, "REGISTER challenged");
@@ -165,7 +170,9 @@ impl RegistrarService {
                 debug!(agent = %request.login, source = %request.source, contacts = contacts.len(), "REGISTER accepted");
                 let headers = contacts
                     .into_iter()
-                    .map(|(uri, left)| Header::Other("Contact".into(), format!("<{uri}>;expires={left}")))
+                    .map(|(uri, left)| {
+                        Header::Other("Contact".into(), format!("<{uri}>;expires={left}"))
+                    })
                     .collect();
                 reply(tx, StatusCode::OK, headers).await;
             }
@@ -178,14 +185,23 @@ impl RegistrarService {
 
 fn log_event(event: &RegistrationEvent) {
     match event {
-        RegistrationEvent::Registered { login, contact, contacts } => info!(
+        RegistrationEvent::Registered {
+            login,
+            contact,
+            contacts,
+        } => info!(
             agent = %login,
             contact = %contact.uri,
             source = %contact.source,
             contacts,
             "agent phone registered"
         ),
-        RegistrationEvent::Unregistered { login, uri, reason, contacts } => info!(
+        RegistrationEvent::Unregistered {
+            login,
+            uri,
+            reason,
+            contacts,
+        } => info!(
             agent = %login,
             contact = %uri,
             reason = ?reason,

@@ -278,10 +278,15 @@ impl Registrar {
         why: &'static str,
     ) -> RegisterDecision {
         if self.fail(request, now) {
-            return refuse(403, match why {
-                "replayed nonce count" => "replayed nonce count; failure limit reached, blocking",
-                _ => "wrong credentials; failure limit reached, blocking",
-            });
+            return refuse(
+                403,
+                match why {
+                    "replayed nonce count" => {
+                        "replayed nonce count; failure limit reached, blocking"
+                    }
+                    _ => "wrong credentials; failure limit reached, blocking",
+                },
+            );
         }
         self.challenge(now, random, false)
     }
