@@ -41,6 +41,8 @@ enum Command {
     Transcribe(cli::transcribe::Args),
     /// The embedded database: `db init [--demo]`.
     Db(cli::db::Args),
+    /// Agents who take transferred calls: `agents add|list|remove|passwd`.
+    Agents(cli::agents::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Models(args)) => cli::models::run(args),
         Some(Command::Transcribe(args)) => cli::transcribe::run(args),
         Some(Command::Db(args)) => cli::db::run(args),
+        Some(Command::Agents(args)) => cli::agents::run(args),
     };
     match result {
         Ok(code) => code,

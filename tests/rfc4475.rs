@@ -70,15 +70,21 @@ const CASES: &[Case] = &[
     // a method nobody implements, in valid syntax: 501
     with("intmeth.dat", "3.1.1.2", Status(501), "Allow", "INVITE"),
     case("esc01.dat", "3.1.1.3", Call),
-    // REGISTER: Hotline is not a registrar (RFC 4475 §3.3.7: 405 is appropriate)
-    with("escnull.dat", "3.1.1.4", Status(405), "Allow", "INVITE"),
+    // REGISTER: read and challenged by the agents' registrar (docs/agents.md)
+    with(
+        "escnull.dat",
+        "3.1.1.4",
+        Status(401),
+        "WWW-Authenticate",
+        "Digest",
+    ),
     // "RE%47IST%45R" is not REGISTER: % is no escape in a method, so it is unknown
     case("esc02.dat", "3.1.1.5", Status(501)),
     case("lwsdisp.dat", "3.1.1.6", Status(200)),
     case("longreq.dat", "3.1.1.7", Call),
     // the REGISTER is handled, the INVITE after it in the same datagram is noise
     // (checked after the loop: nothing ever answers its Call-ID)
-    case("dblreq.dat", "3.1.1.8", Status(405)),
+    case("dblreq.dat", "3.1.1.8", Status(401)),
     case("semiuri.dat", "3.1.1.9", Status(200)),
     case("transports.dat", "3.1.1.10", Status(200)),
     // MESSAGE is known but not served
@@ -101,8 +107,9 @@ const CASES: &[Case] = &[
     case("escruri.dat", "3.1.2.11", Status(400)),
     // liberal choice: the Date header plays no part in answering a call
     case("baddate.dat", "3.1.2.12", Call),
-    // liberal choice ("could infer the angle brackets"); then 405, not a registrar
-    case("regbadct.dat", "3.1.2.13", Status(405)),
+    // strict choice: a bare Contact URI with `?` headers is refused (the registrar would
+    // otherwise bind a contact carrying a Route)
+    case("regbadct.dat", "3.1.2.13", Status(400)),
     // liberal choice ("may ignore the spaces")
     case("badaspec.dat", "3.1.2.14", Status(200)),
     case("baddn.dat", "3.1.2.15", Status(400)),
@@ -117,7 +124,8 @@ const CASES: &[Case] = &[
     case("insuf.dat", "3.3.1", Status(400)),
     case("unkscm.dat", "3.3.2", Status(416)),
     case("novelsc.dat", "3.3.3", Status(416)),
-    case("unksm2.dat", "3.3.4", Status(405)),
+    // RFC 3261 §10.2: a REGISTER's To must be a SIP or SIPS URI naming the user
+    case("unksm2.dat", "3.3.4", Status(400)),
     with(
         "bext01.dat",
         "3.3.5",
@@ -132,7 +140,14 @@ const CASES: &[Case] = &[
         "Accept",
         "application/sdp",
     ),
-    case("regaut01.dat", "3.3.7", Status(405)),
+    // the unknown scheme is ignored and the registrar challenges with Digest
+    with(
+        "regaut01.dat",
+        "3.3.7",
+        Status(401),
+        "WWW-Authenticate",
+        "Digest",
+    ),
     case("multi01.dat", "3.3.8", Status(400)),
     case("mcl01.dat", "3.3.9", Status(400)),
     case("bcast.dat", "3.3.10", Dropped),
@@ -141,9 +156,9 @@ const CASES: &[Case] = &[
     // value were still positive." The project chose the proxy's answer (see
     // src/sip/reject.rs and sip-testbench/sipp/malformed.xml).
     case("zeromf.dat", "3.3.11", Status(483)),
-    case("cparam01.dat", "3.3.12", Status(405)),
-    case("cparam02.dat", "3.3.13", Status(405)),
-    case("regescrt.dat", "3.3.14", Status(405)),
+    case("cparam01.dat", "3.3.12", Status(401)),
+    case("cparam02.dat", "3.3.13", Status(401)),
+    case("regescrt.dat", "3.3.14", Status(401)),
     case("sdp01.dat", "3.3.15", Status(406)),
     // 3.4.1: legal RFC 2543, accepted by elements that keep backwards compatibility.
     // rsipstack cannot key a transaction without a From tag; the guard answers 400

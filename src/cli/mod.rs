@@ -1,5 +1,6 @@
 //! One file per subcommand: argument parsing and friendly reporting at the CLI edge.
 
+pub mod agents;
 pub mod check;
 pub mod db;
 pub mod graph;

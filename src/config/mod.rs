@@ -29,6 +29,8 @@ pub struct Config {
     pub data: crate::data::DataConfig,
     /// Text-to-speech for free text (`[tts]`), off unless a command is given.
     pub tts: crate::tts::TtsConfig,
+    /// The registrar for agents' phones (`[registrar]`).
+    pub registrar: crate::sip::registrar::RegistrarConfig,
 }
 
 /// Which SIP transports to listen on.
@@ -319,6 +321,9 @@ impl Config {
         if let Some((key, message)) = self.tts.problem() {
             return Err(bad(key, format!("[tts] {message}")));
         }
+        if let Some((key, message)) = self.registrar.problem() {
+            return Err(bad(key, format!("[registrar] {key} {message}")));
+        }
         Ok(())
     }
 
@@ -375,6 +380,20 @@ mod tests {
         assert!(text.contains("{out}"), "{text}");
         let ok = parse("[tts]\ncommand = [\"flite\", \"-t\", \"{text}\", \"-o\", \"{out}\"]\n");
         assert!(ok.unwrap().tts.enabled());
+    }
+
+    #[test]
+    fn registrar_expiry_bounds_that_cannot_hold_are_refused_at_the_key() {
+        let err =
+            parse("[registrar]\nmin_expires_secs = 600\nmax_expires_secs = 60\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("hotline.toml:3:1:"), "{text}");
+        assert!(text.contains("max_expires_secs"), "{text}");
+        let err = parse("[registrar]\nrealm = \"a\\\"b\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("hotline.toml:2:1:"), "{err}");
+        let ok = parse("[registrar]\nrealm = \"acme\"\nmax_contacts = 2\n").unwrap();
+        assert_eq!(ok.registrar.realm, "acme");
+        assert_eq!(ok.registrar.max_contacts, 2);
     }
 
     #[test]

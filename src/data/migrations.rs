@@ -44,4 +44,26 @@ pub const MIGRATIONS: &[&str] = &[
         locked_until INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (kind, key)
     );",
+    // 2: agents (people who take transferred calls) and their skills. The HTTP password is
+    // an argon2id PHC string; SIP digest keeps only HA1 = H(login:realm:password) for the
+    // realm in `realm` (docs/agents.md says why and what a realm change means).
+    "CREATE TABLE agents (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'agent' CHECK (role IN ('agent', 'supervisor')),
+        password_hash TEXT NOT NULL,
+        realm TEXT NOT NULL,
+        ha1_md5 TEXT NOT NULL,
+        ha1_sha256 TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        -- Unix seconds.
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE agent_skills (
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        skill TEXT NOT NULL,
+        proficiency INTEGER NOT NULL CHECK (proficiency BETWEEN 1 AND 5),
+        PRIMARY KEY (agent_id, skill)
+    );",
 ];

@@ -8,6 +8,7 @@
 //! per lookup action. `verify_pin` answers `Found {status: verified, method}`,
 //! `Found {status: locked}` when locked out, or `NotFound` for a wrong PIN.
 
+pub mod agents;
 pub mod breaker;
 pub mod builtin;
 pub mod config;

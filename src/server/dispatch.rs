@@ -1,6 +1,6 @@
 //! Routes every new server transaction: a new INVITE becomes a call task, in-dialog
-//! requests go to their dialog, OPTIONS is answered here, everything else is refused
-//! with the right status.
+//! requests go to their dialog, OPTIONS is answered here, REGISTER goes to the
+//! registrar, everything else is refused with the right status.
 
 use super::Shared;
 use super::registry::CallSummary;
@@ -34,6 +34,16 @@ fn has_to_tag(tx: &Transaction) -> bool {
 
 async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
     let method = tx.original.method;
+    if method == Method::Register {
+        // Before the To-tag check: some phones keep the tag of an earlier 200 on refreshes.
+        return match &shared.registrar {
+            Some(registrar) => registrar.handle(tx).await,
+            None => {
+                let allow = vec![Header::Other("Allow".into(), ALLOWED_METHODS.into())];
+                reply(tx, StatusCode::MethodNotAllowed, allow).await
+            }
+        };
+    }
     if has_to_tag(&tx) {
         return in_dialog(shared, tx).await;
     }

@@ -3,6 +3,7 @@
 
 mod dispatch;
 mod http;
+pub mod registrar;
 pub mod registry;
 mod reload;
 
@@ -66,6 +67,9 @@ pub struct Shared {
     pub env: Arc<CallEnv>,
     /// Cancelled when the server starts draining: calls hang up, new INVITEs get 503.
     pub draining: CancellationToken,
+    /// The registrar for agents' phones (`None`: `[registrar] enabled = false`, or the
+    /// agents' database could not be opened; REGISTER then gets 405).
+    pub registrar: Option<Arc<registrar::RegistrarService>>,
 }
 
 /// The call settings and media session settings the configuration gives.
@@ -188,6 +192,17 @@ impl Server {
         let rtp = &config.rtp;
         let ports = PortAllocator::new(rtp.address, rtp.port_min, rtp.port_max)?;
         let stop = CancellationToken::new();
+        let registrar = if config.registrar.enabled {
+            match registrar::RegistrarService::start(&config, stop.child_token()) {
+                Ok(service) => Some(service),
+                Err(err) => {
+                    warn!(error = %err, "registrar off: the agents' database cannot be opened");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut sip = SipStack::start(&config.sip, stop.child_token()).await?;
         let incoming = sip.take_incoming();
         let draining = CancellationToken::new();
@@ -213,6 +228,7 @@ impl Server {
             calls: CallRegistry::default(),
             env,
             draining,
+            registrar,
         });
         let http_addr = if shared.config.http.enabled {
             Some(http::start(shared.clone(), stop.child_token()).await?)

@@ -4,8 +4,10 @@
 //! stack through `SipStack`, and requests the stack must not see are refused in `guard`.
 
 pub mod admission;
+pub mod digest;
 pub mod dtmf_relay;
 mod guard;
+pub mod registrar;
 pub mod reject;
 mod stack;
 mod stream_guard;

@@ -46,7 +46,7 @@ const KNOWN_METHODS: &[&str] = &[
 ];
 
 /// Methods answered by this server (the `Allow` header).
-pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER";
 
 /// Headers whose absence makes a request unanswerable in a dialog (RFC 3261 §8.1.1),
 /// as (long name, compact name).
