@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use hotline::dialplan::flow_test::{Script, Turn, check_expect, transcript_lines};
-use hotline::dialplan::session::{MockAnswer, Session, parse_time};
+use hotline::dialplan::session::{MockAnswer, ScriptedTransfer, Session, parse_time};
 use hotline::dialplan::{self, Dialplan};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -120,6 +120,7 @@ fn run_script(session: &mut Session, script: &Script, shown: &mut usize) {
             Turn::Silence => session.silence(),
             Turn::HangUp => session.hang_up(),
             Turn::TransferFails(reason) => session.transfer_fails(reason),
+            Turn::Transfer(outcome) => session.transfer_ends(outcome),
             Turn::Expect(expect) => {
                 show_new(session, shown);
                 let failures = check_expect(session, expect);
@@ -136,7 +137,8 @@ fn run_script(session: &mut Session, script: &Script, shown: &mut usize) {
 }
 
 const HELP: &str = "Type what the caller says; `#1234` presses keys; an empty line is silence (timeout).\n\
-Commands: /vars, /path, /fail REASON (the transfer fails), /hangup, /help, /quit.";
+Commands: /vars, /path, /hangup, /help, /quit; a transfer ends with /answer (an agent answers),\n\
+/timeout (the wait runs out), /noagents, /closed, /fail REASON, /callback (the caller asks to be called back).";
 
 fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<()> {
     println!("{HELP}");
@@ -180,6 +182,11 @@ fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<(
             }
             "/path" => println!("  {}", session.runtime().path().join(" -> ")),
             "/hangup" => session.hang_up(),
+            "/answer" => session.transfer_ends(&ScriptedTransfer::Answered),
+            "/timeout" => session.transfer_ends(&ScriptedTransfer::TimedOut),
+            "/noagents" => session.transfer_ends(&ScriptedTransfer::NoAgents),
+            "/closed" => session.transfer_ends(&ScriptedTransfer::QueueClosed),
+            "/callback" => session.transfer_ends(&ScriptedTransfer::Callback),
             "" => session.silence(),
             _ if line.starts_with("/fail") => {
                 session.transfer_fails(line.trim_start_matches("/fail").trim())
@@ -221,15 +228,32 @@ fn summary(plan: &Dialplan, session: &Session) {
             t.queue,
             t.priority.as_str()
         );
+        if !t.skills.is_empty() {
+            let skills: Vec<String> = t
+                .skills
+                .iter()
+                .map(|s| format!("{} (level {}+)", s.skill, s.min_level))
+                .collect();
+            println!("skills: {}", skills.join(", "));
+        }
+        if let Some(wait) = t.max_wait_secs {
+            println!("max wait: {wait} s");
+        }
+        if t.callback {
+            println!("callback: offered while waiting");
+        }
         println!("context (as the agent sees it):");
         match serde_json::to_string_pretty(&t.context) {
             Ok(json) => println!("{json}"),
             Err(e) => println!("  (cannot show: {e})"),
         }
     }
-    match &session.hangup {
-        Some(reason) => println!("call ended: {reason}"),
-        None if session.transfer.is_none() => println!("call still in progress in {}", plan.name()),
-        None => {}
+    match (&session.hangup, session.end_reason()) {
+        (Some(reason), _) => println!("call ended: {reason}"),
+        (None, Some(reason)) => println!("dialplan ended: {reason}"),
+        (None, None) if session.transfer.is_none() => {
+            println!("call still in progress in {}", plan.name())
+        }
+        (None, None) => println!("waiting in queue `{}`", session.transfer.as_ref().map_or("", |t| t.queue.as_str())),
     }
 }
