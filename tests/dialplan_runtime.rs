@@ -308,6 +308,7 @@ fn pin_is_collected_masked_in_context_and_routed_by_condition() {
         queue,
         priority,
         context,
+        ..
     } = actions.last().unwrap()
     else {
         panic!("{actions:?}")

@@ -1109,8 +1109,24 @@ impl<'a> Checker<'a> {
         let Some(priority) = &t.priority else {
             return;
         };
-        let PriorityDecl::Rules(rules) = &priority.value else {
-            return;
+        let rules = match &priority.value {
+            PriorityDecl::Level(level) => {
+                if super::format::Priority::from_name(level).is_none() {
+                    let levels = ["low", "normal", "high", "urgent"];
+                    let hint = match super::diagnostic::closest(level, levels) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => "use low, normal, high or urgent, or rules: [{ when: ..., level: ... }, { level: normal }]".into(),
+                    };
+                    self.error(
+                        "bad-priority",
+                        priority.pos,
+                        format!("`{level}` is not a priority level"),
+                        hint,
+                    );
+                }
+                return;
+            }
+            PriorityDecl::Rules(rules) => rules,
         };
         if rules.is_empty() {
             self.error(

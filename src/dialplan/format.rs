@@ -396,7 +396,8 @@ impl Priority {
 /// level: urgent }, { level: normal }]`). No rule holding means `normal`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PriorityDecl {
-    Level(Priority),
+    /// A level's name, as written: the checker reports an unknown one at its position.
+    Level(String),
     Rules(Vec<PriorityRule>),
 }
 
@@ -423,9 +424,24 @@ impl<'de> Deserialize<'de> for PriorityDecl {
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<PriorityDecl, E> {
-                Priority::from_name(text)
-                    .map(PriorityDecl::Level)
-                    .ok_or_else(|| E::unknown_variant(text, &["low", "normal", "high", "urgent"]))
+                Ok(PriorityDecl::Level(text.to_string()))
+            }
+
+            // Kept as text so that the checker points at the value, not at the key.
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PriorityDecl, A::Error> {
@@ -578,7 +594,9 @@ impl TransferStep {
     pub fn priority_rules(&self) -> Vec<(Option<&Name>, Priority)> {
         match self.priority.as_ref().map(|p| &p.value) {
             None => vec![(None, Priority::Normal)],
-            Some(PriorityDecl::Level(level)) => vec![(None, *level)],
+            Some(PriorityDecl::Level(level)) => {
+                vec![(None, Priority::from_name(level).unwrap_or_default())]
+            }
             Some(PriorityDecl::Rules(rules)) => rules
                 .iter()
                 .map(|r| (r.when.as_ref(), r.level.value))
