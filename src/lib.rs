@@ -3,6 +3,7 @@
 //! The layout follows docs/architecture.md: protocol machines and business rules are pure
 //! modules; `call` is the imperative shell that wires them to sockets and clocks.
 
+pub mod acd;
 pub mod asr;
 pub mod call;
 pub mod config;
