@@ -1,9 +1,10 @@
 //! `hotline simulate FILE`: walks a dialplan without a phone. Interactive by default
 //! (type what the caller says, `#1234` for keys, an empty line for silence), or from a
 //! script with `--script`. Shows what the caller hears, what the runtime listens for,
-//! lookups, the transfer with its context, variables (masked) and the path.
+//! lookups, the transfer with its context envelope, variables (masked) and the path.
 
 use anyhow::Context as _;
+use hotline::acd::envelope::ContextEnvelope;
 use chrono::{DateTime, Utc};
 use hotline::dialplan::flow_test::{Script, Turn, check_expect, transcript_lines};
 use hotline::dialplan::session::{MockAnswer, ScriptedTransfer, Session, parse_time};
@@ -242,8 +243,9 @@ fn summary(plan: &Dialplan, session: &Session) {
         if t.callback {
             println!("callback: offered while waiting");
         }
-        println!("context (as the agent sees it):");
-        match serde_json::to_string_pretty(&t.context) {
+        println!("context envelope (as the agent receives it):");
+        let envelope = ContextEnvelope::from_transfer("simulated", &t.context, session.now());
+        match serde_json::to_string_pretty(&envelope) {
             Ok(json) => println!("{json}"),
             Err(e) => println!("  (cannot show: {e})"),
         }

@@ -354,21 +354,27 @@ impl Session {
                 callback,
                 context,
             } => {
-                let mut shown = format!("to `{queue}`, priority {}", priority.as_str());
+                self.lines.push(Line::Transfer(format!(
+                    "to `{queue}`, priority {}",
+                    priority.as_str()
+                )));
+                let mut terms = Vec::new();
                 if !skills.is_empty() {
                     let listed: Vec<String> = skills
                         .iter()
                         .map(|s| format!("{} {}+", s.skill, s.min_level))
                         .collect();
-                    shown.push_str(&format!(", skills {}", listed.join(", ")));
+                    terms.push(format!("skills {}", listed.join(", ")));
                 }
                 if let Some(wait) = max_wait_secs {
-                    shown.push_str(&format!(", max wait {wait} s"));
+                    terms.push(format!("waits up to {wait} s"));
                 }
                 if callback {
-                    shown.push_str(", callback offered");
+                    terms.push("callback offered".to_string());
                 }
-                self.lines.push(Line::Transfer(shown));
+                if !terms.is_empty() {
+                    self.lines.push(Line::Transfer(terms.join("; ")));
+                }
                 self.transfer = Some(TransferRecord {
                     queue,
                     priority,
