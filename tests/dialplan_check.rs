@@ -303,10 +303,14 @@ fn transfer_priority_levels_and_rules_are_checked_at_their_position() {
     let rules = r#"priority: [{ when: "who.name == vip", level: urgent }, { level: normal }]"#;
     assert_eq!(codes(&transfer_with(rules)), vec![]);
     let text = transfer_with(r#"priority: [{ when: "who.name ==", level: high }, { level: low }]"#);
-    assert_eq!(codes(&text), vec![("bad-condition", 28, col(&text, "\", level"))]);
+    assert_eq!(
+        codes(&text),
+        vec![("bad-condition", 28, col(&text, "\", level"))]
+    );
     let text = transfer_with(r#"priority: [{ when: "who.name == x", level: hi }]"#);
     assert_eq!(codes(&text), vec![("syntax", 28, col(&text, "hi }"))]);
-    let text = transfer_with(r#"priority: [{ level: high }, { when: "who.name == x", level: low }]"#);
+    let text =
+        transfer_with(r#"priority: [{ level: high }, { when: "who.name == x", level: low }]"#);
     assert_eq!(codes(&text), vec![("shadowed-rule", 28, col(&text, "low"))]);
     let text = transfer_with(r#"priority: [{ when: "who.name == x", level: low }]"#);
     assert_eq!(
@@ -330,18 +334,27 @@ fn transfer_skills_need_names_and_levels_from_one_to_five() {
     let text = transfer_with("skills: [cards, \"two words\"]");
     assert_eq!(codes(&text), vec![("bad-name", 28, col(&text, "\"two"))]);
     let text = transfer_with("skills: [cards, { cards: 2 }]");
-    assert_eq!(codes(&text), vec![("duplicate-id", 28, col(&text, "cards: 2"))]);
+    assert_eq!(
+        codes(&text),
+        vec![("duplicate-id", 28, col(&text, "cards: 2"))]
+    );
     let text = transfer_with("skills: [{ spanish: three }]");
     assert_eq!(codes(&text), vec![("syntax", 28, col(&text, "three"))]);
     let d = diagnostics(&transfer_with("skills: [{ a: 1, b: 2 }]"));
     assert_eq!((d[0].code, d[0].pos.line), ("syntax", 28));
-    assert!(d[0].message.contains("one skill per list item"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("one skill per list item"),
+        "{}",
+        d[0].message
+    );
 }
 
 #[test]
 fn transfer_max_wait_is_bounded_and_its_exits_must_be_steps() {
     assert_eq!(
-        codes(&transfer_with("max_wait: 120, on_timeout: bye, on_failure: bye")),
+        codes(&transfer_with(
+            "max_wait: 120, on_timeout: bye, on_failure: bye"
+        )),
         vec![]
     );
     let text = transfer_with("max_wait: 5");
@@ -356,7 +369,10 @@ fn transfer_max_wait_is_bounded_and_its_exits_must_be_steps() {
     );
     assert_eq!(d[0].hint.as_deref(), Some("did you mean `bye`?"));
     let text = transfer_with("on_failure: nowhere");
-    assert_eq!(codes(&text), vec![("unknown-target", 28, col(&text, "nowhere"))]);
+    assert_eq!(
+        codes(&text),
+        vec![("unknown-target", 28, col(&text, "nowhere"))]
+    );
 }
 
 #[test]
@@ -371,7 +387,10 @@ fn a_callback_step_without_callbacks_offered_is_a_warning() {
         vec![("callback-not-offered", 28, col(&text, "bye"))]
     );
     let text = transfer_with("callback: true, on_callback: by");
-    assert_eq!(codes(&text), vec![("unknown-target", 28, col(&text, "by }"))]);
+    assert_eq!(
+        codes(&text),
+        vec![("unknown-target", 28, col(&text, "by }"))]
+    );
 }
 
 #[test]
@@ -394,7 +413,9 @@ fn with_the_configured_queues_a_queue_missing_from_them_is_an_error_at_the_trans
     );
     assert!(d[0].message.contains("not configured"), "{}", d[0].message);
     assert!(
-        d[0].hint.as_deref().is_some_and(|h| h.contains("`generale`")),
+        d[0].hint
+            .as_deref()
+            .is_some_and(|h| h.contains("`generale`")),
         "{:?}",
         d[0].hint
     );

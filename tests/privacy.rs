@@ -11,10 +11,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use chrono::{TimeZone, Utc};
+use hotline::acd::envelope::ContextEnvelope;
 use hotline::data::config::{SourceConfig, WebhookSource};
 use hotline::data::pin::hash_pin;
 use hotline::data::{CallFacts, DataConfig, DataSources};
-use hotline::acd::envelope::ContextEnvelope;
 use hotline::dialplan::{Action, Event, Runtime, load_source};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -217,8 +217,8 @@ async fn planted_secrets_never_leave_unmasked() {
         String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned(),
     );
     // The envelope the agent fetches, as stored with the ticket, and its SIP headers.
-    let envelope = ContextEnvelope::from_transfer(&facts.call_id, &transfer_context, now)
-        .with_ticket(1);
+    let envelope =
+        ContextEnvelope::from_transfer(&facts.call_id, &transfer_context, now).with_ticket(1);
     let envelope_json = envelope.to_json().unwrap();
     assert_eq!(envelope.fields["card"], "****1486", "{envelope_json}");
     let dir_db = tempfile::tempdir().unwrap();

@@ -294,11 +294,17 @@ flows:
             .with_ticket(7);
         let json = envelope.to_json().unwrap();
         for secret in FORMS {
-            assert!(!json.contains(secret), "the envelope holds {secret}: {json}");
+            assert!(
+                !json.contains(secret),
+                "the envelope holds {secret}: {json}"
+            );
         }
         let headers = format!("{:?}", envelope.sip_headers());
         for secret in FORMS {
-            assert!(!headers.contains(secret), "a header holds {secret}: {headers}");
+            assert!(
+                !headers.contains(secret),
+                "a header holds {secret}: {headers}"
+            );
         }
         // The call really collected them, and the agent sees them masked.
         assert_eq!(envelope.entities["pin"], "****", "{json}");
@@ -342,13 +348,20 @@ flows:
         assert_eq!(envelope.path.first().map(String::as_str), Some("main.menu"));
         assert_eq!(envelope.path.last().map(String::as_str), Some("main.agent"));
         assert_eq!(envelope.transferred_at, "2026-11-23T15:00:01.000Z");
-        assert_eq!((envelope.waited_secs, envelope.ticket_id), (Some(42), Some(7)));
+        assert_eq!(
+            (envelope.waited_secs, envelope.ticket_id),
+            (Some(42), Some(7))
+        );
         let json = envelope.to_json().unwrap();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["priority"], "urgent");
         assert_eq!(value["caller"]["name"], "Pat Doe");
         assert_eq!(ContextEnvelope::from_json(&json).unwrap(), envelope);
-        assert!(envelope.sip_headers().contains(&("X-Hotline-Wait", "42".into())));
+        assert!(
+            envelope
+                .sip_headers()
+                .contains(&("X-Hotline-Wait", "42".into()))
+        );
         assert!(
             envelope
                 .sip_headers()
@@ -363,7 +376,10 @@ flows:
         assert_eq!(scrub("4111 1111 1111 1111."), "****1111.");
         // Not Luhn-valid, or too short to be a card: left alone.
         assert_eq!(scrub("4111111111111112"), "4111111111111112");
-        assert_eq!(scrub("account 12345678, $1,234.56"), "account 12345678, $1,234.56");
+        assert_eq!(
+            scrub("account 12345678, $1,234.56"),
+            "account 12345678, $1,234.56"
+        );
         assert_eq!(scrub("call +15551230003"), "call +15551230003");
         assert_eq!(scrub("123456789012345678901234"), "****");
         assert_eq!(scrub("nothing here"), "nothing here");

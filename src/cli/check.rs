@@ -28,8 +28,8 @@ pub struct Args {
 
 /// The queue names configured in a hotline.toml (its `[acd.queues.NAME]` tables).
 pub fn configured_queues(path: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
     let queues = match table.get("acd").and_then(|acd| acd.get("queues")) {
@@ -80,11 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no dialplan files found");
     }
     let options = CheckOptions {
-        known_queues: args
-            .config
-            .as_deref()
-            .map(configured_queues)
-            .transpose()?,
+        known_queues: args.config.as_deref().map(configured_queues).transpose()?,
     };
     let (mut errors, mut warnings, mut failed_files) = (0, 0, 0);
     for file in &files {

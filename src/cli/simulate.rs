@@ -4,8 +4,8 @@
 //! lookups, the transfer with its context envelope, variables (masked) and the path.
 
 use anyhow::Context as _;
-use hotline::acd::envelope::ContextEnvelope;
 use chrono::{DateTime, Utc};
+use hotline::acd::envelope::ContextEnvelope;
 use hotline::dialplan::flow_test::{Script, Turn, check_expect, transcript_lines};
 use hotline::dialplan::session::{MockAnswer, ScriptedTransfer, Session, parse_time};
 use hotline::dialplan::{self, Dialplan};
@@ -256,6 +256,9 @@ fn summary(plan: &Dialplan, session: &Session) {
         (None, None) if session.transfer.is_none() => {
             println!("call still in progress in {}", plan.name())
         }
-        (None, None) => println!("waiting in queue `{}`", session.transfer.as_ref().map_or("", |t| t.queue.as_str())),
+        (None, None) => println!(
+            "waiting in queue `{}`",
+            session.transfer.as_ref().map_or("", |t| t.queue.as_str())
+        ),
     }
 }

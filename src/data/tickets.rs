@@ -99,9 +99,7 @@ impl Tickets {
     /// carries the id (written in the same transaction).
     pub fn open(&self, envelope: &ContextEnvelope, now: DateTime<Utc>) -> Result<i64, TicketError> {
         if envelope.call_id.trim().is_empty() {
-            return Err(TicketError::BadInput(
-                "a ticket needs the call's id".into(),
-            ));
+            return Err(TicketError::BadInput("a ticket needs the call's id".into()));
         }
         let mut stored = envelope.clone();
         let opened_at = timestamp(now);
@@ -157,9 +155,19 @@ impl Tickets {
     }
 
     /// Closes an open ticket with the agent's wrap-up at `now`; returns it as closed.
-    pub fn close(&self, id: i64, closing: &Closing, now: DateTime<Utc>) -> Result<Ticket, TicketError> {
+    pub fn close(
+        &self,
+        id: i64,
+        closing: &Closing,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket, TicketError> {
         check_field("agent", &closing.agent, MAX_AGENT_CHARS, false)?;
-        check_field("disposition", &closing.disposition, MAX_DISPOSITION_CHARS, false)?;
+        check_field(
+            "disposition",
+            &closing.disposition,
+            MAX_DISPOSITION_CHARS,
+            false,
+        )?;
         check_field("notes", &closing.notes, MAX_NOTES_CHARS, true)?;
         let changed = self.store.with(|conn| {
             conn.execute(
@@ -195,7 +203,11 @@ impl Tickets {
 
     /// The tickets of the caller with this number (compared on its last ten digits),
     /// newest first, at most `limit`.
-    pub fn recent_for_caller(&self, number: &str, limit: usize) -> Result<Vec<Ticket>, TicketError> {
+    pub fn recent_for_caller(
+        &self,
+        number: &str,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, TicketError> {
         let key = caller_key(number);
         if key.is_empty() || limit == 0 {
             return Ok(Vec::new());
@@ -389,29 +401,43 @@ mod tests {
         let ticket = tickets.get(id).unwrap().expect("stored");
         assert_eq!(ticket.status, TicketStatus::Open);
         assert_eq!(
-            (ticket.call_id.as_str(), ticket.queue.as_str(), ticket.intent.as_deref()),
+            (
+                ticket.call_id.as_str(),
+                ticket.queue.as_str(),
+                ticket.intent.as_deref()
+            ),
             ("call-1", "cards", Some("lost_card"))
         );
         assert_eq!(ticket.caller, "+15551230003");
         assert_eq!(ticket.opened_at, "2026-11-23T15:00:00.000Z");
         assert_eq!(ticket.envelope, sent.clone().with_ticket(id));
         assert_eq!((ticket.agent, ticket.closed_at), (None, None));
-        let second = tickets.open(&envelope("call-2", "+15551230003"), at(1)).unwrap();
+        let second = tickets
+            .open(&envelope("call-2", "+15551230003"), at(1))
+            .unwrap();
         assert_ne!(id, second, "each transfer gets its own ticket");
     }
 
     #[test]
     fn the_wrap_up_closes_a_ticket_once() {
         let (_dir, tickets) = tickets();
-        let id = tickets.open(&envelope("call-1", "+15551230003"), at(0)).unwrap();
+        let id = tickets
+            .open(&envelope("call-1", "+15551230003"), at(0))
+            .unwrap();
         let waited = envelope("call-1", "+15551230003").with_wait(Duration::from_secs(42));
         tickets.update_envelope(id, &waited).unwrap();
         let closed = tickets.close(id, &closing("card_blocked"), at(9)).unwrap();
         assert_eq!(closed.status, TicketStatus::Closed);
         assert_eq!(closed.agent.as_deref(), Some("alice"));
         assert_eq!(closed.disposition.as_deref(), Some("card_blocked"));
-        assert_eq!(closed.notes.as_deref(), Some("blocked the card, new one posted"));
-        assert_eq!(closed.closed_at.as_deref(), Some("2026-11-23T15:09:00.000Z"));
+        assert_eq!(
+            closed.notes.as_deref(),
+            Some("blocked the card, new one posted")
+        );
+        assert_eq!(
+            closed.closed_at.as_deref(),
+            Some("2026-11-23T15:09:00.000Z")
+        );
         assert_eq!(closed.envelope.waited_secs, Some(42));
         assert_eq!(closed.envelope.ticket_id, Some(id));
         assert!(matches!(
@@ -423,7 +449,11 @@ mod tests {
             Err(TicketError::AlreadyClosed(_))
         ));
         let again = tickets.get(id).unwrap().unwrap();
-        assert_eq!(again.disposition.as_deref(), Some("card_blocked"), "the first wrap-up stays");
+        assert_eq!(
+            again.disposition.as_deref(),
+            Some("card_blocked"),
+            "the first wrap-up stays"
+        );
         assert!(matches!(
             tickets.close(999, &closing("resolved"), at(10)),
             Err(TicketError::NotFound(999))
@@ -434,17 +464,31 @@ mod tests {
     #[test]
     fn a_bad_wrap_up_is_refused_and_changes_nothing() {
         let (_dir, tickets) = tickets();
-        let id = tickets.open(&envelope("call-1", "+15551230003"), at(0)).unwrap();
+        let id = tickets
+            .open(&envelope("call-1", "+15551230003"), at(0))
+            .unwrap();
         let mut bad = closing(" ");
-        assert!(matches!(tickets.close(id, &bad, at(1)), Err(TicketError::BadInput(_))));
+        assert!(matches!(
+            tickets.close(id, &bad, at(1)),
+            Err(TicketError::BadInput(_))
+        ));
         bad = closing(&"x".repeat(MAX_DISPOSITION_CHARS + 1));
-        assert!(matches!(tickets.close(id, &bad, at(1)), Err(TicketError::BadInput(_))));
+        assert!(matches!(
+            tickets.close(id, &bad, at(1)),
+            Err(TicketError::BadInput(_))
+        ));
         bad = closing("resolved");
         bad.notes = "n".repeat(MAX_NOTES_CHARS + 1);
-        assert!(matches!(tickets.close(id, &bad, at(1)), Err(TicketError::BadInput(_))));
+        assert!(matches!(
+            tickets.close(id, &bad, at(1)),
+            Err(TicketError::BadInput(_))
+        ));
         bad = closing("resolved");
         bad.agent = String::new();
-        assert!(matches!(tickets.close(id, &bad, at(1)), Err(TicketError::BadInput(_))));
+        assert!(matches!(
+            tickets.close(id, &bad, at(1)),
+            Err(TicketError::BadInput(_))
+        ));
         assert_eq!(tickets.get(id).unwrap().unwrap().status, TicketStatus::Open);
         assert!(matches!(
             tickets.open(&envelope(" ", "+15551230003"), at(0)),
@@ -455,10 +499,18 @@ mod tests {
     #[test]
     fn a_callers_recent_contacts_match_their_number_in_any_shape_newest_first() {
         let (_dir, tickets) = tickets();
-        let first = tickets.open(&envelope("call-1", "+15551230003"), at(0)).unwrap();
-        let other = tickets.open(&envelope("call-2", "+15551230002"), at(1)).unwrap();
-        let second = tickets.open(&envelope("call-3", "sip:15551230003@pbx"), at(2)).unwrap();
-        let third = tickets.open(&envelope("call-4", "(555) 123-0003"), at(3)).unwrap();
+        let first = tickets
+            .open(&envelope("call-1", "+15551230003"), at(0))
+            .unwrap();
+        let other = tickets
+            .open(&envelope("call-2", "+15551230002"), at(1))
+            .unwrap();
+        let second = tickets
+            .open(&envelope("call-3", "sip:15551230003@pbx"), at(2))
+            .unwrap();
+        let third = tickets
+            .open(&envelope("call-4", "(555) 123-0003"), at(3))
+            .unwrap();
         let ids = |number: &str, limit| -> Vec<i64> {
             tickets
                 .recent_for_caller(number, limit)
@@ -490,10 +542,17 @@ mod tests {
     #[test]
     fn a_damaged_envelope_is_reported_not_a_panic() {
         let (_dir, tickets) = tickets();
-        let id = tickets.open(&envelope("call-1", "+15551230003"), at(0)).unwrap();
+        let id = tickets
+            .open(&envelope("call-1", "+15551230003"), at(0))
+            .unwrap();
         tickets
             .store
-            .with(|c| c.execute("UPDATE tickets SET envelope = '{not json' WHERE id = ?1", [id]))
+            .with(|c| {
+                c.execute(
+                    "UPDATE tickets SET envelope = '{not json' WHERE id = ?1",
+                    [id],
+                )
+            })
             .unwrap();
         assert!(matches!(tickets.get(id), Err(TicketError::Corrupt { id: i, .. }) if i == id));
     }

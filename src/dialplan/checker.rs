@@ -1043,8 +1043,12 @@ impl<'a> Checker<'a> {
             } else if let Some(known) = self.known_queues
                 && !known.contains(&queue.value)
             {
-                let hint = match super::diagnostic::closest(queue, known.iter().map(String::as_str)) {
-                    Some(c) => format!("did you mean `{c}`? (or add [acd.queues.{}] to the configuration)", queue.value),
+                let hint = match super::diagnostic::closest(queue, known.iter().map(String::as_str))
+                {
+                    Some(c) => format!(
+                        "did you mean `{c}`? (or add [acd.queues.{}] to the configuration)",
+                        queue.value
+                    ),
                     None => format!("add [acd.queues.{}] to the configuration", queue.value),
                 };
                 self.error(

@@ -420,7 +420,9 @@ impl<'de> Deserialize<'de> for PriorityDecl {
             type Value = PriorityDecl;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a level (low, normal, high, urgent) or a list of `{ when, level }` rules")
+                f.write_str(
+                    "a level (low, normal, high, urgent) or a list of `{ when, level }` rules",
+                )
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<PriorityDecl, E> {

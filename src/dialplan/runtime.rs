@@ -218,7 +218,8 @@ impl Runtime {
         now: DateTime<Utc>,
         out: &mut Vec<Action>,
     ) {
-        self.vars.set("last_outcome", VarValue::Text(outcome), false);
+        self.vars
+            .set("last_outcome", VarValue::Text(outcome), false);
         // A fallback that is the failed transfer itself would retry forever.
         if target.is_none() && self.plan.fallback.as_ref() == Some(&at) {
             self.end(out, why);
