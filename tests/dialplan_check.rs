@@ -279,3 +279,146 @@ fn keys_in_a_speech_only_gather_are_a_warning() {
     );
     assert_eq!(codes(&text), vec![("keys-never-heard", 26, 19)]);
 }
+
+/// `BASE` with its transfer step replaced by `transfer: { queue: general, EXTRA }`.
+fn transfer_with(extra: &str) -> String {
+    replace(
+        "transfer: { queue: general }",
+        &format!("transfer: {{ queue: general, {extra} }}"),
+    )
+}
+
+/// The column (1-based) of the first `needle` on line 28, the transfer's line.
+fn col(text: &str, needle: &str) -> u32 {
+    let line = text.lines().nth(27).expect("line 28");
+    line.find(needle).expect("needle on line 28") as u32 + 1
+}
+
+#[test]
+fn transfer_priority_levels_and_rules_are_checked_at_their_position() {
+    let text = transfer_with("priority: hihg");
+    assert_eq!(codes(&text), vec![("bad-priority", 28, col(&text, "hihg"))]);
+    let text = transfer_with("priority: 3");
+    assert_eq!(codes(&text), vec![("bad-priority", 28, col(&text, "3 }"))]);
+    let rules = r#"priority: [{ when: "who.name == vip", level: urgent }, { level: normal }]"#;
+    assert_eq!(codes(&transfer_with(rules)), vec![]);
+    let text = transfer_with(r#"priority: [{ when: "who.name ==", level: high }, { level: low }]"#);
+    assert_eq!(
+        codes(&text),
+        vec![("bad-condition", 28, col(&text, "\", level"))]
+    );
+    let text = transfer_with(r#"priority: [{ when: "who.name == x", level: hi }]"#);
+    assert_eq!(codes(&text), vec![("syntax", 28, col(&text, "hi }"))]);
+    let text =
+        transfer_with(r#"priority: [{ level: high }, { when: "who.name == x", level: low }]"#);
+    assert_eq!(codes(&text), vec![("shadowed-rule", 28, col(&text, "low"))]);
+    let text = transfer_with(r#"priority: [{ when: "who.name == x", level: low }]"#);
+    assert_eq!(
+        codes(&text),
+        vec![("priority-without-default", 28, col(&text, "low"))]
+    );
+    let text = transfer_with("priority: []");
+    assert_eq!(codes(&text), vec![("bad-priority", 28, col(&text, "[]"))]);
+}
+
+#[test]
+fn transfer_skills_need_names_and_levels_from_one_to_five() {
+    assert_eq!(
+        codes(&transfer_with("skills: [cards, { spanish: 3 }]")),
+        vec![]
+    );
+    let text = transfer_with("skills: [cards, { spanish: 6 }]");
+    assert_eq!(codes(&text), vec![("bad-skill-level", 28, col(&text, "6"))]);
+    let text = transfer_with("skills: [{ spanish: 0 }]");
+    assert_eq!(codes(&text), vec![("bad-skill-level", 28, col(&text, "0"))]);
+    let text = transfer_with("skills: [cards, \"two words\"]");
+    assert_eq!(codes(&text), vec![("bad-name", 28, col(&text, "\"two"))]);
+    let text = transfer_with("skills: [cards, { cards: 2 }]");
+    assert_eq!(
+        codes(&text),
+        vec![("duplicate-id", 28, col(&text, "cards: 2"))]
+    );
+    let text = transfer_with("skills: [{ spanish: three }]");
+    assert_eq!(codes(&text), vec![("syntax", 28, col(&text, "three"))]);
+    let d = diagnostics(&transfer_with("skills: [{ a: 1, b: 2 }]"));
+    assert_eq!((d[0].code, d[0].pos.line), ("syntax", 28));
+    assert!(
+        d[0].message.contains("one skill per list item"),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
+fn transfer_max_wait_is_bounded_and_its_exits_must_be_steps() {
+    assert_eq!(
+        codes(&transfer_with(
+            "max_wait: 120, on_timeout: bye, on_failure: bye"
+        )),
+        vec![]
+    );
+    let text = transfer_with("max_wait: 5");
+    assert_eq!(codes(&text), vec![("bad-max-wait", 28, col(&text, "5"))]);
+    let text = transfer_with("max_wait: 7200");
+    assert_eq!(codes(&text), vec![("bad-max-wait", 28, col(&text, "7200"))]);
+    let text = transfer_with("max_wait: 60, on_timeout: byee");
+    let d = diagnostics(&text);
+    assert_eq!(
+        (d[0].code, d[0].pos.line, d[0].pos.column),
+        ("unknown-target", 28, col(&text, "byee"))
+    );
+    assert_eq!(d[0].hint.as_deref(), Some("did you mean `bye`?"));
+    let text = transfer_with("on_failure: nowhere");
+    assert_eq!(
+        codes(&text),
+        vec![("unknown-target", 28, col(&text, "nowhere"))]
+    );
+}
+
+#[test]
+fn a_callback_step_without_callbacks_offered_is_a_warning() {
+    assert_eq!(
+        codes(&transfer_with("callback: true, on_callback: bye")),
+        vec![]
+    );
+    let text = transfer_with("on_callback: bye");
+    assert_eq!(
+        codes(&text),
+        vec![("callback-not-offered", 28, col(&text, "bye"))]
+    );
+    let text = transfer_with("callback: true, on_callback: by");
+    assert_eq!(
+        codes(&text),
+        vec![("unknown-target", 28, col(&text, "by }"))]
+    );
+}
+
+#[test]
+fn with_the_configured_queues_a_queue_missing_from_them_is_an_error_at_the_transfer() {
+    use hotline::dialplan::{CheckOptions, load_source_with};
+    let check = |queues: &[&str]| {
+        let options = CheckOptions {
+            known_queues: Some(queues.iter().map(|q| q.to_string()).collect()),
+        };
+        match load_source_with("t.yaml", BASE.as_bytes(), None, &options) {
+            Ok((_, report)) => report.diagnostics,
+            Err(report) => report.diagnostics,
+        }
+    };
+    assert!(check(&["general", "cards"]).is_empty());
+    let d = check(&["generale", "cards"]);
+    assert_eq!(
+        (d[0].code, d[0].pos.line, d[0].pos.column),
+        ("unknown-queue", 28, 28)
+    );
+    assert!(d[0].message.contains("not configured"), "{}", d[0].message);
+    assert!(
+        d[0].hint
+            .as_deref()
+            .is_some_and(|h| h.contains("`generale`")),
+        "{:?}",
+        d[0].hint
+    );
+    // Without the configured queues, the dialplan's own list is what counts.
+    assert!(diagnostics(BASE).is_empty());
+}

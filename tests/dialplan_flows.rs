@@ -150,3 +150,46 @@ fn graph_and_schema_commands_print_their_documents() {
     let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
     assert_eq!(schema["title"], "Hotline dialplan");
 }
+
+#[test]
+fn check_with_the_server_config_refuses_a_transfer_to_an_unconfigured_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hotline.toml");
+    std::fs::write(
+        &config,
+        "[acd.queues.general]\n[acd.queues.cards]\nmax_wait_secs = 600\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let (ok, text) = hotline(&["check", "--config", config, "dialplans/acme-bank.yaml"]);
+    assert!(!ok, "{text}");
+    let line = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/acme-bank.yaml"),
+    )
+    .unwrap()
+    .lines()
+    .position(|l| l.trim() == "queue: disputes")
+    .expect("the disputes transfer")
+        + 1;
+    assert!(
+        text.contains("error[unknown-queue]: queue `disputes` is not configured on the server"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("dialplans/acme-bank.yaml:{line}:18")),
+        "{text}"
+    );
+    assert!(text.contains("(1 error, 0 warnings)"), "{text}");
+
+    std::fs::write(
+        dir.path().join("hotline.toml"),
+        "[acd.queues.general]\n[acd.queues.cards]\n[acd.queues.disputes]\n",
+    )
+    .unwrap();
+    let (ok, text) = hotline(&["check", "--config", config, "dialplans/acme-bank.yaml"]);
+    assert!(ok, "{text}");
+
+    std::fs::write(dir.path().join("hotline.toml"), "[acd\n").unwrap();
+    let (ok, text) = hotline(&["check", "--config", config, "dialplans/acme-bank.yaml"]);
+    assert!(!ok && text.contains("not valid TOML"), "{text}");
+}

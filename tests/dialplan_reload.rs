@@ -102,3 +102,39 @@ fn good_reload_swaps_broken_reload_is_refused_and_calls_keep_their_version() {
     );
     assert_eq!(texts(&actions), vec!["version two"]);
 }
+
+#[test]
+fn a_store_checked_against_the_configured_queues_refuses_a_reload_to_an_unknown_queue() {
+    use hotline::dialplan::CheckOptions;
+    let plan = |queue: &str| {
+        format!(
+            "name: q\ntimezone: UTC\nqueues: [general, cards]\nflows:\n  main:\n    steps:\n      agent:\n        transfer: {{ queue: {queue} }}\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.yaml");
+    let options = CheckOptions {
+        known_queues: Some(["general".to_string()].into()),
+    };
+    std::fs::write(&path, plan("cards")).unwrap();
+    let refused = DialplanStore::open_with(&path, options.clone())
+        .err()
+        .expect("refused");
+    assert!(
+        refused
+            .report()
+            .render()
+            .contains("`cards` is not configured"),
+        "{}",
+        refused.report().render()
+    );
+    std::fs::write(&path, plan("general")).unwrap();
+    let (store, _) = DialplanStore::open_with(&path, options).unwrap();
+    std::fs::write(&path, plan("cards")).unwrap();
+    assert!(
+        store.reload().is_err(),
+        "the reload is checked the same way"
+    );
+    // Without the configured queues, the dialplan's own list decides.
+    assert!(DialplanStore::open(&path).is_ok());
+}

@@ -308,6 +308,7 @@ fn pin_is_collected_masked_in_context_and_routed_by_condition() {
         queue,
         priority,
         context,
+        ..
     } = actions.last().unwrap()
     else {
         panic!("{actions:?}")
@@ -467,4 +468,250 @@ flows:
     speak(&mut rt, "one two three four");
     // An account number of six to ten digits may still be being read out.
     assert!(!rt.would_accept("one two three four five six seven", monday(10)));
+}
+
+/// A dialplan whose transfers end in every way a wait can end.
+const TRANSFERS: &str = r#"name: transfers
+timezone: UTC
+fallback: general
+queues: [cards, general]
+data_sources:
+  who: { args: [phone], returns: [tier] }
+intents:
+  card: { examples: [I lost my card] }
+  other: { examples: [something else entirely] }
+flows:
+  main:
+    steps:
+      find:
+        lookup: { source: who, args: { phone: "{caller_id}" }, into: customer, not_found: menu, error: menu }
+      menu:
+        gather:
+          intents: { card: cards, other: plain }
+          no_input: [prompt: again]
+          no_match: [prompt: again]
+      cards:
+        transfer:
+          queue: cards
+          priority: [{ when: "customer.tier == vip", level: urgent }, { level: high }]
+          skills: [cards, { spanish: 3 }]
+          max_wait: 300
+          on_timeout: too_long
+          callback: true
+          on_callback: call_you_back
+          on_failure: busy
+      plain:
+        transfer: { queue: general, on_failure: busy }
+      general:
+        transfer: { queue: general }
+      too_long:
+        hangup: { play: [prompt: sorry-too-long], reason: waited too long }
+      call_you_back:
+        hangup: { play: [prompt: we-will-call], reason: callback requested }
+      busy:
+        hangup: { play: [prompt: busy], reason: no agent available }
+"#;
+
+/// A call on `TRANSFERS` from a caller of `tier`, having said `said`.
+fn transferred(tier: Option<&str>, said: &str) -> (Runtime, Vec<Action>) {
+    let (plan, report) = load_source("transfers.yaml", TRANSFERS.as_bytes(), None)
+        .unwrap_or_else(|r| panic!("{}", r.render()));
+    assert!(report.diagnostics.is_empty(), "{}", report.render());
+    let mut rt = Runtime::new(Arc::new(plan));
+    rt.handle(
+        Event::CallStarted {
+            caller_id: "+15551230003".into(),
+            called: "100".into(),
+        },
+        monday(10),
+    );
+    let answer = match tier {
+        Some(tier) => found(&[("tier", tier)]),
+        None => Event::LookupResult(LookupResult::NotFound),
+    };
+    rt.handle(answer, monday(10));
+    let actions = rt.handle(
+        Event::Speech {
+            transcript: said.into(),
+            asr_confidence: 0.9,
+        },
+        monday(10),
+    );
+    assert!(
+        matches!(rt.state(), CallState::Transferred { .. }),
+        "{actions:?}"
+    );
+    (rt, actions)
+}
+
+#[test]
+fn the_transfer_action_carries_the_computed_priority_skills_wait_and_callback() {
+    use hotline::dialplan::{Priority, SkillRequirement};
+    let (_, actions) = transferred(Some("vip"), "I lost my card");
+    let Some(Action::Transfer {
+        queue,
+        priority,
+        skills,
+        max_wait_secs,
+        callback,
+        context,
+    }) = actions.last()
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(queue, "cards");
+    assert_eq!(*priority, Priority::Urgent);
+    assert_eq!(
+        skills,
+        &vec![
+            SkillRequirement {
+                skill: "cards".into(),
+                min_level: 1
+            },
+            SkillRequirement {
+                skill: "spanish".into(),
+                min_level: 3
+            }
+        ]
+    );
+    assert_eq!((*max_wait_secs, *callback), (Some(300), true));
+    assert_eq!(
+        (context.queue.as_str(), context.priority),
+        ("cards", Priority::Urgent)
+    );
+    assert_eq!(context.intent.as_deref(), Some("card"));
+
+    let (_, actions) = transferred(Some("standard"), "I lost my card");
+    assert!(
+        matches!(
+            actions.last(),
+            Some(Action::Transfer {
+                priority: Priority::High,
+                ..
+            })
+        ),
+        "{actions:?}"
+    );
+    let (_, actions) = transferred(None, "something else entirely");
+    assert!(
+        matches!(
+            actions.last(),
+            Some(Action::Transfer {
+                priority: Priority::Normal,
+                max_wait_secs: None,
+                callback: false,
+                ..
+            })
+        ),
+        "{actions:?}"
+    );
+    assert!(Priority::Urgent > Priority::High && Priority::High > Priority::Normal);
+    assert!(Priority::Normal > Priority::Low);
+}
+
+#[test]
+fn an_answered_transfer_ends_the_dialplan_without_a_hangup() {
+    let (mut rt, _) = transferred(None, "I lost my card");
+    let actions = rt.handle(
+        Event::TransferAnswered {
+            agent: "alice".into(),
+        },
+        monday(10),
+    );
+    assert_eq!(actions, vec![]);
+    assert_eq!(
+        rt.state(),
+        &CallState::Ended {
+            reason: "answered by an agent".into()
+        }
+    );
+    // The bridge owns the call now: nothing the dialplan would do follows.
+    assert!(rt.handle(Event::TransferTimedOut, monday(10)).is_empty());
+    assert!(rt.handle(Event::CallbackAccepted, monday(10)).is_empty());
+}
+
+#[test]
+fn a_timeout_goes_to_on_timeout_and_without_it_to_on_failure() {
+    let (mut rt, _) = transferred(None, "I lost my card");
+    let actions = rt.handle(Event::TransferTimedOut, monday(10));
+    assert_eq!(prompts(&actions), vec!["sorry-too-long"]);
+    assert_eq!(
+        actions.last(),
+        Some(&Action::Hangup {
+            reason: "waited too long".into()
+        })
+    );
+    assert_eq!(
+        rt.variables().value("last_outcome").map(|v| v.to_string()),
+        Some("transfer timed out".into())
+    );
+    let (mut rt, _) = transferred(None, "something else entirely");
+    let actions = rt.handle(Event::TransferTimedOut, monday(10));
+    assert_eq!(prompts(&actions), vec!["busy"]);
+}
+
+#[test]
+fn a_failure_names_its_reason_and_goes_to_on_failure() {
+    let (mut rt, _) = transferred(None, "I lost my card");
+    let actions = rt.handle(
+        Event::TransferFailed {
+            reason: hotline::dialplan::events::NO_AGENTS.into(),
+        },
+        monday(10),
+    );
+    assert_eq!(prompts(&actions), vec!["busy"]);
+    assert_eq!(
+        rt.variables().value("last_outcome").map(|v| v.to_string()),
+        Some("transfer failed: no agents staffed".into())
+    );
+}
+
+#[test]
+fn a_callback_goes_to_on_callback_and_is_ignored_where_none_is_offered() {
+    let (mut rt, _) = transferred(None, "I lost my card");
+    let actions = rt.handle(Event::CallbackAccepted, monday(10));
+    assert_eq!(prompts(&actions), vec!["we-will-call"]);
+    assert_eq!(
+        rt.state(),
+        &CallState::Ended {
+            reason: "callback requested".into()
+        }
+    );
+    let (mut rt, _) = transferred(None, "something else entirely");
+    assert!(rt.handle(Event::CallbackAccepted, monday(10)).is_empty());
+    assert!(
+        matches!(rt.state(), CallState::Transferred { .. }),
+        "a transfer without `callback: true` keeps waiting"
+    );
+}
+
+#[test]
+fn a_timed_out_fallback_transfer_hangs_up_instead_of_retrying_forever() {
+    let (plan, _) = load_source("transfers.yaml", TRANSFERS.as_bytes(), None)
+        .unwrap_or_else(|r| panic!("{}", r.render()));
+    let mut rt = Runtime::new(Arc::new(plan));
+    rt.handle(
+        Event::CallStarted {
+            caller_id: "+15551230003".into(),
+            called: "100".into(),
+        },
+        monday(10),
+    );
+    // The menu out of attempts takes the fallback, which is itself a transfer.
+    rt.handle(Event::LookupResult(LookupResult::NotFound), monday(10));
+    for _ in 0..3 {
+        rt.handle(Event::Timeout, monday(10));
+    }
+    assert!(
+        matches!(rt.state(), CallState::Transferred { queue, .. } if queue == "general"),
+        "{:?}",
+        rt.state()
+    );
+    let actions = rt.handle(Event::TransferTimedOut, monday(10));
+    assert_eq!(
+        actions,
+        vec![Action::Hangup {
+            reason: "transfer timed out".into()
+        }]
+    );
 }

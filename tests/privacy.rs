@@ -2,7 +2,8 @@
 //! through the real runtime, the embedded database (PIN verification) and a webhook
 //! source, and ends in a transfer. Every log line (captured at TRACE), every action and
 //! event as the shell would log them, the call's variables as shown, the transfer context
-//! JSON, and every body the webhook received are searched: none may hold the planted
+//! JSON, the context envelope the agent receives (and its SIP headers), the ticket stored
+//! with it, and every body the webhook received are searched: none may hold the planted
 //! values unmasked.
 
 use axum::Router;
@@ -10,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use chrono::{TimeZone, Utc};
+use hotline::acd::envelope::ContextEnvelope;
 use hotline::data::config::{SourceConfig, WebhookSource};
 use hotline::data::pin::hash_pin;
 use hotline::data::{CallFacts, DataConfig, DataSources};
@@ -165,6 +167,7 @@ async fn planted_secrets_never_leave_unmasked() {
     ]
     .into_iter();
     let mut transfer_json = None;
+    let mut transfer_context = None;
     let mut event = Event::CallStarted {
         caller_id: facts.caller_id.clone(),
         called: "100".into(),
@@ -183,7 +186,8 @@ async fn planted_secrets_never_leave_unmasked() {
                 }
                 Action::Listen(_) => next = inputs.next(),
                 Action::Transfer { context, .. } => {
-                    transfer_json = Some(serde_json::to_string(&context).unwrap())
+                    transfer_json = Some(serde_json::to_string(&context).unwrap());
+                    transfer_context = Some(context);
                 }
                 Action::Play { .. } | Action::Hangup { .. } => {}
             }
@@ -194,6 +198,7 @@ async fn planted_secrets_never_leave_unmasked() {
         }
     }
     let transfer_json = transfer_json.expect("the call reached the transfer");
+    let transfer_context = transfer_context.expect("the call reached the transfer");
     let context: serde_json::Value = serde_json::from_str(&transfer_json).unwrap();
     // The flow really went through verification and the webhook with the planted values.
     assert_eq!(
@@ -211,6 +216,25 @@ async fn planted_secrets_never_leave_unmasked() {
         "logs",
         String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned(),
     );
+    // The envelope the agent fetches, as stored with the ticket, and its SIP headers.
+    let envelope =
+        ContextEnvelope::from_transfer(&facts.call_id, &transfer_context, now).with_ticket(1);
+    let envelope_json = envelope.to_json().unwrap();
+    assert_eq!(envelope.fields["card"], "****1486", "{envelope_json}");
+    let dir_db = tempfile::tempdir().unwrap();
+    let tickets = hotline::data::Tickets::new(
+        hotline::data::Store::open(
+            &dir_db.path().join("tickets.db"),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap(),
+    );
+    let id = tickets.open(&envelope, now).unwrap();
+    let stored = tickets.get(id).unwrap().expect("the ticket is stored");
+    assert_eq!(stored.envelope.fields["pin"], "****");
+    outputs.insert("envelope", envelope_json);
+    outputs.insert("envelope headers", format!("{:?}", envelope.sip_headers()));
+    outputs.insert("ticket", format!("{stored:?}"));
     outputs.insert("transfer context", transfer_json);
     outputs.insert("webhook posts", posts.lock().unwrap().join("\n"));
     outputs.insert("variables", format!("{:?}", runtime.variables().masked()));

@@ -14,6 +14,7 @@ mod config;
 mod core;
 mod decisions;
 mod entry;
+pub mod envelope;
 mod estimate;
 mod events;
 mod figures;

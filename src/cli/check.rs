@@ -1,8 +1,11 @@
 //! `hotline check [PATHS]`: loads and checks dialplans (files, or folders of `*.yaml`),
 //! printing every problem at file:line:column with a snippet and a hint. Exits non-zero
-//! when any file has an error; warnings alone pass.
+//! when any file has an error; warnings alone pass. With `--config hotline.toml` the
+//! transfers' queues are checked against the configured ones.
 
-use hotline::dialplan::{self, Report};
+use anyhow::Context as _;
+use hotline::dialplan::{self, CheckOptions, Report};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,6 +20,27 @@ pub struct Args {
     /// Print only the summary line per file.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The server's configuration: transfers must name a queue it configures
+    /// (`[acd.queues.NAME]`). Without it, the dialplan's own `queues:` list is checked.
+    #[arg(long, value_name = "hotline.toml")]
+    pub config: Option<PathBuf>,
+}
+
+/// The queue names configured in a hotline.toml (its `[acd.queues.NAME]` tables).
+pub fn configured_queues(path: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let queues = match table.get("acd").and_then(|acd| acd.get("queues")) {
+        None => BTreeSet::new(),
+        Some(toml::Value::Table(queues)) => queues.keys().cloned().collect(),
+        Some(_) => anyhow::bail!(
+            "{}: `acd.queues` must be tables, one per queue ([acd.queues.general])",
+            path.display()
+        ),
+    };
+    Ok(queues)
 }
 
 /// Dialplan files under `paths` (folders: their *.yaml and *.yml, sorted).
@@ -55,9 +79,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if files.is_empty() {
         anyhow::bail!("no dialplan files found");
     }
+    let options = CheckOptions {
+        known_queues: args.config.as_deref().map(configured_queues).transpose()?,
+    };
     let (mut errors, mut warnings, mut failed_files) = (0, 0, 0);
     for file in &files {
-        let report: Report = match dialplan::load_path(file) {
+        let report: Report = match dialplan::load_path_with(file, &options) {
             Ok((_, report)) => report,
             Err(report) => report,
         };

@@ -1,12 +1,13 @@
 //! `hotline simulate FILE`: walks a dialplan without a phone. Interactive by default
 //! (type what the caller says, `#1234` for keys, an empty line for silence), or from a
 //! script with `--script`. Shows what the caller hears, what the runtime listens for,
-//! lookups, the transfer with its context, variables (masked) and the path.
+//! lookups, the transfer with its context envelope, variables (masked) and the path.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use hotline::acd::envelope::ContextEnvelope;
 use hotline::dialplan::flow_test::{Script, Turn, check_expect, transcript_lines};
-use hotline::dialplan::session::{MockAnswer, Session, parse_time};
+use hotline::dialplan::session::{MockAnswer, ScriptedTransfer, Session, parse_time};
 use hotline::dialplan::{self, Dialplan};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -120,6 +121,7 @@ fn run_script(session: &mut Session, script: &Script, shown: &mut usize) {
             Turn::Silence => session.silence(),
             Turn::HangUp => session.hang_up(),
             Turn::TransferFails(reason) => session.transfer_fails(reason),
+            Turn::Transfer(outcome) => session.transfer_ends(outcome),
             Turn::Expect(expect) => {
                 show_new(session, shown);
                 let failures = check_expect(session, expect);
@@ -136,7 +138,8 @@ fn run_script(session: &mut Session, script: &Script, shown: &mut usize) {
 }
 
 const HELP: &str = "Type what the caller says; `#1234` presses keys; an empty line is silence (timeout).\n\
-Commands: /vars, /path, /fail REASON (the transfer fails), /hangup, /help, /quit.";
+Commands: /vars, /path, /hangup, /help, /quit; a transfer ends with /answer (an agent answers),\n\
+/timeout (the wait runs out), /noagents, /closed, /fail REASON, /callback (the caller asks to be called back).";
 
 fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<()> {
     println!("{HELP}");
@@ -180,6 +183,11 @@ fn run_interactive(session: &mut Session, shown: &mut usize) -> anyhow::Result<(
             }
             "/path" => println!("  {}", session.runtime().path().join(" -> ")),
             "/hangup" => session.hang_up(),
+            "/answer" => session.transfer_ends(&ScriptedTransfer::Answered),
+            "/timeout" => session.transfer_ends(&ScriptedTransfer::TimedOut),
+            "/noagents" => session.transfer_ends(&ScriptedTransfer::NoAgents),
+            "/closed" => session.transfer_ends(&ScriptedTransfer::QueueClosed),
+            "/callback" => session.transfer_ends(&ScriptedTransfer::Callback),
             "" => session.silence(),
             _ if line.starts_with("/fail") => {
                 session.transfer_fails(line.trim_start_matches("/fail").trim())
@@ -221,15 +229,36 @@ fn summary(plan: &Dialplan, session: &Session) {
             t.queue,
             t.priority.as_str()
         );
-        println!("context (as the agent sees it):");
-        match serde_json::to_string_pretty(&t.context) {
+        if !t.skills.is_empty() {
+            let skills: Vec<String> = t
+                .skills
+                .iter()
+                .map(|s| format!("{} (level {}+)", s.skill, s.min_level))
+                .collect();
+            println!("skills: {}", skills.join(", "));
+        }
+        if let Some(wait) = t.max_wait_secs {
+            println!("max wait: {wait} s");
+        }
+        if t.callback {
+            println!("callback: offered while waiting");
+        }
+        println!("context envelope (as the agent receives it):");
+        let envelope = ContextEnvelope::from_transfer("simulated", &t.context, session.now());
+        match serde_json::to_string_pretty(&envelope) {
             Ok(json) => println!("{json}"),
             Err(e) => println!("  (cannot show: {e})"),
         }
     }
-    match &session.hangup {
-        Some(reason) => println!("call ended: {reason}"),
-        None if session.transfer.is_none() => println!("call still in progress in {}", plan.name()),
-        None => {}
+    match (&session.hangup, session.end_reason()) {
+        (Some(reason), _) => println!("call ended: {reason}"),
+        (None, Some(reason)) => println!("dialplan ended: {reason}"),
+        (None, None) if session.transfer.is_none() => {
+            println!("call still in progress in {}", plan.name())
+        }
+        (None, None) => println!(
+            "waiting in queue `{}`",
+            session.transfer.as_ref().map_or("", |t| t.queue.as_str())
+        ),
     }
 }

@@ -66,4 +66,27 @@ pub const MIGRATIONS: &[&str] = &[
         proficiency INTEGER NOT NULL CHECK (proficiency BETWEEN 1 AND 5),
         PRIMARY KEY (agent_id, skill)
     );",
+    // 3: tickets, one per agent transfer, holding the context envelope the agent received,
+    // closed by the agent's wrap-up (data/tickets.rs).
+    "CREATE TABLE tickets (
+        -- AUTOINCREMENT: a ticket number is never given out twice, even after a delete.
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id TEXT NOT NULL,
+        -- RFC 3339 UTC with milliseconds (sorts as text).
+        opened_at TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        intent TEXT,
+        -- The caller id as presented, and its last ten digits for finding recent contacts.
+        caller TEXT NOT NULL,
+        caller_key TEXT NOT NULL,
+        -- The context envelope JSON (acd/envelope.rs), already masked.
+        envelope TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        disposition TEXT,
+        notes TEXT,
+        agent TEXT,
+        closed_at TEXT
+    );
+    CREATE INDEX tickets_by_caller ON tickets(caller_key, opened_at);
+    CREATE INDEX tickets_by_call ON tickets(call_id);",
 ];

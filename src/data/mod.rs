@@ -7,6 +7,9 @@
 //! start, then `lookup(&self, source, &[LookupArg], &CallFacts).await -> LookupResult`
 //! per lookup action. `verify_pin` answers `Found {status: verified, method}`,
 //! `Found {status: locked}` when locked out, or `NotFound` for a wrong PIN.
+//!
+//! Tickets (tickets.rs) live in the same database: `Tickets::new(store)`, then
+//! `open(&envelope, now) -> id` per transfer and `close(id, &Closing, now)` at wrap-up.
 
 pub mod agents;
 pub mod breaker;
@@ -19,6 +22,7 @@ pub mod query;
 pub mod seed;
 pub mod sources;
 pub mod store;
+pub mod tickets;
 pub mod tls;
 pub mod verify;
 pub mod webhook;
@@ -27,3 +31,4 @@ pub use config::{DataConfig, SourceConfig};
 pub use error::DataError;
 pub use sources::{CallFacts, DataSources};
 pub use store::Store;
+pub use tickets::{Closing, Ticket, TicketError, Tickets};

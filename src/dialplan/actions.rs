@@ -7,7 +7,7 @@ use super::format::{InputMode, Priority};
 use super::template::ReadAs;
 use super::variables::MASK;
 use crate::nlu::EntityDef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -86,19 +86,39 @@ impl fmt::Debug for LookupArg {
     }
 }
 
-/// What the agent receives with a transferred call. Sensitive values are already masked.
+/// A skill the chosen agent must have, at `min_level` (1-5) or better.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkillRequirement {
+    pub skill: String,
+    pub min_level: u8,
+}
+
+/// Everything the dialplan learnt that the agent receives with a transferred call.
+/// Sensitive values are already masked. `acd::envelope` turns it into the JSON document
+/// the agent fetches, adding what only the shell knows (call id, time waited, ticket).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransferContext {
     pub dialplan: String,
     pub caller_id: String,
+    /// The `caller_name` variable, when the dialplan set it.
+    pub caller_name: Option<String>,
+    /// The `verified` variable is true.
+    pub verified: bool,
+    /// How (the `verified_by` variable), e.g. `caller_id+pin`.
+    pub verified_by: Option<String>,
     pub intent: Option<String>,
     pub intent_confidence: Option<f32>,
+    /// Every value gathers collected (`into` or the entity's name), masked where sensitive.
+    pub entities: BTreeMap<String, String>,
     /// The variables the transfer step attached, masked where sensitive.
     pub fields: BTreeMap<String, String>,
     /// Steps walked, `flow.step`.
     pub path: Vec<String>,
     /// What the caller said or keyed, turn by turn (sensitive turns masked).
     pub transcript: Vec<String>,
+    pub queue: String,
+    pub priority: Priority,
+    pub skills: Vec<SkillRequirement>,
 }
 
 /// One thing for the shell to do.
@@ -113,9 +133,16 @@ pub enum Action {
         source: String,
         args: Vec<LookupArg>,
     },
+    /// Queue the call. The shell answers with `TransferAnswered`, `TransferTimedOut`,
+    /// `TransferFailed` or (only when `callback`) `CallbackAccepted`.
     Transfer {
         queue: String,
         priority: Priority,
+        skills: Vec<SkillRequirement>,
+        /// The dialplan's limit on the wait; the queue's own limit applies too.
+        max_wait_secs: Option<u32>,
+        /// The caller may be offered a callback while waiting.
+        callback: bool,
         context: TransferContext,
     },
     Hangup {

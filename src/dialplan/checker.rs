@@ -6,8 +6,11 @@
 use super::condition::{self, Condition};
 use super::diagnostic::{Diagnostic, suggest};
 use super::edges::{Target, edges, exit_of};
-use super::format::{DialplanDoc, EntityKindDecl, InputMode, Name, SayItem, Step};
-use super::located::Pos;
+use super::format::{
+    DialplanDoc, EntityKindDecl, InputMode, MAX_WAIT_RANGE, Name, PriorityDecl, SayItem, Step,
+    TransferStep,
+};
+use super::located::{Located, Pos};
 use super::plan::{Dialplan, StepRef};
 use super::prompt_catalog::PromptCatalog;
 use super::schedule::{BusinessHours, parse_timezone};
@@ -44,8 +47,17 @@ fn inner_pos(source: &str, pos: Pos, offset: usize, len: usize) -> Pos {
     Pos::new(pos.line, column, len.max(1) as u32)
 }
 
+/// What the checker may know beyond the file.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// The queues configured on the server (`[acd.queues.NAME]`): when given, a transfer
+    /// to any other queue is an error, even one the dialplan's `queues:` lists.
+    pub known_queues: Option<BTreeSet<String>>,
+}
+
 struct Checker<'a> {
     doc: &'a DialplanDoc,
+    known_queues: Option<&'a BTreeSet<String>>,
     source: &'a str,
     prompts: &'a PromptCatalog,
     out: Vec<Diagnostic>,
@@ -62,8 +74,20 @@ pub fn check(
     source: &str,
     prompts: PromptCatalog,
 ) -> (Vec<Diagnostic>, Option<Dialplan>) {
+    check_with(doc, file, source, prompts, &CheckOptions::default())
+}
+
+/// [`check`] with what is known beyond the file.
+pub fn check_with(
+    doc: DialplanDoc,
+    file: &str,
+    source: &str,
+    prompts: PromptCatalog,
+    options: &CheckOptions,
+) -> (Vec<Diagnostic>, Option<Dialplan>) {
     let mut checker = Checker {
         doc: &doc,
+        known_queues: options.known_queues.as_ref(),
         source,
         prompts: &prompts,
         out: Vec::new(),
@@ -995,7 +1019,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_transfer(&mut self, t: &super::format::TransferStep) {
+    fn check_transfer(&mut self, t: &TransferStep) {
         let doc = self.doc;
         let mut queues: Vec<&Name> = t.queue.iter().collect();
         queues.extend(t.route.iter().map(|r| &r.queue));
@@ -1016,7 +1040,51 @@ impl<'a> Checker<'a> {
                     format!("queue `{}` is not declared", queue.value),
                     hint,
                 );
+            } else if let Some(known) = self.known_queues
+                && !known.contains(&queue.value)
+            {
+                let hint = match super::diagnostic::closest(queue, known.iter().map(String::as_str))
+                {
+                    Some(c) => format!(
+                        "did you mean `{c}`? (or add [acd.queues.{}] to the configuration)",
+                        queue.value
+                    ),
+                    None => format!("add [acd.queues.{}] to the configuration", queue.value),
+                };
+                self.error(
+                    "unknown-queue",
+                    queue.pos,
+                    format!("queue `{}` is not configured on the server", queue.value),
+                    hint,
+                );
             }
+        }
+        self.check_priority(t);
+        self.check_skills(t);
+        if let Some(wait) = &t.max_wait
+            && !MAX_WAIT_RANGE.contains(&wait.value)
+        {
+            self.error(
+                "bad-max-wait",
+                wait.pos,
+                format!(
+                    "max_wait {} s is outside {}..={} s",
+                    wait.value,
+                    MAX_WAIT_RANGE.start(),
+                    MAX_WAIT_RANGE.end()
+                ),
+                "an agent needs time to be offered the call; past an hour, offer a callback (`callback: true`)",
+            );
+        }
+        if let Some(target) = &t.on_callback
+            && !t.callback
+        {
+            self.warning(
+                "callback-not-offered",
+                target.pos,
+                "`on_callback` is never taken: this transfer does not offer callbacks",
+                "add `callback: true`, or remove `on_callback`",
+            );
         }
         for rule in &t.route {
             if let Some(when) = &rule.when {
@@ -1039,6 +1107,110 @@ impl<'a> Checker<'a> {
             self.check_var_use(&var.value.clone(), var.pos);
         }
         self.check_play(&t.play);
+    }
+
+    fn check_priority(&mut self, t: &TransferStep) {
+        let Some(priority) = &t.priority else {
+            return;
+        };
+        let rules = match &priority.value {
+            PriorityDecl::Level(level) => {
+                if super::format::Priority::from_name(level).is_none() {
+                    let levels = ["low", "normal", "high", "urgent"];
+                    let hint = match super::diagnostic::closest(level, levels) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => "use low, normal, high or urgent, or rules: [{ when: ..., level: ... }, { level: normal }]".into(),
+                    };
+                    self.error(
+                        "bad-priority",
+                        priority.pos,
+                        format!("`{level}` is not a priority level"),
+                        hint,
+                    );
+                }
+                return;
+            }
+            PriorityDecl::Rules(rules) => rules,
+        };
+        if rules.is_empty() {
+            self.error(
+                "bad-priority",
+                priority.pos,
+                "the priority has no rules",
+                "write a level (`priority: high`) or rules ending with one without `when`",
+            );
+            return;
+        }
+        let mut catch_all: Option<&Located<super::format::Priority>> = None;
+        for rule in rules {
+            if let Some(earlier) = catch_all {
+                self.warning(
+                    "shadowed-rule",
+                    rule.level.pos,
+                    "this rule is never used: an earlier rule has no `when`",
+                    format!(
+                        "the rule at line {} always holds; move it last",
+                        earlier.pos.line
+                    ),
+                );
+            }
+            match &rule.when {
+                Some(when) => self.check_condition(when),
+                None if catch_all.is_none() => catch_all = Some(&rule.level),
+                None => {}
+            }
+        }
+        if catch_all.is_none() {
+            let pos = rules.last().map_or(priority.pos, |r| r.level.pos);
+            self.warning(
+                "priority-without-default",
+                pos,
+                "when no rule holds the priority is `normal`",
+                "end the rules with one without `when`, e.g. `{ level: normal }`",
+            );
+        }
+    }
+
+    fn check_skills(&mut self, t: &TransferStep) {
+        let mut seen: HashSet<&str> = HashSet::new();
+        for skill in &t.skills {
+            let name = &skill.value.name;
+            let pos = if name.pos.is_known() {
+                name.pos
+            } else {
+                skill.pos
+            };
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                self.error(
+                    "bad-name",
+                    pos,
+                    format!("`{}` is not a skill name", name.value),
+                    "use letters, digits, `_` and `-`",
+                );
+            }
+            if !seen.insert(name.as_str()) {
+                self.error(
+                    "duplicate-id",
+                    pos,
+                    format!("skill `{}` is listed twice", name.value),
+                    "remove one of them",
+                );
+            }
+            if let Some(level) = &skill.value.min_level
+                && !(1..=5).contains(&level.value)
+            {
+                self.error(
+                    "bad-skill-level",
+                    level.pos,
+                    format!("skill level {} is outside 1-5", level.value),
+                    "proficiency goes from 1 (learning) to 5 (expert); the level is the lowest accepted",
+                );
+            }
+        }
     }
 
     fn check_call(&mut self, flow_name: &Name, c: &super::format::CallStep) {

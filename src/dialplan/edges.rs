@@ -122,10 +122,19 @@ pub fn edges(doc: &DialplanDoc, step: &Step) -> Vec<Edge> {
                 None => out.extend(fallback("error")),
             }
         }
-        Step::Transfer(t) => match &t.on_failure {
-            Some(f) => out.push(to("failed", f)),
-            None => out.extend(fallback("failed")),
-        },
+        Step::Transfer(t) => {
+            match &t.on_failure {
+                Some(f) => out.push(to("failed", f)),
+                None => out.extend(fallback("failed")),
+            }
+            // Without `on_timeout` a timeout goes where a failure goes: no second edge.
+            if let Some(t) = &t.on_timeout {
+                out.push(to("timed out", t));
+            }
+            if let Some(c) = &t.on_callback {
+                out.push(to("callback", c));
+            }
+        }
         Step::Hangup(_) | Step::Return(_) => {}
         Step::Hours(h) => {
             out.push(to("open", &h.open));

@@ -4,6 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The `TransferFailed` reason when no agent is staffed in the queue.
+pub const NO_AGENTS: &str = "no agents staffed";
+/// The `TransferFailed` reason when the queue is closed.
+pub const QUEUE_CLOSED: &str = "queue closed";
+
 /// One thing that happened.
 #[derive(Clone, PartialEq)]
 pub enum Event {
@@ -22,8 +27,17 @@ pub enum Event {
     LookupResult(LookupResult),
     /// The shell finished playing what it was asked to play.
     PlaybackFinished,
-    /// The transfer could not be completed (no agent, queue closed, agent leg failed).
+    /// An agent answered the transferred call: the dialplan is done, the call now belongs
+    /// to the bridge.
+    TransferAnswered { agent: String },
+    /// The caller waited the transfer's `max_wait` (or the queue's own limit) unanswered.
+    TransferTimedOut,
+    /// The transfer could not be completed: nobody staffed ([`NO_AGENTS`]), the queue
+    /// closed ([`QUEUE_CLOSED`]), agent legs failing beyond the queue's retries, or another
+    /// reason.
     TransferFailed { reason: String },
+    /// The caller, while waiting, asked to be called back and keeps their place in line.
+    CallbackAccepted,
     /// The caller hung up.
     HungUp,
 }
@@ -57,7 +71,10 @@ impl fmt::Debug for Event {
             Event::Timeout => f.write_str("Timeout"),
             Event::LookupResult(r) => write!(f, "LookupResult({r:?})"),
             Event::PlaybackFinished => f.write_str("PlaybackFinished"),
+            Event::TransferAnswered { agent } => write!(f, "TransferAnswered({agent})"),
+            Event::TransferTimedOut => f.write_str("TransferTimedOut"),
             Event::TransferFailed { reason } => write!(f, "TransferFailed({reason})"),
+            Event::CallbackAccepted => f.write_str("CallbackAccepted"),
             Event::HungUp => f.write_str("HungUp"),
         }
     }

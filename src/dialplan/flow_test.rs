@@ -5,7 +5,7 @@ use super::diagnostic::{Diagnostic, Report};
 use super::format::Priority;
 use super::loader;
 use super::plan::Dialplan;
-use super::session::{Line, MockAnswer, Mocks, Session, parse_time};
+use super::session::{Line, MockAnswer, Mocks, ScriptedTransfer, Session, parse_time};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -63,6 +63,9 @@ pub enum Turn {
     HangUp,
     /// The transfer fails with this reason.
     TransferFails(String),
+    /// The transfer ends: `answered`, `timed_out`, `no_agents`, `queue_closed`,
+    /// `{ failed: reason }` or `callback`.
+    Transfer(ScriptedTransfer),
     /// Checks what happened since the previous `expect` turn.
     Expect(Box<Expect>),
 }
@@ -98,6 +101,10 @@ pub struct Expect {
     /// The hangup reason contains this.
     #[serde(default)]
     pub hangup_reason: Option<String>,
+    /// The dialplan is over for a reason containing this: `answered by an agent`,
+    /// `callback requested`, a hangup reason, `caller hung up`.
+    #[serde(default)]
+    pub ended: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -123,6 +130,15 @@ pub struct ExpectQueue {
     /// Context fields that must not be attached.
     #[serde(default)]
     pub context_absent: Vec<String>,
+    /// The skills asked for, each with its lowest level (1 when the dialplan gives none).
+    #[serde(default)]
+    pub skills: Option<BTreeMap<String, u8>>,
+    /// The transfer's `max_wait` in seconds.
+    #[serde(default)]
+    pub max_wait: Option<u32>,
+    /// Whether the caller may ask for a callback.
+    #[serde(default)]
+    pub callback: Option<bool>,
 }
 
 /// The result of one test.
@@ -266,6 +282,7 @@ pub fn run_test(plan: &Arc<Dialplan>, file: &TestFile, test: &FlowTest) -> TestO
             Turn::Silence => session.silence(),
             Turn::HangUp => session.hang_up(),
             Turn::TransferFails(reason) => session.transfer_fails(reason),
+            Turn::Transfer(outcome) => session.transfer_ends(outcome),
             Turn::Expect(expect) => {
                 for f in check(&session, expect, window_start) {
                     failures.push(format!("turn {} (expect): {f}", i + 1));
@@ -426,6 +443,27 @@ fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> V
                     failures.push(format!("context `{field}` is attached, expected absent"));
                 }
             }
+            if let Some(skills) = &want.skills {
+                let asked: BTreeMap<String, u8> = got
+                    .skills
+                    .iter()
+                    .map(|s| (s.skill.clone(), s.min_level))
+                    .collect();
+                if &asked != skills {
+                    failures.push(format!("skills {asked:?}, expected {skills:?}"));
+                }
+            }
+            if want.max_wait.is_some() && want.max_wait != got.max_wait_secs {
+                failures.push(format!(
+                    "max_wait {:?}, expected {:?}",
+                    got.max_wait_secs, want.max_wait
+                ));
+            }
+            if let Some(callback) = want.callback
+                && callback != got.callback
+            {
+                failures.push(format!("callback {}, expected {callback}", got.callback));
+            }
         }
     }
     if let Some(hangup) = expect.hangup
@@ -435,6 +473,13 @@ fn check(session: &Session, expect: &Expect, window: (usize, usize, usize)) -> V
             Some(r) => format!("the call was hung up ({r}), expected it not to be"),
             None => "the call was not hung up".to_string(),
         });
+    }
+    if let Some(reason) = &expect.ended {
+        match session.end_reason() {
+            Some(r) if r.contains(reason.as_str()) => {}
+            Some(r) => failures.push(format!("the dialplan ended ({r}), expected `{reason}`")),
+            None => failures.push(format!("the dialplan is not over, expected `{reason}`")),
+        }
     }
     if let Some(reason) = &expect.hangup_reason {
         match &session.hangup {

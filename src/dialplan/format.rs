@@ -3,8 +3,11 @@
 //! every name and reference kept for the semantic checks. Documented in docs/dialplan.md.
 
 use super::located::{Located, OrderedMap};
-use schemars::JsonSchema;
-use serde::Deserialize;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
 
 /// A step reference, a variable name, a prompt id...: a string with its position.
 pub type Name = Located<String>;
@@ -334,8 +337,22 @@ pub struct LookupStep {
     pub error: Option<Name>,
 }
 
-/// How urgent a transfer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+/// How urgent a transfer is. Ordered (`Low < Normal < High < Urgent`): a queue serves
+/// waiting callers by priority first, then by arrival.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -346,6 +363,14 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// Every level, lowest first.
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Priority::Low => "low",
@@ -354,7 +379,175 @@ impl Priority {
             Priority::Urgent => "urgent",
         }
     }
+
+    /// 0 (low) to 3 (urgent): a sort key for queues that keep numbers.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// The level named `text` (`low`, `normal`, `high`, `urgent`).
+    pub fn from_name(text: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == text)
+    }
 }
+
+/// A transfer's priority: a fixed level (`priority: high`), or rules tried in order, the
+/// first whose `when` holds giving the level (`priority: [{ when: "customer.tier == vip",
+/// level: urgent }, { level: normal }]`). No rule holding means `normal`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PriorityDecl {
+    /// A level's name, as written: the checker reports an unknown one at its position.
+    Level(String),
+    Rules(Vec<PriorityRule>),
+}
+
+/// One priority rule.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityRule {
+    /// A condition (as in `branch`); omit for the last, catch-all rule.
+    #[serde(default)]
+    pub when: Option<Name>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub level: Located<Priority>,
+}
+
+impl<'de> Deserialize<'de> for PriorityDecl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PriorityVisitor;
+
+        impl<'de> Visitor<'de> for PriorityVisitor {
+            type Value = PriorityDecl;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a level (low, normal, high, urgent) or a list of `{ when, level }` rules",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(text.to_string()))
+            }
+
+            // Kept as text so that the checker points at the value, not at the key.
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PriorityDecl, E> {
+                Ok(PriorityDecl::Level(v.to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PriorityDecl, A::Error> {
+                let mut rules = Vec::new();
+                while let Some(rule) = seq.next_element::<PriorityRule>()? {
+                    rules.push(rule);
+                }
+                Ok(PriorityDecl::Rules(rules))
+            }
+        }
+
+        deserializer.deserialize_any(PriorityVisitor)
+    }
+}
+
+impl JsonSchema for PriorityDecl {
+    fn schema_name() -> Cow<'static, str> {
+        "PriorityDecl".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "`low`, `normal` (default), `high`, `urgent`; or rules tried in order, the first whose `when` holds giving the level.",
+            "anyOf": [
+                generator.subschema_for::<Priority>(),
+                { "type": "array", "items": generator.subschema_for::<PriorityRule>() }
+            ]
+        })
+    }
+}
+
+/// A skill the agent must have, with the lowest proficiency accepted (1-5; none: any).
+/// Written as a name (`cards`) or a one-entry mapping (`spanish: 3`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkillNeed {
+    /// Placed when written as a mapping; a bare name takes the position of its list item.
+    pub name: Name,
+    pub min_level: Option<Located<i64>>,
+}
+
+impl<'de> Deserialize<'de> for SkillNeed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SkillVisitor;
+
+        impl<'de> Visitor<'de> for SkillVisitor {
+            type Value = SkillNeed;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a skill name, or `name: level` with a level from 1 to 5")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<SkillNeed, E> {
+                Ok(SkillNeed {
+                    name: Name::unplaced(text.to_string()),
+                    min_level: None,
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SkillNeed, A::Error> {
+                let Some((name, level)) = map.next_entry::<Name, Located<i64>>()? else {
+                    return Err(de::Error::custom(
+                        "a skill needs a name: `cards` or `cards: 3`",
+                    ));
+                };
+                if map.next_key::<Name>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "one skill per list item: `- cards: 3`, then `- spanish: 2`",
+                    ));
+                }
+                Ok(SkillNeed {
+                    name,
+                    min_level: Some(level),
+                })
+            }
+        }
+
+        deserializer.deserialize_any(SkillVisitor)
+    }
+}
+
+impl JsonSchema for SkillNeed {
+    fn schema_name() -> Cow<'static, str> {
+        "SkillNeed".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A skill name (`cards`), or a name and the lowest proficiency accepted, 1-5 (`spanish: 3`).",
+            "anyOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "additionalProperties": { "type": "integer", "minimum": 1, "maximum": 5 }
+                }
+            ]
+        })
+    }
+}
+
+/// The bounds of `max_wait`, in seconds: under 10 s no agent could be offered the call;
+/// over an hour a caller is better served by a callback.
+pub const MAX_WAIT_RANGE: std::ops::RangeInclusive<u32> = 10..=3600;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -365,17 +558,53 @@ pub struct TransferStep {
     /// Routing rules: the first true condition picks the queue.
     #[serde(default)]
     pub route: Vec<RouteRule>,
+    /// `low`, `normal` (default), `high`, `urgent`; or rules such as
+    /// `[{ when: "customer.tier == vip", level: urgent }, { level: normal }]`.
     #[serde(default)]
-    pub priority: Priority,
+    pub priority: Option<Located<PriorityDecl>>,
+    /// Skills the agent needs besides the queue's own: `cards`, or `spanish: 3` for a
+    /// proficiency of at least 3 (1-5).
+    #[serde(default)]
+    pub skills: Vec<Located<SkillNeed>>,
+    /// Longest wait for an agent, in seconds (10-3600); then the call goes to `on_timeout`.
+    /// Default: the queue's own limit.
+    #[serde(default)]
+    pub max_wait: Option<Located<u32>>,
+    /// Step after waiting too long; default `on_failure`.
+    #[serde(default)]
+    pub on_timeout: Option<Name>,
+    /// May the caller ask to be called back while waiting, keeping their place? Default false.
+    #[serde(default)]
+    pub callback: bool,
+    /// Step after the caller accepted a callback (a goodbye); default: hang up.
+    #[serde(default)]
+    pub on_callback: Option<Name>,
     /// Variables attached to the call for the agent (sensitive ones masked).
     #[serde(default)]
     pub context: Vec<Name>,
     /// Played before transferring.
     #[serde(default)]
     pub play: Vec<SayItem>,
-    /// Step when the transfer fails; default the dialplan's `fallback`.
+    /// Step when the transfer fails (nobody staffed, queue closed, agents not answering);
+    /// default the dialplan's `fallback`.
     #[serde(default)]
     pub on_failure: Option<Name>,
+}
+
+impl TransferStep {
+    /// The priority rules, a fixed level being one rule that always holds.
+    pub fn priority_rules(&self) -> Vec<(Option<&Name>, Priority)> {
+        match self.priority.as_ref().map(|p| &p.value) {
+            None => vec![(None, Priority::Normal)],
+            Some(PriorityDecl::Level(level)) => {
+                vec![(None, Priority::from_name(level).unwrap_or_default())]
+            }
+            Some(PriorityDecl::Rules(rules)) => rules
+                .iter()
+                .map(|r| (r.when.as_ref(), r.level.value))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -58,7 +58,13 @@ fn short_label(step: &Step) -> String {
                 .chain(t.route.iter().map(|r| &r.queue))
                 .map(|q| q.as_str())
                 .collect();
-            format!("transfer {} ({})", queues.join("/"), t.priority.as_str())
+            // Every level the rules can give, in rule order: `(urgent/high)`.
+            let levels: Vec<&str> = t
+                .priority_rules()
+                .into_iter()
+                .map(|(_, level)| level.as_str())
+                .collect();
+            format!("transfer {} ({})", queues.join("/"), levels.join("/"))
         }
         Step::Hours(h) => format!("hours {}", h.schedule.value),
         Step::Call(c) => format!("call {}", c.flow.value),

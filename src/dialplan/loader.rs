@@ -2,7 +2,7 @@
 //! semantic checks. Every failure becomes a [`Report`] of diagnostics; nothing panics on
 //! bad input.
 
-use super::checker;
+use super::checker::{self, CheckOptions};
 use super::diagnostic::{Diagnostic, Report};
 use super::format::DialplanDoc;
 use super::located::Pos;
@@ -16,6 +16,11 @@ pub const MAX_DIALPLAN_BYTES: usize = 1024 * 1024;
 /// Loads, parses and checks a dialplan file. `Ok` carries the warnings; `Err` has at
 /// least one error.
 pub fn load_path(path: &Path) -> Result<(Dialplan, Report), Report> {
+    load_path_with(path, &CheckOptions::default())
+}
+
+/// [`load_path`] with what the checker knows beyond the file (the configured queues).
+pub fn load_path_with(path: &Path, options: &CheckOptions) -> Result<(Dialplan, Report), Report> {
     let file = path.display().to_string();
     let bytes = match read_limited(path) {
         Ok(bytes) => bytes,
@@ -25,7 +30,12 @@ pub fn load_path(path: &Path) -> Result<(Dialplan, Report), Report> {
             return Err(report);
         }
     };
-    load_source(&file, &bytes, path.parent().or(Some(Path::new("."))))
+    load_source_with(
+        &file,
+        &bytes,
+        path.parent().or(Some(Path::new("."))),
+        options,
+    )
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
@@ -57,6 +67,16 @@ pub fn load_source(
     file: &str,
     bytes: &[u8],
     base_dir: Option<&Path>,
+) -> Result<(Dialplan, Report), Report> {
+    load_source_with(file, bytes, base_dir, &CheckOptions::default())
+}
+
+/// [`load_source`] with what the checker knows beyond the file (the configured queues).
+pub fn load_source_with(
+    file: &str,
+    bytes: &[u8],
+    base_dir: Option<&Path>,
+    options: &CheckOptions,
 ) -> Result<(Dialplan, Report), Report> {
     let mut report = Report::new(file, "");
     if bytes.len() > MAX_DIALPLAN_BYTES {
@@ -141,7 +161,7 @@ pub fn load_source(
         }
         None => PromptCatalog::default(),
     };
-    let (diagnostics, plan) = checker::check(doc, file, text, prompts);
+    let (diagnostics, plan) = checker::check_with(doc, file, text, prompts, options);
     report.diagnostics.extend(diagnostics);
     report.sort();
     match plan {

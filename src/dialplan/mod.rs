@@ -21,10 +21,12 @@ pub mod store;
 pub mod template;
 pub mod variables;
 
-pub use actions::{Action, Listen, LookupArg, PlayItem, TransferContext};
+pub use actions::{Action, Listen, LookupArg, PlayItem, SkillRequirement, TransferContext};
+pub use checker::CheckOptions;
 pub use diagnostic::{Diagnostic, Report, Severity};
 pub use events::{Event, LookupResult};
-pub use loader::{load_path, load_source};
+pub use format::Priority;
+pub use loader::{load_path, load_path_with, load_source, load_source_with};
 pub use plan::{Dialplan, StepRef};
 pub use runtime::{CallState, Runtime, Understood};
 pub use store::{DialplanStore, ReloadError};

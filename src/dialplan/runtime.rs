@@ -4,18 +4,21 @@
 //!
 //! Every waiting state has an exit: a gather ends in an intent, an entity, or (after
 //! `max_attempts` no-inputs/no-matches) its `exhausted` step; a lookup ends found, not found
-//! or in error; a failed transfer goes to `on_failure`; where a step names no exit the
-//! dialplan's `fallback` is taken, and without one the call is hung up, never left waiting.
+//! or in error; a transfer ends answered by an agent (the dialplan is done), timed out
+//! (`on_timeout`, else `on_failure`), failed (`on_failure`) or with a callback accepted
+//! (`on_callback`, else a hangup); where a step names no exit the dialplan's `fallback` is
+//! taken, and without one the call is hung up, never left waiting.
 
-use super::actions::{Action, Listen, LookupArg, PlayItem, TransferContext};
+use super::actions::{Action, Listen, LookupArg, PlayItem, SkillRequirement, TransferContext};
 use super::events::{Event, LookupResult};
-use super::format::{GatherStep, InputMode, SayItem, Step};
+use super::format::{GatherStep, InputMode, Priority, SayItem, Step, TransferStep};
 use super::plan::{Dialplan, StepRef};
 use super::schedule::OpenState;
 use super::template::{self, Piece, ReadAs};
 use super::variables::{MASK, VarValue, Variables};
 use crate::nlu::{self, EntityDef, EntityKind, Expectation, Understanding};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// More steps than this in answer to one event is a runaway loop: the call is ended.
@@ -24,6 +27,10 @@ pub const MAX_STEPS_PER_EVENT: usize = 1000;
 pub const DEFAULT_TIMEOUT_SECS: u32 = 5;
 pub const DEFAULT_END_SILENCE_MS: u32 = 800;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Why the dialplan ended when an agent answered.
+pub const ANSWERED_BY_AGENT: &str = "answered by an agent";
+/// Why the dialplan ended (or `last_outcome`) when the caller accepted a callback.
+pub const CALLBACK: &str = "callback requested";
 
 /// Where the call is.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +41,7 @@ pub enum CallState {
     Listening { at: StepRef, attempts: u32 },
     /// Waiting for a `LookupResult`.
     LookingUp { at: StepRef },
-    /// Handed to a queue; a `TransferFailed` brings the call back.
+    /// Handed to a queue; a timeout, a failure or an accepted callback brings the call back.
     Transferred { at: StepRef, queue: String },
     /// The call is over.
     Ended { reason: String },
@@ -152,21 +159,45 @@ impl Runtime {
             (CallState::LookingUp { at }, Event::LookupResult(result)) => {
                 self.on_lookup(at, result, now, &mut out)
             }
+            (CallState::Transferred { .. }, Event::TransferAnswered { .. }) => {
+                self.vars
+                    .set("last_outcome", VarValue::Text("answered".into()), false);
+                self.state = CallState::Ended {
+                    reason: ANSWERED_BY_AGENT.into(),
+                };
+            }
+            (CallState::Transferred { at, .. }, Event::TransferTimedOut) => {
+                let target = match self.plan.step(&at) {
+                    Some(Step::Transfer(t)) => t
+                        .on_timeout
+                        .as_ref()
+                        .or(t.on_failure.as_ref())
+                        .map(|f| self.local(&at, f)),
+                    _ => None,
+                };
+                let why = "transfer timed out";
+                self.leave_transfer(at, target, why.into(), why, now, &mut out);
+            }
             (CallState::Transferred { at, .. }, Event::TransferFailed { reason }) => {
-                self.vars.set(
-                    "last_outcome",
-                    VarValue::Text(format!("transfer failed: {reason}")),
-                    false,
-                );
                 let target = match self.plan.step(&at) {
                     Some(Step::Transfer(t)) => t.on_failure.as_ref().map(|f| self.local(&at, f)),
                     _ => None,
                 };
-                // A fallback that is the failed transfer itself would retry forever.
-                if target.is_none() && self.plan.fallback.as_ref() == Some(&at) {
-                    self.end(&mut out, "transfer failed");
-                } else {
-                    self.go_or_fallback(target, now, &mut out, "transfer failed");
+                let outcome = format!("transfer failed: {reason}");
+                self.leave_transfer(at, target, outcome, "transfer failed", now, &mut out);
+            }
+            (CallState::Transferred { at, .. }, Event::CallbackAccepted) => {
+                // Only offered where the step allows it; a stray acceptance changes nothing.
+                if let Some(Step::Transfer(t)) = self.plan.step(&at)
+                    && t.callback
+                {
+                    let target = t.on_callback.as_ref().map(|c| self.local(&at, c));
+                    self.vars
+                        .set("last_outcome", VarValue::Text(CALLBACK.into()), false);
+                    match target {
+                        Some(step) => self.run(step, now, &mut out),
+                        None => self.end(&mut out, CALLBACK),
+                    }
                 }
             }
             // Anything else (a late DTMF while a lookup runs, a duplicate start...) does
@@ -174,6 +205,27 @@ impl Runtime {
             _ => {}
         }
         out
+    }
+
+    /// A transfer that did not reach an agent: on to `target`, else the fallback, else
+    /// hang up.
+    fn leave_transfer(
+        &mut self,
+        at: StepRef,
+        target: Option<StepRef>,
+        outcome: String,
+        why: &str,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
+        self.vars
+            .set("last_outcome", VarValue::Text(outcome), false);
+        // A fallback that is the failed transfer itself would retry forever.
+        if target.is_none() && self.plan.fallback.as_ref() == Some(&at) {
+            self.end(out, why);
+        } else {
+            self.go_or_fallback(target, now, out, why);
+        }
     }
 
     fn local(&self, at: &StepRef, name: &str) -> StepRef {
@@ -383,15 +435,26 @@ impl Runtime {
                         barge_in: false,
                     });
                 }
-                let context = self.context(
-                    &t.context
-                        .iter()
-                        .map(|c| c.value.clone())
-                        .collect::<Vec<_>>(),
-                );
+                let priority = self.priority_of(t);
+                let skills: Vec<SkillRequirement> = t
+                    .skills
+                    .iter()
+                    .map(|s| SkillRequirement {
+                        skill: s.name.value.clone(),
+                        min_level: s
+                            .min_level
+                            .as_ref()
+                            .map_or(1, |l| l.value.clamp(1, 5) as u8),
+                    })
+                    .collect();
+                let fields: Vec<String> = t.context.iter().map(|c| c.value.clone()).collect();
+                let context = self.context(&fields, &queue, priority, &skills);
                 out.push(Action::Transfer {
                     queue: queue.clone(),
-                    priority: t.priority,
+                    priority,
+                    skills,
+                    max_wait_secs: t.max_wait.as_ref().map(|m| m.value),
+                    callback: t.callback,
                     context,
                 });
                 self.state = CallState::Transferred {
@@ -547,31 +610,62 @@ impl Runtime {
         }
     }
 
-    /// The agent's view of the call, with only the listed variables, masked.
-    pub fn context(&self, fields: &[String]) -> TransferContext {
+    /// The transfer's priority: the level of its first rule that holds (`normal` if none).
+    pub fn priority_of(&self, t: &TransferStep) -> Priority {
+        t.priority_rules()
+            .into_iter()
+            .find(|(when, _)| when.is_none_or(|w| self.condition_holds(w)))
+            .map_or(Priority::Normal, |(_, level)| level)
+    }
+
+    /// The agent's view of the call: who is calling and how they were verified, what they
+    /// want, every collected entity and the listed variables (masked), the path and the
+    /// caller's turns.
+    pub fn context(
+        &self,
+        fields: &[String],
+        queue: &str,
+        priority: Priority,
+        skills: &[SkillRequirement],
+    ) -> TransferContext {
+        let text = |name: &str| self.vars.get(name).map(|v| v.masked());
         let intent = match self.vars.value("intent") {
             Some(VarValue::Text(t)) => Some(t.clone()),
             _ => None,
         };
+        let mut entities = BTreeMap::new();
+        for (_, flow) in self.plan.doc.flows.iter() {
+            for (_, step) in flow.steps.iter() {
+                if let Step::Gather(g) = step
+                    && let Some(var) = g.into.as_ref().or(g.entity.as_ref())
+                    && let Some(value) = text(var)
+                {
+                    entities.insert(var.value.clone(), value);
+                }
+            }
+        }
         TransferContext {
             dialplan: self.plan.name().to_string(),
-            caller_id: self
-                .vars
-                .value("caller_id")
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
+            caller_id: text("caller_id").unwrap_or_default(),
+            caller_name: text("caller_name").filter(|n| !n.trim().is_empty()),
+            verified: self.vars.value("verified").is_some_and(VarValue::is_truthy),
+            verified_by: text("verified_by").filter(|v| !v.trim().is_empty()),
             intent,
             intent_confidence: self
                 .vars
                 .value("intent_confidence")
                 .and_then(VarValue::as_number)
                 .map(|c| c as f32),
+            entities,
             fields: fields
                 .iter()
                 .filter_map(|name| self.vars.get(name).map(|v| (name.clone(), v.masked())))
                 .collect(),
             path: self.path.clone(),
             transcript: self.transcript.clone(),
+            queue: queue.to_string(),
+            priority,
+            skills: skills.to_vec(),
         }
     }
 

@@ -2,11 +2,11 @@
 //! answers lookups from mocks, and records what the caller heard, the path, the transfer
 //! and the hangup. The engine under `hotline simulate` and `hotline test`.
 
-use super::actions::{Action, Listen, PlayItem, TransferContext};
-use super::events::{Event, LookupResult};
+use super::actions::{Action, Listen, PlayItem, SkillRequirement, TransferContext};
+use super::events::{Event, LookupResult, NO_AGENTS, QUEUE_CLOSED};
 use super::format::Priority;
 use super::plan::Dialplan;
-use super::runtime::Runtime;
+use super::runtime::{CallState, Runtime};
 use super::template::ReadAs;
 use super::variables::MASK;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -37,6 +37,24 @@ impl MockAnswer {
     }
 }
 
+/// How a transfer ends, in a script or flow test.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScriptedTransfer {
+    /// An agent answers: the dialplan is done, the call belongs to the bridge.
+    Answered,
+    /// The caller waits the transfer's `max_wait` (or the queue's limit) unanswered.
+    TimedOut,
+    /// Nobody is staffed in the queue (the transfer fails).
+    NoAgents,
+    /// The queue is closed (the transfer fails).
+    QueueClosed,
+    /// The transfer fails for this reason (e.g. agents not answering).
+    Failed(String),
+    /// The caller asks to be called back, keeping their place.
+    Callback,
+}
+
 /// Answers per data source, used in order; the last one repeats.
 pub type Mocks = BTreeMap<String, Vec<MockAnswer>>;
 
@@ -54,8 +72,14 @@ pub struct Heard {
 pub struct TransferRecord {
     pub queue: String,
     pub priority: Priority,
+    pub skills: Vec<SkillRequirement>,
+    pub max_wait_secs: Option<u32>,
+    pub callback: bool,
     pub context: TransferContext,
 }
+
+/// Seconds a scripted transfer outcome takes when the dialplan gives no wait.
+const SCRIPTED_WAIT_SECS: u32 = 30;
 
 /// One line of what happened, in order, for display.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +188,7 @@ impl Session {
         self.feed(Event::HungUp, 1);
     }
 
+    /// The transfer fails (nobody staffed, the queue closed, agents not answering).
     pub fn transfer_fails(&mut self, reason: &str) {
         self.lines.push(Line::Transfer(format!("failed: {reason}")));
         self.transfer = None;
@@ -171,8 +196,65 @@ impl Session {
             Event::TransferFailed {
                 reason: reason.to_string(),
             },
-            30,
+            i64::from(SCRIPTED_WAIT_SECS),
         );
+    }
+
+    /// An agent answers the transfer: the dialplan is done.
+    pub fn transfer_answered(&mut self, agent: &str) {
+        self.lines
+            .push(Line::Transfer(format!("answered by agent {agent}")));
+        self.feed(
+            Event::TransferAnswered {
+                agent: agent.to_string(),
+            },
+            20,
+        );
+    }
+
+    /// The caller waits the transfer's `max_wait` unanswered.
+    pub fn transfer_times_out(&mut self) {
+        let waited = self
+            .transfer
+            .as_ref()
+            .and_then(|t| t.max_wait_secs)
+            .unwrap_or(SCRIPTED_WAIT_SECS);
+        self.lines
+            .push(Line::Transfer(format!("timed out after {waited} s")));
+        self.transfer = None;
+        self.feed(Event::TransferTimedOut, i64::from(waited));
+    }
+
+    /// The caller, waiting, asks to be called back (ignored by a transfer that offers no
+    /// callback, as the runtime ignores it).
+    pub fn callback_accepted(&mut self) {
+        let offered = self.transfer.as_ref().is_some_and(|t| t.callback);
+        self.lines.push(Line::Transfer(if offered {
+            "callback accepted: the caller keeps their place".into()
+        } else {
+            "callback asked for, but this transfer offers none".into()
+        }));
+        self.feed(Event::CallbackAccepted, i64::from(SCRIPTED_WAIT_SECS));
+    }
+
+    /// Ends the transfer in progress as scripted.
+    pub fn transfer_ends(&mut self, outcome: &ScriptedTransfer) {
+        match outcome {
+            ScriptedTransfer::Answered => self.transfer_answered("agent-1"),
+            ScriptedTransfer::TimedOut => self.transfer_times_out(),
+            ScriptedTransfer::NoAgents => self.transfer_fails(NO_AGENTS),
+            ScriptedTransfer::QueueClosed => self.transfer_fails(QUEUE_CLOSED),
+            ScriptedTransfer::Failed(reason) => self.transfer_fails(reason),
+            ScriptedTransfer::Callback => self.callback_accepted(),
+        }
+    }
+
+    /// Why the dialplan is over (hung up, answered by an agent, callback), if it is.
+    pub fn end_reason(&self) -> Option<&str> {
+        match self.runtime.state() {
+            CallState::Ended { reason } => Some(reason),
+            _ => None,
+        }
     }
 
     /// Answers the pending lookup (interactive mode).
@@ -267,15 +349,38 @@ impl Session {
             Action::Transfer {
                 queue,
                 priority,
+                skills,
+                max_wait_secs,
+                callback,
                 context,
             } => {
                 self.lines.push(Line::Transfer(format!(
                     "to `{queue}`, priority {}",
                     priority.as_str()
                 )));
+                let mut terms = Vec::new();
+                if !skills.is_empty() {
+                    let listed: Vec<String> = skills
+                        .iter()
+                        .map(|s| format!("{} {}+", s.skill, s.min_level))
+                        .collect();
+                    terms.push(format!("skills {}", listed.join(", ")));
+                }
+                if let Some(wait) = max_wait_secs {
+                    terms.push(format!("waits up to {wait} s"));
+                }
+                if callback {
+                    terms.push("callback offered".to_string());
+                }
+                if !terms.is_empty() {
+                    self.lines.push(Line::Transfer(terms.join("; ")));
+                }
                 self.transfer = Some(TransferRecord {
                     queue,
                     priority,
+                    skills,
+                    max_wait_secs,
+                    callback,
                     context,
                 });
                 None

@@ -3,8 +3,9 @@
 //! log) and the running version stays. Calls hold an `Arc<Dialplan>` from `current()`,
 //! so a call in progress finishes on the version it started with.
 
+use super::checker::CheckOptions;
 use super::diagnostic::Report;
-use super::loader::load_path;
+use super::loader::load_path_with;
 use super::plan::Dialplan;
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
@@ -29,15 +30,24 @@ impl ReloadError {
 pub struct DialplanStore {
     path: PathBuf,
     current: ArcSwap<Dialplan>,
+    /// What every load is checked against (the server's configured queues).
+    options: CheckOptions,
 }
 
 impl DialplanStore {
     /// Loads the file; fails with its diagnostics if it has errors.
     pub fn open(path: &Path) -> Result<(Self, Report), ReloadError> {
-        let (plan, report) = load_path(path).map_err(ReloadError::Invalid)?;
+        Self::open_with(path, CheckOptions::default())
+    }
+
+    /// [`open`](Self::open), checking this load and every reload against `options`
+    /// (a transfer to a queue the server does not configure is refused).
+    pub fn open_with(path: &Path, options: CheckOptions) -> Result<(Self, Report), ReloadError> {
+        let (plan, report) = load_path_with(path, &options).map_err(ReloadError::Invalid)?;
         let store = DialplanStore {
             path: path.to_path_buf(),
             current: ArcSwap::from_pointee(plan),
+            options,
         };
         Ok((store, report))
     }
@@ -54,7 +64,8 @@ impl DialplanStore {
     /// Loads the file again and swaps it in if it is free of errors. Returns the new
     /// version's warnings, or the errors that kept the old version running.
     pub fn reload(&self) -> Result<Report, ReloadError> {
-        let (plan, report) = load_path(&self.path).map_err(ReloadError::Invalid)?;
+        let (plan, report) =
+            load_path_with(&self.path, &self.options).map_err(ReloadError::Invalid)?;
         self.current.store(Arc::new(plan));
         Ok(report)
     }
