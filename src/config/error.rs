@@ -43,6 +43,70 @@ impl ConfigError {
             message,
         }
     }
+
+    /// A semantic error about `key` inside the TOML table `table` (`acd.queues.cards`):
+    /// points at the key within that table, else at the table's header, else at the start.
+    pub(crate) fn value_in_table(
+        path: &Path,
+        text: &str,
+        table: &str,
+        key: &str,
+        message: String,
+    ) -> Self {
+        let offset = locate_in_table(text, table, key).unwrap_or(0);
+        let (line, column) = line_column(text, offset);
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// Where `key` of `table` is written: in `[table]` itself; else where the table is an
+/// inline table or dotted key of its parent (`overflow = { to = .. }` in
+/// `[acd.queues.cards]`); else at the `[table]` header.
+fn locate_in_table(text: &str, table: &str, key: &str) -> Option<usize> {
+    let (found, header) = find_key_in_table(text, table, key);
+    found
+        .or_else(|| {
+            let (parent, last) = table.rsplit_once('.')?;
+            locate_in_table(text, parent, last)
+        })
+        .or(header)
+}
+
+/// Where `key` is set inside `[table]`, and where that table's header is.
+fn find_key_in_table(text: &str, table: &str, key: &str) -> (Option<usize>, Option<usize>) {
+    let mut offset = 0;
+    let mut header = None;
+    let mut inside = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with('[') {
+            let name: String = trimmed
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '"')
+                .collect();
+            inside = name == table;
+            if inside && header.is_none() {
+                header = Some(offset + indent);
+            }
+        } else if inside
+            && let Some(rest) = trimmed.strip_prefix(key)
+            && matches!(rest.trim_start().chars().next(), Some('=' | '.'))
+        {
+            return (Some(offset + indent), header);
+        }
+        offset += line.len();
+    }
+    (None, header)
 }
 
 fn find_key(text: &str, key: &str) -> Option<usize> {

@@ -31,6 +31,8 @@ pub struct Config {
     pub tts: crate::tts::TtsConfig,
     /// The registrar for agents' phones (`[registrar]`).
     pub registrar: crate::sip::registrar::RegistrarConfig,
+    /// Agent queues: routing, waits, overflow, callbacks (`[acd]`, `[acd.queues.NAME]`).
+    pub acd: crate::acd::AcdConfig,
 }
 
 /// Which SIP transports to listen on.
@@ -324,6 +326,15 @@ impl Config {
         if let Some((key, message)) = self.registrar.problem() {
             return Err(bad(key, format!("[registrar] {key} {message}")));
         }
+        if let Some(problem) = self.acd.problem() {
+            return Err(ConfigError::value_in_table(
+                path,
+                text,
+                &problem.table,
+                problem.key,
+                format!("[{}] {} {}", problem.table, problem.key, problem.message),
+            ));
+        }
         Ok(())
     }
 
@@ -394,6 +405,21 @@ mod tests {
         let ok = parse("[registrar]\nrealm = \"acme\"\nmax_contacts = 2\n").unwrap();
         assert_eq!(ok.registrar.realm, "acme");
         assert_eq!(ok.registrar.max_contacts, 2);
+    }
+
+    #[test]
+    fn acd_problems_point_into_their_queue_table() {
+        let text = "[acd.queues.general]\nring_timeout_secs = 20\n\n[acd.queues.cards]\nwrap_up_secs = 5\nring_timeout_secs = 0\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("hotline.toml:6:1:"), "{err}");
+        assert!(err.contains("acd.queues.cards") && err.contains("ring_timeout_secs"), "{err}");
+        let text = "[acd.queues.general]\n[acd.queues.cards]\noverflow = { after_secs = 60, to = \"nowhere\" }\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("hotline.toml:3:1:"), "{err}");
+        assert!(err.contains("nowhere"), "{err}");
+        let ok = parse("[acd.queues.general]\nstrategy = \"round_robin\"\n").unwrap();
+        assert_eq!(ok.acd.queue_names().collect::<Vec<_>>(), ["general"]);
+        assert_eq!(Config::default().acd.queue_names().count(), 3, "the bank's queues");
     }
 
     #[test]
