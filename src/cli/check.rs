@@ -26,21 +26,11 @@ pub struct Args {
     pub config: Option<PathBuf>,
 }
 
-/// The queue names configured in a hotline.toml (its `[acd.queues.NAME]` tables).
+/// The queue names a hotline.toml configures: its `[acd.queues.NAME]` tables, or the
+/// three default queues when it writes none. The whole file is checked as the server would.
 pub fn configured_queues(path: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
-    let queues = match table.get("acd").and_then(|acd| acd.get("queues")) {
-        None => BTreeSet::new(),
-        Some(toml::Value::Table(queues)) => queues.keys().cloned().collect(),
-        Some(_) => anyhow::bail!(
-            "{}: `acd.queues` must be tables, one per queue ([acd.queues.general])",
-            path.display()
-        ),
-    };
-    Ok(queues)
+    let config = crate::config::Config::load(path)?;
+    Ok(config.acd.queue_names().map(str::to_string).collect())
 }
 
 /// Dialplan files under `paths` (folders: their *.yaml and *.yml, sorted).

@@ -53,6 +53,7 @@ pub mod outbound;
 pub mod peer;
 pub mod port_allocator;
 pub mod recorder;
+pub mod relay;
 pub mod rtcp;
 pub mod rtp_packet;
 pub mod sdp;

@@ -66,6 +66,8 @@ pub struct SendStats {
     pub packets: u32,
     /// Payload octets sent.
     pub octets: u32,
+    /// Relayed frames dropped because the bridged leg sent faster than we send.
+    pub relay_dropped: u32,
 }
 
 struct Playback {
@@ -89,8 +91,15 @@ pub struct AudioSender {
     digits: VecDeque<(char, u32)>,
     dtmf: Option<DtmfSender>,
     finished: VecDeque<(PlaybackId, bool)>,
+    /// Frames from the bridged leg, sent when no playback is queued.
+    relayed: VecDeque<[i16; FRAME_SAMPLES]>,
     stats: SendStats,
 }
+
+/// Relayed frames kept at most: the two legs' 20 ms clocks are not in phase, so a frame
+/// may wait up to one tick; more than this means the far leg bursts, and the oldest go
+/// so that the bridge's delay stays bounded.
+pub const RELAY_DEPTH: usize = 3;
 
 impl AudioSender {
     /// A sender with the given identifiers (tests, or the caller's own randomness).
@@ -114,6 +123,7 @@ impl AudioSender {
             digits: VecDeque::new(),
             dtmf: None,
             finished: VecDeque::new(),
+            relayed: VecDeque::with_capacity(RELAY_DEPTH + 1),
             stats: SendStats::default(),
         }
     }
@@ -189,6 +199,21 @@ impl AudioSender {
         }
         self.digits.push_back((digit, duration_ms));
         Ok(())
+    }
+
+    /// Queues one frame heard on the bridged leg, dropping the oldest beyond
+    /// [`RELAY_DEPTH`]; it is sent in the next frame slot that no playback takes.
+    pub fn push_relayed(&mut self, frame: [i16; FRAME_SAMPLES]) {
+        if self.relayed.len() >= RELAY_DEPTH {
+            self.relayed.pop_front();
+            self.stats.relay_dropped = self.stats.relay_dropped.wrapping_add(1);
+        }
+        self.relayed.push_back(frame);
+    }
+
+    /// Forgets relayed frames not yet sent (the bridge ended).
+    pub fn clear_relayed(&mut self) {
+        self.relayed.clear();
     }
 
     /// A playback that left the queue since the last call: `(id, completed)`.
@@ -303,6 +328,12 @@ impl AudioSender {
                 self.finished.push_back((current.id, true));
                 self.queue.pop_front();
             }
+        }
+        if filled == 0
+            && let Some(frame) = self.relayed.pop_front()
+        {
+            *pcm = frame;
+            return true;
         }
         filled > 0
     }

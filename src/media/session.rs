@@ -32,6 +32,7 @@ use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejec
 use super::lateness::LatenessHistogram;
 use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
 use super::peer::PeerAddress;
+use super::relay::{RelaySink, RelaySource};
 use super::port_allocator::{PortAllocator, PortError};
 use super::rtcp::{SenderReportInfo, build_sender_report, ntp_timestamp, parse_rtcp};
 use super::rtp_packet::looks_like_rtcp;
@@ -194,6 +195,8 @@ impl MediaSocket {
             audio: audio_tx,
             audio_wanted: audio_wanted.clone(),
             stats: MediaStats::default(),
+            relay_sink: None,
+            relay_source: None,
             timed_out: false,
             quiet_since: now.into_std(),
             ticks: 0,
@@ -236,6 +239,7 @@ pub(super) enum Command {
     SendDtmf(char, u32),
     Update(Box<NegotiatedMedia>),
     Stats(oneshot::Sender<MediaStats>),
+    Relay(Option<RelaySink>, Option<RelaySource>),
 }
 
 /// The handle to a running media session. Dropping it ends the task.
@@ -286,6 +290,12 @@ impl MediaSession {
         let _ = self.commands.send(Command::Update(Box::new(media.clone())));
     }
 
+    /// Bridges this leg (see [`super::relay::bridge`]): frames heard go to `sink` as well
+    /// as to the owner, and frames from `source` are sent when nothing is playing.
+    pub fn relay(&self, sink: Option<RelaySink>, source: Option<RelaySource>) {
+        let _ = self.commands.send(Command::Relay(sink, source));
+    }
+
     /// A snapshot of the counters; `None` when the task has ended.
     pub async fn stats(&self) -> Option<MediaStats> {
         let (tx, rx) = oneshot::channel();
@@ -320,6 +330,9 @@ pub(super) struct LegState {
     /// The owner listens: off, decoded frames are not queued at all.
     audio_wanted: Arc<std::sync::atomic::AtomicBool>,
     stats: MediaStats,
+    /// Bridged: frames heard also go to the other leg, and its frames come from here.
+    relay_sink: Option<RelaySink>,
+    relay_source: Option<RelaySource>,
     timed_out: bool,
     quiet_since: std::time::Instant,
     ticks: u32,
@@ -417,6 +430,11 @@ impl LegState {
                 self.timed_out = false;
                 self.apply_direction(&media);
             }
+            Command::Relay(sink, source) => {
+                self.relay_sink = sink;
+                self.relay_source = source;
+                self.sender.clear_relayed();
+            }
             Command::Stats(reply) => {
                 let mut stats = self.stats;
                 stats.sent = self.sender.stats();
@@ -475,6 +493,11 @@ impl LegState {
     }
 
     fn emit_audio(&mut self, frame: AudioFrame) {
+        if let Some(sink) = &self.relay_sink
+            && sink.try_send(frame).is_err()
+        {
+            self.stats.events_dropped += 1;
+        }
         if !self.audio_wanted.load(Ordering::Relaxed) {
             return;
         }
@@ -491,6 +514,11 @@ impl LegState {
 
     fn on_tick(&mut self, now: Instant, out: &mut [u8]) {
         let std_now = now.into_std();
+        if let Some(source) = self.relay_source.as_mut() {
+            while let Ok(frame) = source.try_recv() {
+                self.sender.push_relayed(frame.samples);
+            }
+        }
         while let Some(len) = self.sender.poll_transmit(std_now, out) {
             if let Some(destination) = self.peer.destination()
                 && self.rtp.send_to(&out[..len], destination).is_err()
