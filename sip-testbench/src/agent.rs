@@ -9,8 +9,8 @@
 use crate::agent_call::{AgentBehaviour, AgentCall, CallDesk, Vanished};
 use hotline::media::port_allocator::PortAllocator;
 use rsipstack::EndpointBuilder;
-use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::authenticate::compute_digest;
+use rsipstack::dialog::dialog_layer::DialogLayer;
 pub use rsipstack::sip::headers::auth::Algorithm;
 use rsipstack::sip::headers::auth::AuthQop;
 use rsipstack::sip::{Method, Request, Response, SipMessage};

@@ -206,10 +206,8 @@ impl CallDesk {
     /// (a channel returned earlier gets nothing more).
     pub(crate) fn take_calls(&self, behaviour: AgentBehaviour) -> UnboundedReceiver<AgentCall> {
         let (reports, calls) = unbounded_channel();
-        *self.taking.lock().unwrap_or_else(|p| p.into_inner()) = Some(Taking {
-            behaviour,
-            reports,
-        });
+        *self.taking.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Taking { behaviour, reports });
         calls
     }
 
@@ -522,8 +520,7 @@ impl AgentLeg {
         {
             // Like a phone, play out what is still in the jitter buffer after the BYE.
             let drain_until = Instant::now() + DRAIN;
-            while let Ok(Some(event)) = tokio::time::timeout_at(drain_until, events.recv()).await
-            {
+            while let Ok(Some(event)) = tokio::time::timeout_at(drain_until, events.recv()).await {
                 self.hear(event);
             }
         }

@@ -49,7 +49,10 @@ async fn next_call(calls: &mut UnboundedReceiver<AgentCall>) -> AgentCall {
 }
 
 /// An offer for an RTP socket that stays bound (but unread) while the socket is kept.
-fn offer(ports: &PortAllocator, capabilities: MediaCapabilities) -> (SdpSession, Vec<u8>, MediaSocket) {
+fn offer(
+    ports: &PortAllocator,
+    capabilities: MediaCapabilities,
+) -> (SdpSession, Vec<u8>, MediaSocket) {
     let socket = MediaSocket::bind(ports).expect("an RTP port");
     let mut sdp = SdpSession::new(socket.local_addr(), capabilities, 7);
     let body = sdp.offer().into_bytes();
@@ -367,7 +370,10 @@ async fn vanishing_leaves_the_call_unanswered() {
     );
     pending.outcome.abort();
     // The phone itself still answers what is not about that call.
-    assert_eq!(options(phone.local_addr()).await.as_deref(), Some("SIP/2.0 200 OK"));
+    assert_eq!(
+        options(phone.local_addr()).await.as_deref(),
+        Some("SIP/2.0 200 OK")
+    );
 }
 
 #[tokio::test]
@@ -394,7 +400,10 @@ async fn options_gets_200_and_invites_get_480_until_calls_are_taken() {
     let phone = AgentPhone::start(LOOPBACK, "alice").await.expect("phone");
     let uac = Uac::start(LOOPBACK).await.expect("uac");
     let ports = caller_ports();
-    assert_eq!(options(phone.local_addr()).await.as_deref(), Some("SIP/2.0 200 OK"));
+    assert_eq!(
+        options(phone.local_addr()).await.as_deref(),
+        Some("SIP/2.0 200 OK")
+    );
     let (_sdp, body, _rtp) = offer(&ports, MediaCapabilities::default());
     let dialled = dial(&uac, &phone, body).await;
     assert_eq!(status(&dialled), 480);
