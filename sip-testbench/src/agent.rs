@@ -2,23 +2,31 @@
 //! server as an agent, answering its digest challenge (MD5 or SHA-256, qop=auth) with
 //! rsipstack's own digest helper, an implementation independent of the server's. Every
 //! request can be bent (wrong password, replayed nonce count, `Contact: *`, odd expiry)
-//! so tests can check the registrar's refusals. Answering calls comes next; until then
-//! an INVITE to the bot gets 480.
+//! so tests can check the registrar's refusals. The phone answers OPTIONS and in-dialog
+//! requests; INVITEs get 480 until a test takes calls ([`AgentPhone::take_calls`], the
+//! answering side lives in [`crate::agent_call`]).
 
+use crate::agent_call::{AgentBehaviour, AgentCall, CallDesk, Vanished};
+use hotline::media::port_allocator::PortAllocator;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::authenticate::compute_digest;
+use rsipstack::dialog::dialog_layer::DialogLayer;
 pub use rsipstack::sip::headers::auth::Algorithm;
 use rsipstack::sip::headers::auth::AuthQop;
-use rsipstack::sip::{Method, Request, Response, SipMessage, StatusCode};
+use rsipstack::sip::{Method, Request, Response, SipMessage};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, TransportLayer};
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
+
+/// The RTP ports the phones' calls use (each call binds the next free pair).
+pub const AGENT_RTP_PORTS: (u16, u16) = (40000, 49999);
 
 /// How the Contact header of one REGISTER reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +108,7 @@ pub struct AgentPhone {
     login: String,
     call_id: String,
     cseq: Mutex<u32>,
+    desk: Arc<CallDesk>,
     cancel: CancellationToken,
 }
 
@@ -116,31 +125,53 @@ impl AgentPhone {
         .await?;
         let local = udp.get_addr().get_socketaddr()?;
         transport.add_transport(udp.into());
+        let vanished = Vanished::default();
         let endpoint = EndpointBuilder::new()
             .with_user_agent("hotline-agent-bot")
             .with_transport_layer(transport)
+            .with_transport_inspector(vanished.filter())
             .with_cancel_token(cancel.child_token())
             .build();
         let inner = endpoint.inner.clone();
-        let mut incoming = endpoint.incoming_transactions()?;
+        let incoming = endpoint.incoming_transactions()?;
+        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+        let contact = format!("sip:{login}@{local}");
+        let ports = PortAllocator::new(ip, AGENT_RTP_PORTS.0, AGENT_RTP_PORTS.1)?;
+        let desk = Arc::new(CallDesk::new(
+            dialogs,
+            &contact,
+            ports,
+            vanished,
+            cancel.child_token(),
+        ));
         let serving = inner.clone();
         tokio::spawn(async move {
             let _keep = endpoint;
             serving.serve().await.ok();
         });
-        tokio::spawn(async move {
-            while let Some(mut tx) = incoming.recv().await {
-                tx.reply(StatusCode::TemporarilyUnavailable).await.ok();
-            }
-        });
+        tokio::spawn(crate::agent_call::serve(desk.clone(), incoming));
         Ok(Self {
             endpoint: inner,
             local,
             login: login.to_string(),
             call_id: format!("agent-{}-{}", login, rand::random::<u64>()),
             cseq: Mutex::new(0),
+            desk,
             cancel,
         })
+    }
+
+    /// From now on incoming INVITEs are handled with `behaviour` (see
+    /// [`AgentPhone::set_behaviour`]); each finished call is sent on the returned channel.
+    /// Calling it again starts a new channel (the old one gets nothing more).
+    pub fn take_calls(&self, behaviour: AgentBehaviour) -> UnboundedReceiver<AgentCall> {
+        self.desk.take_calls(behaviour)
+    }
+
+    /// Handles INVITEs still to come with `behaviour` (calls under way keep theirs).
+    /// Before [`AgentPhone::take_calls`] it does nothing: INVITEs get 480.
+    pub fn set_behaviour(&self, behaviour: AgentBehaviour) {
+        self.desk.set_behaviour(behaviour);
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -71,6 +71,8 @@ pub struct Dial {
     /// Jitter buffer depth in packets: 3 (60 ms) like a desk phone on a LAN; a benchmark
     /// timing packets as they arrive uses 1.
     pub jitter_depth: usize,
+    /// Extra INVITE headers, as (name, value).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Default for Dial {
@@ -78,6 +80,7 @@ impl Default for Dial {
         Self {
             called: "hotline".into(),
             jitter_depth: 3,
+            headers: Vec::new(),
         }
     }
 }
@@ -98,11 +101,12 @@ pub async fn place_call_with(
     let offer = sdp.offer();
     let started = Instant::now();
     let mut dialled = uac
-        .invite_to(
+        .invite_with_headers(
             &dial.called,
             plan.server,
             plan.transport,
             Some(offer.into_bytes()),
+            &dial.headers,
         )
         .await?;
     let setup = started.elapsed();

@@ -4,13 +4,14 @@
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invitation::{InviteAsyncResult, InviteOption};
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Response, StatusCode, Uri};
+use rsipstack::sip::{Header, Response, StatusCode, Uri};
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, TransportLayer};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Which transport the bot dials over.
@@ -101,7 +102,57 @@ impl Uac {
         transport: SipTransport,
         offer: Option<Vec<u8>>,
     ) -> anyhow::Result<Dialled> {
+        self.invite_with_headers(user, server, transport, offer, &[])
+            .await
+    }
+
+    /// [`Uac::invite_to`] with extra request headers, as (name, value).
+    pub async fn invite_with_headers(
+        &self,
+        user: &str,
+        server: SocketAddr,
+        transport: SipTransport,
+        offer: Option<Vec<u8>>,
+        headers: &[(String, String)],
+    ) -> anyhow::Result<Dialled> {
         let (state_tx, states) = self.dialogs.new_dialog_state_channel();
+        let option = self.invite_option(user, server, transport, offer, headers)?;
+        let (dialog, response) = self.dialogs.do_invite(option, state_tx).await?;
+        Ok(Dialled {
+            dialog,
+            response,
+            states,
+        })
+    }
+
+    /// Sends an INVITE like [`Uac::invite_with_headers`] and returns at once, so that the
+    /// caller can CANCEL it while it rings.
+    pub fn invite_pending(
+        &self,
+        user: &str,
+        server: SocketAddr,
+        transport: SipTransport,
+        offer: Option<Vec<u8>>,
+        headers: &[(String, String)],
+    ) -> anyhow::Result<Pending> {
+        let (state_tx, states) = self.dialogs.new_dialog_state_channel();
+        let option = self.invite_option(user, server, transport, offer, headers)?;
+        let (dialog, outcome) = self.dialogs.do_invite_async(option, state_tx)?;
+        Ok(Pending {
+            dialog,
+            outcome,
+            states,
+        })
+    }
+
+    fn invite_option(
+        &self,
+        user: &str,
+        server: SocketAddr,
+        transport: SipTransport,
+        offer: Option<Vec<u8>>,
+        headers: &[(String, String)],
+    ) -> anyhow::Result<InviteOption> {
         let kind = match transport {
             SipTransport::Udp => rsipstack::sip::transport::Transport::Udp,
             SipTransport::Tcp => rsipstack::sip::transport::Transport::Tcp,
@@ -112,7 +163,11 @@ impl Uac {
         };
         let caller = Uri::try_from(format!("sip:bot@{}", self.local).as_str())?;
         let callee = Uri::try_from(format!("sip:{user}@{server}{suffix}").as_str())?;
-        let option = InviteOption {
+        let extra: Vec<Header> = headers
+            .iter()
+            .map(|(name, value)| Header::Other(name.clone(), value.clone()))
+            .collect();
+        Ok(InviteOption {
             caller: caller.clone(),
             callee,
             contact: caller,
@@ -122,15 +177,19 @@ impl Uac {
             }),
             content_type: offer.as_ref().map(|_| "application/sdp".to_string()),
             offer,
+            headers: (!extra.is_empty()).then_some(extra),
             ..Default::default()
-        };
-        let (dialog, response) = self.dialogs.do_invite(option, state_tx).await?;
-        Ok(Dialled {
-            dialog,
-            response,
-            states,
         })
     }
+}
+
+/// An INVITE under way (see [`Uac::invite_pending`]).
+pub struct Pending {
+    /// The early dialog: `dialog.cancel()` sends a CANCEL.
+    pub dialog: InviteDialog,
+    /// Ends with the final response (or the transaction's error).
+    pub outcome: JoinHandle<InviteAsyncResult>,
+    pub states: DialogStateReceiver,
 }
 
 impl Drop for Uac {

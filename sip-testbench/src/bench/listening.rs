@@ -203,6 +203,7 @@ impl Bot {
         let dial = Dial {
             called: fixture.called().to_string(),
             jitter_depth: 1,
+            ..Dial::default()
         };
         let report = place_call_with(&self.uac, &self.ports, &plan, &dial).await?;
         if report.status != 200 {
