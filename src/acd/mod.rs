@@ -11,6 +11,7 @@
 mod agent;
 mod clock;
 mod config;
+mod contexts;
 mod core;
 mod decisions;
 mod entry;
@@ -18,6 +19,7 @@ pub mod envelope;
 mod estimate;
 mod events;
 mod figures;
+mod handle;
 mod ids;
 mod memory;
 mod queue;
@@ -36,12 +38,14 @@ pub use config::{
     AcdConfig, AcdConfigProblem, CallbackConfig, Overflow, PROFICIENCY_RANGE, QueueConfig,
     RoutingStrategy, WidenStep,
 };
+pub use contexts::{CONTEXT_TTL, ContextBoard, ContextRefusal};
 pub use core::Acd;
 pub use decisions::{Decision, Ignored, NotQueuedReason, OfferReach, QueueRecord, RecordKind};
 pub use entry::{Entry, EntryStatus, Place, Reach};
 pub use estimate::{HandleTimeAverage, WaitEstimate, estimate};
 pub use events::{AcdEvent, Arrival, LegFailure};
 pub use figures::{AgentCounts, QueueCounters, QueueFigures};
+pub use handle::{AcdHandle, AcdRequest, AgentContact, AgentView, QueueNotice};
 pub use ids::{AgentId, CallerPriority, QueuedCallId};
 pub use memory::MemoryStore;
 pub use queue::QueueState;

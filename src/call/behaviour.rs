@@ -42,6 +42,10 @@ pub enum Cue {
     Transfer {
         queue: String,
         context: Box<TransferContext>,
+        /// The transfer's own limit on the wait (the queue's applies otherwise).
+        max_wait: Option<std::time::Duration>,
+        /// The caller may ask for a callback while waiting.
+        callback: bool,
     },
     /// Start listening for speech with what the step expects; `prompt_playing` holds the
     /// no-input timer until the prompt ends.
@@ -109,6 +113,16 @@ pub trait Behaviour: Send {
     /// A [`Cue::Transfer`] could not be completed.
     fn on_transfer_failed(&mut self, _reason: &str, _at: Moment) -> Vec<Cue> {
         Vec::new()
+    }
+
+    /// An agent answered the transferred call: the call now belongs to the bridge.
+    fn on_transfer_answered(&mut self, _agent: &str, _at: Moment) -> Vec<Cue> {
+        Vec::new()
+    }
+
+    /// The caller waited as long as the transfer allows.
+    fn on_transfer_timed_out(&mut self, at: Moment) -> Vec<Cue> {
+        self.on_transfer_failed("timed out", at)
     }
 
     /// When [`on_timer`](Self::on_timer) is due next.

@@ -3,6 +3,7 @@
 
 use super::behaviour::Sound;
 use super::event::RequestId;
+use crate::acd::{AcdEvent, AgentContact, Arrival};
 use crate::asr::RecognitionHints;
 use crate::dialplan::{LookupArg, TransferContext};
 use crate::media::sdp::NegotiatedMedia;
@@ -48,11 +49,33 @@ pub enum Command {
         source: String,
         args: Vec<LookupArg>,
     },
-    /// Hand the caller to an agent queue (the bridge's entry point).
-    Transfer {
-        queue: String,
+    /// Queue the caller (the ACD answers with `CallEvent::Queue` notices) and keep a
+    /// ticket and a context envelope for the agent.
+    Enqueue {
+        arrival: Arrival,
         context: Box<TransferContext>,
     },
+    /// Tell the ACD what happened to this call or its agent leg.
+    ReportAcd(AcdEvent),
+    /// Music on hold to the caller, looping without a gap, until turned off.
+    HoldMusic(bool),
+    /// Cut the hold music for these prompts, then let it carry on.
+    Announce(Vec<String>),
+    /// Place leg number `leg` to the agent at `contacts` with the call's context.
+    DialAgent {
+        leg: u64,
+        agent: String,
+        contacts: Vec<AgentContact>,
+        waited_secs: u64,
+    },
+    /// End agent leg `leg`: CANCEL while it rings, BYE once answered.
+    HangUpAgent { leg: u64 },
+    /// Relay the media of the caller and of agent leg `leg` both ways.
+    Bridge { leg: u64 },
+    /// Send a key the caller pressed to the agent's leg.
+    DigitToAgent(char),
+    /// Send a key the agent pressed to the caller.
+    CallerDigit(char),
     /// Send BYE.
     Bye,
     /// The call is over: stop the media, forget the dialog, cancel every task the call

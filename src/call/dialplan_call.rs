@@ -113,9 +113,17 @@ impl DialplanCall {
                 self.after_playback.push_back(action);
                 Vec::new()
             }
-            Action::Transfer { queue, context, .. } => vec![Cue::Transfer {
+            Action::Transfer {
+                queue,
+                context,
+                max_wait_secs,
+                callback,
+                ..
+            } => vec![Cue::Transfer {
                 queue,
                 context: Box::new(context),
+                max_wait: max_wait_secs.map(|s| std::time::Duration::from_secs(u64::from(s))),
+                callback,
             }],
             Action::Hangup { reason } => {
                 self.ended = true;
@@ -275,6 +283,17 @@ impl Behaviour for DialplanCall {
             now,
             wall,
         )
+    }
+
+    fn on_transfer_answered(&mut self, agent: &str, at: Moment) -> Vec<Cue> {
+        let event = Event::TransferAnswered {
+            agent: agent.to_string(),
+        };
+        self.feed(event, at.now, at.wall)
+    }
+
+    fn on_transfer_timed_out(&mut self, at: Moment) -> Vec<Cue> {
+        self.feed(Event::TransferTimedOut, at.now, at.wall)
     }
 
     /// When `on_timer` should be called next.

@@ -12,6 +12,8 @@ pub enum EndReason {
     NoAck,
     Refused,
     DialplanHangup,
+    /// The agent hung up a bridged call.
+    AgentHungUp,
 }
 
 impl EndReason {

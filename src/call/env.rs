@@ -4,6 +4,7 @@
 //! else, so `call` does not know the server that owns it.
 
 use super::machine::CallSettings;
+use crate::acd::{AcdHandle, ContextBoard};
 use crate::asr::Pool;
 use crate::data::DataSources;
 use crate::dialplan::DialplanStore;
@@ -44,6 +45,14 @@ pub struct CallEnv {
     pub settings: CallSettings,
     /// Cancelled when the server starts draining: calls hang up.
     pub draining: CancellationToken,
+    /// The agent queues (`None`: transfers fail with "agent queues are not available").
+    pub acd: Option<AcdHandle>,
+    /// The context envelopes agents fetch over HTTP.
+    pub contexts: Arc<ContextBoard>,
+    /// Where agents fetch them: `http://HOST:PORT` (`None`: the HTTP API is off).
+    pub http_base: std::sync::OnceLock<String>,
+    /// Tickets, one per transfer (`None`: no database).
+    pub tickets: Option<crate::data::Tickets>,
 }
 
 impl CallEnv {

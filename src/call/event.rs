@@ -1,6 +1,7 @@
 //! What the call machine is told: dialog events, media events, results of the work it
 //! asked for, and the passing of time. The shell turns every happening into one of these.
 
+use crate::acd::{LegFailure, QueueNotice};
 use crate::asr::Transcript;
 use crate::dialplan::LookupResult;
 use crate::media::events::AudioFrame;
@@ -56,8 +57,25 @@ pub enum CallEvent {
     LookupDone { id: u64, result: LookupResult },
     /// A `Command::Transfer` could not be carried out.
     TransferFailed { reason: String },
+    /// What the ACD decided for this queued call.
+    Queue(QueueNotice),
+    /// What became of the agent leg numbered `leg` (stale numbers are ignored).
+    AgentLeg { leg: u64, event: AgentLegEvent },
     /// The server is shutting down.
     Draining,
     /// Nothing happened but the time: the deadline the machine gave has come.
     Timer,
+}
+
+/// What happens to the leg towards an agent's phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentLegEvent {
+    /// The agent's phone answered and its media runs.
+    Answered,
+    /// The leg ended before an answer (busy, declined, error, the phone hung up).
+    Failed(LegFailure),
+    /// The agent hung up, or their leg broke, after answering.
+    Ended,
+    /// A key the agent pressed (passed through to the caller while bridged).
+    Digit(char),
 }

@@ -15,8 +15,10 @@
 use super::behaviour::{Behaviour, Cue, Moment, Parties};
 use super::command::Command;
 use super::end::EndReason;
-use super::event::{CallEvent, DialogEnd, RequestId};
+use super::event::{AgentLegEvent, CallEvent, DialogEnd, RequestId};
 use super::listen::{Heard, SpeechListener, Turn};
+use super::queued::{Queued, announcement};
+use crate::acd::{AcdEvent, Arrival, CallerPriority, LegFailure, NotQueuedReason, QueueNotice};
 use crate::dialplan::format::InputMode;
 use crate::media::sdp::{MediaCapabilities, NegotiatedMedia, SdpError, SdpSession};
 use chrono::{DateTime, Utc};
@@ -111,6 +113,8 @@ pub struct Call {
     next_lookup: u64,
     /// We answered an offerless re-INVITE with our offer: its ACK carries the answer.
     reoffer_pending: bool,
+    /// Handed to an agent queue (waiting, ringing an agent, or bridged).
+    queued: Option<Queued>,
     end: Option<EndReason>,
 }
 
@@ -150,6 +154,7 @@ impl Call {
             lookup: None,
             next_lookup: 1,
             reoffer_pending: false,
+            queued: None,
             end: None,
         }
         .with_offer(&setup.offer)
@@ -294,7 +299,8 @@ impl Call {
             }
             CallEvent::Digit(key) => self.on_key(key, now, &mut out),
             CallEvent::PlaybackFinished => {
-                if self.phase == Phase::Active {
+                // While queued what plays is the shell's hold music and announcements.
+                if self.phase == Phase::Active && self.queued.is_none() {
                     let cues = self.behaviour.on_playback_finished(self.moment(now));
                     self.apply(cues, now, &mut out);
                 }
@@ -308,7 +314,12 @@ impl Call {
                     self.apply(cues, now, &mut out);
                 }
             }
+            CallEvent::Queue(notice) => self.on_queue_notice(notice, now, &mut out),
+            CallEvent::AgentLeg { leg, event } => self.on_agent_leg(leg, event, &mut out),
             CallEvent::TransferFailed { reason } => {
+                if self.queued.take().is_some() {
+                    out.push(Command::HoldMusic(false));
+                }
                 if self.phase == Phase::Active {
                     let cues = self.behaviour.on_transfer_failed(&reason, self.moment(now));
                     self.apply(cues, now, &mut out);
@@ -448,6 +459,12 @@ impl Call {
     }
 
     fn on_key(&mut self, key: char, now: Instant, out: &mut Vec<Command>) {
+        if let Some(queued) = &self.queued {
+            if queued.bridged.is_some() {
+                out.push(Command::DigitToAgent(key));
+            }
+            return;
+        }
         if self.phase == Phase::Active {
             let cues = self.behaviour.on_key(key, self.moment(now));
             self.apply(cues, now, out);
@@ -543,7 +560,26 @@ impl Call {
                     self.lookup = Some(id);
                     out.push(Command::Lookup { id, source, args });
                 }
-                Cue::Transfer { queue, context } => out.push(Command::Transfer { queue, context }),
+                Cue::Transfer {
+                    queue,
+                    context,
+                    max_wait,
+                    callback,
+                } => {
+                    self.stop_listening(out);
+                    let arrival = Arrival {
+                        call: self.call_id.as_str().into(),
+                        queue: queue.clone(),
+                        priority: CallerPriority(i32::from(context.priority.rank())),
+                        skills: context.skills.iter().map(|s| s.skill.clone()).collect(),
+                        callback,
+                        max_wait,
+                    };
+                    info!(%queue, priority = context.priority.as_str(), "queued for an agent");
+                    self.queued = Some(Queued::new(arrival.call.clone(), now));
+                    out.push(Command::HoldMusic(true));
+                    out.push(Command::Enqueue { arrival, context });
+                }
                 Cue::StartListening {
                     listen,
                     prompt_playing,
@@ -575,6 +611,128 @@ impl Call {
                         bye_at: now + self.settings.playout_grace,
                     };
                     info!(reason = ?why, "call ending");
+                }
+            }
+        }
+    }
+
+    /// What the ACD decided for this call.
+    fn on_queue_notice(&mut self, notice: QueueNotice, now: Instant, out: &mut Vec<Command>) {
+        let Some(queued) = self.queued.as_mut() else {
+            return;
+        };
+        match notice {
+            QueueNotice::NotQueued { reason } => {
+                self.queued = None;
+                out.push(Command::HoldMusic(false));
+                let reason = match reason {
+                    NotQueuedReason::NobodyStaffed => crate::dialplan::events::NO_AGENTS,
+                    NotQueuedReason::Closed => crate::dialplan::events::QUEUE_CLOSED,
+                    NotQueuedReason::UnknownQueue => "unknown queue",
+                };
+                let cues = self.behaviour.on_transfer_failed(reason, self.moment(now));
+                self.apply(cues, now, out);
+            }
+            QueueNotice::Offer {
+                agent, contacts, ..
+            } => {
+                if let Some(old) = queued.leg.take() {
+                    out.push(Command::HangUpAgent { leg: old.id });
+                }
+                let waited_secs = queued.waited(now).as_secs();
+                let leg = queued.open_leg(agent.clone());
+                info!(%agent, leg, "ringing an agent");
+                out.push(Command::DialAgent {
+                    leg,
+                    agent: agent.0,
+                    contacts,
+                    waited_secs,
+                });
+            }
+            QueueNotice::CancelOffer { agent } | QueueNotice::HangUpAgentLeg { agent } => {
+                if queued.leg_of(&agent).is_some()
+                    && let Some(leg) = queued.leg.take()
+                {
+                    out.push(Command::HangUpAgent { leg: leg.id });
+                }
+            }
+            QueueNotice::Bridge { agent } => {
+                let Some(leg) = queued.leg_of(&agent).filter(|l| l.answered).map(|l| l.id) else {
+                    // The leg is gone already: the ACD hears of it from its failure.
+                    return;
+                };
+                queued.bridged = Some(agent.clone());
+                info!(%agent, waited_ms = queued.waited(now).as_millis() as u64, "caller bridged to an agent");
+                out.push(Command::HoldMusic(false));
+                out.push(Command::Bridge { leg });
+                let cues = self
+                    .behaviour
+                    .on_transfer_answered(&agent.0, self.moment(now));
+                // The dialplan is done once an agent has the caller: nothing it says now
+                // may reach the bridged caller.
+                drop(cues);
+            }
+            QueueNotice::Announce(estimate) => {
+                if queued.bridged.is_none() {
+                    out.push(Command::Announce(announcement(&estimate)));
+                }
+            }
+            QueueNotice::TimedOut => {
+                if let Some(leg) = queued.leg.take() {
+                    out.push(Command::HangUpAgent { leg: leg.id });
+                }
+                self.queued = None;
+                out.push(Command::HoldMusic(false));
+                let cues = self.behaviour.on_transfer_timed_out(self.moment(now));
+                self.apply(cues, now, out);
+            }
+        }
+    }
+
+    /// What became of the leg towards the agent.
+    fn on_agent_leg(&mut self, leg: u64, event: AgentLegEvent, out: &mut Vec<Command>) {
+        let Some(queued) = self.queued.as_mut() else {
+            return;
+        };
+        let Some(current) = queued.current(leg).cloned() else {
+            return;
+        };
+        let call = queued.call.clone();
+        let agent = current.agent.clone();
+        match event {
+            AgentLegEvent::Answered => {
+                if let Some(leg) = queued.leg.as_mut() {
+                    leg.answered = true;
+                }
+                out.push(Command::ReportAcd(AcdEvent::OfferAnswered { call, agent }));
+            }
+            AgentLegEvent::Failed(cause) => {
+                queued.leg = None;
+                info!(%agent, ?cause, "the agent's leg failed");
+                out.push(Command::ReportAcd(AcdEvent::OfferFailed {
+                    call,
+                    agent,
+                    cause,
+                }));
+            }
+            AgentLegEvent::Ended if queued.bridged.is_some() => {
+                info!(%agent, "the agent hung up");
+                // The ACD hears `CallEnded` from `release`.
+                queued.leg = None;
+                self.end_now(EndReason::AgentHungUp, out);
+            }
+            AgentLegEvent::Ended => {
+                // Answered, then gone before the bridge: the caller keeps their place.
+                queued.leg = None;
+                out.push(Command::ReportAcd(AcdEvent::OfferFailed {
+                    call,
+                    agent,
+                    cause: LegFailure::HungUp,
+                }));
+            }
+            AgentLegEvent::Digit(key) => {
+                if queued.bridged.is_some() {
+                    out.push(Command::CallerDigit(key));
                 }
             }
         }
@@ -615,6 +773,12 @@ impl Call {
 
     fn release(&mut self, out: &mut Vec<Command>) {
         self.stop_listening(out);
+        if let Some(queued) = self.queued.take() {
+            if let Some(leg) = &queued.leg {
+                out.push(Command::HangUpAgent { leg: leg.id });
+            }
+            out.push(Command::ReportAcd(queued.caller_gone()));
+        }
         self.lookup = None;
         self.phase = Phase::Ended;
         out.push(Command::Release);

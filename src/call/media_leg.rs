@@ -185,6 +185,30 @@ impl MediaLeg {
         true
     }
 
+    /// Plays one buffer now, after what the session has queued, and returns its playback
+    /// id (hold music and queue announcements, which the shell tracks itself).
+    pub fn play_tracked(&self, samples: Arc<[i16]>) -> Option<PlaybackId> {
+        match &self.state {
+            State::Running(session, _) => Some(session.play(samples)),
+            _ => None,
+        }
+    }
+
+    /// The running media session (for bridging it to another leg).
+    pub fn session(&self) -> Option<&MediaSession> {
+        match &self.state {
+            State::Running(session, _) => Some(session),
+            _ => None,
+        }
+    }
+
+    /// Sends a key as RFC 4733 (a key passed through a bridge); false when the peer did
+    /// not negotiate telephone-event.
+    pub fn send_digit(&self, key: char) -> bool {
+        self.session()
+            .is_some_and(|session| session.send_dtmf(key, 160).is_ok())
+    }
+
     /// Cuts the current playback and everything queued (barge-in).
     pub fn stop_playback(&self) {
         if let State::Running(session, _) = &self.state {

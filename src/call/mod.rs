@@ -4,6 +4,7 @@
 //! with the call's media leg (`media_leg`). The server builds a [`CallEnv`] and hands
 //! each new INVITE to [`run`].
 
+mod agent_leg;
 mod behaviour;
 mod command;
 mod demo;
@@ -11,9 +12,11 @@ mod dialplan_call;
 mod end;
 mod env;
 mod event;
+mod hold;
 mod listen;
 mod machine;
 mod media_leg;
+mod queued;
 mod shell;
 
 pub use behaviour::{Behaviour, Cue, Moment, Parties, Sound};
@@ -22,7 +25,8 @@ pub use demo::{Demo, digit_prompt, required_prompts};
 pub use dialplan_call::{DialplanCall, sounds};
 pub use end::EndReason;
 pub use env::CallEnv;
-pub use event::{CallEvent, DialogEnd, RequestId};
+pub use event::{AgentLegEvent, CallEvent, DialogEnd, RequestId};
+pub use hold::HOLD_MUSIC;
 pub use machine::{Call, CallSettings, CallSetup};
 pub use media_leg::MediaLeg;
 pub use shell::run;

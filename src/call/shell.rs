@@ -7,12 +7,16 @@
 //! media leg. Answers the shell can give at once (nothing to play, an early recognition
 //! declined because the pool is busy) go back to the machine before anything else.
 
+use super::agent_leg::{self, Dial, LegReport, Placed};
 use super::command::Command;
 use super::env::CallEnv;
-use super::event::{CallEvent, DialogEnd, RequestId};
+use super::event::{AgentLegEvent, CallEvent, DialogEnd, RequestId};
+use super::hold::HoldMusic;
 use super::machine::{Call, CallSetup};
 use super::media_leg::MediaLeg;
 use super::{CallError, Parties};
+use crate::acd::envelope::ContextEnvelope;
+use crate::acd::{AgentId, LegFailure, QueueNotice};
 use crate::asr::Pool;
 use crate::data::CallFacts;
 use crate::media::events::MediaEvent;
@@ -22,7 +26,7 @@ use chrono::Utc;
 use rsipstack::sip::prelude::HeadersExt;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -60,6 +64,20 @@ struct Shell<'a> {
     immediate: VecDeque<CallEvent>,
     facts: CallFacts,
     released: bool,
+    hold: HoldMusic,
+    /// The ACD's notices once queued.
+    queue: Option<UnboundedReceiver<QueueNotice>>,
+    /// The transfer's context, shown to each agent offered the call.
+    envelope: Option<ContextEnvelope>,
+    /// Reports of agent legs (every leg of the call shares the channel).
+    legs: (UnboundedSender<LegReport>, UnboundedReceiver<LegReport>),
+    agent: Option<AgentSide>,
+}
+
+/// The leg to the agent: placed, then answered with its media and dialog.
+struct AgentSide {
+    placed: Placed,
+    media: Option<Box<MediaLeg>>,
 }
 
 impl Shell<'_> {
@@ -123,6 +141,11 @@ impl Shell<'_> {
             immediate: VecDeque::new(),
             facts,
             released: false,
+            hold: HoldMusic::default(),
+            queue: None,
+            envelope: None,
+            legs: mpsc::unbounded_channel(),
+            agent: None,
         };
         let first = call.start(now.into_std());
         shell.carry_out(first).await;
@@ -167,8 +190,26 @@ impl Shell<'_> {
                 event = self.leg.next_event() => match event {
                     Some(MediaEvent::Audio(frame)) => CallEvent::Frame(frame),
                     Some(MediaEvent::Dtmf(key)) => CallEvent::Digit(key),
-                    Some(MediaEvent::PlaybackFinished { .. }) => CallEvent::PlaybackFinished,
+                    Some(MediaEvent::PlaybackFinished { id, completed }) => {
+                        if self.hold.finished(id, completed, &self.leg, &self.env.prompts) {
+                            continue;
+                        }
+                        CallEvent::PlaybackFinished
+                    }
                     Some(MediaEvent::RtpTimeout) | None => CallEvent::MediaTimeout,
+                },
+                Some(notice) = next_notice(&mut self.queue) => CallEvent::Queue(notice),
+                Some(report) = self.legs.1.recv() => match self.leg_report(report) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                event = next_agent_media(&mut self.agent) => match event {
+                    Some((leg, MediaEvent::Dtmf(key))) => CallEvent::AgentLeg { leg, event: AgentLegEvent::Digit(key) },
+                    Some((leg, MediaEvent::RtpTimeout)) => {
+                        warn!("no RTP from the agent's phone");
+                        CallEvent::AgentLeg { leg, event: AgentLegEvent::Ended }
+                    }
+                    _ => continue,
                 },
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => CallEvent::Timer,
             };
@@ -313,12 +354,47 @@ impl Shell<'_> {
                     CallEvent::LookupDone { id, result }
                 });
             }
-            Command::Transfer { queue, context } => {
-                let context = serde_json::to_string(&context).unwrap_or_default();
-                info!(%queue, %context, "transfer requested");
-                self.immediate.push_back(CallEvent::TransferFailed {
-                    reason: "agent queues are not available yet".into(),
-                });
+            Command::Enqueue { arrival, context } => self.enqueue(arrival, &context),
+            Command::ReportAcd(event) => {
+                if let Some(acd) = &env.acd {
+                    acd.report(event);
+                }
+            }
+            Command::HoldMusic(on) => self.hold.set(on, &self.leg, &env.prompts),
+            Command::Announce(ids) => self.hold.announce(&ids, &self.leg, &env.prompts),
+            Command::DialAgent {
+                leg,
+                agent,
+                contacts,
+                waited_secs,
+            } => self.dial_agent(leg, agent, contacts, waited_secs),
+            Command::HangUpAgent { leg } => {
+                if let Some(side) = self.agent.take_if(|side| side.placed.leg == leg) {
+                    side.placed.cancel.cancel();
+                    if let Some(mut media) = side.media {
+                        media.close().await;
+                    }
+                }
+            }
+            Command::Bridge { leg } => {
+                let agent_media = self
+                    .agent
+                    .as_ref()
+                    .filter(|side| side.placed.leg == leg)
+                    .and_then(|side| side.media.as_ref())
+                    .and_then(|media| media.session());
+                match (self.leg.session(), agent_media) {
+                    (Some(caller), Some(agent)) => crate::media::relay::bridge(caller, agent),
+                    _ => warn!("bridge without both media sessions"),
+                }
+            }
+            Command::DigitToAgent(key) => {
+                if let Some(media) = self.agent.as_ref().and_then(|side| side.media.as_ref()) {
+                    media.send_digit(key);
+                }
+            }
+            Command::CallerDigit(key) => {
+                self.leg.send_digit(key);
             }
             Command::Bye => {
                 if let Err(err) = self.dialog.bye().await {
@@ -378,9 +454,140 @@ impl Shell<'_> {
         }
     }
 
+    /// Queues the caller with the ACD, opening the ticket and keeping the envelope.
+    fn enqueue(
+        &mut self,
+        arrival: crate::acd::Arrival,
+        context: &crate::dialplan::TransferContext,
+    ) {
+        let now = Utc::now();
+        let mut envelope = ContextEnvelope::from_transfer(&self.facts.call_id, context, now);
+        if let Some(tickets) = &self.env.tickets {
+            // One small SQLite insert; a ticket lost to an error must not lose the caller.
+            match tickets.open(&envelope, now) {
+                Ok(id) => envelope = envelope.with_ticket(id),
+                Err(err) => warn!(error = %err, "could not open the transfer's ticket"),
+            }
+        }
+        info!(
+            queue = %arrival.queue,
+            ticket = ?envelope.ticket_id,
+            context = %envelope.to_json().unwrap_or_default(),
+            "transfer"
+        );
+        self.envelope = Some(envelope);
+        let Some(acd) = &self.env.acd else {
+            self.immediate.push_back(CallEvent::TransferFailed {
+                reason: "agent queues are not available".into(),
+            });
+            return;
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        if acd.enqueue(arrival, tx) {
+            self.queue = Some(rx);
+        } else {
+            self.immediate.push_back(CallEvent::TransferFailed {
+                reason: "agent queues are not available".into(),
+            });
+        }
+    }
+
+    /// Places leg `leg` to `agent`, with the context in its headers.
+    fn dial_agent(
+        &mut self,
+        leg: u64,
+        agent: String,
+        contacts: Vec<crate::acd::AgentContact>,
+        waited_secs: u64,
+    ) {
+        let env = self.env;
+        let Some(contact) = contacts.into_iter().next() else {
+            self.immediate.push_back(CallEvent::AgentLeg {
+                leg,
+                event: AgentLegEvent::Failed(LegFailure::Error),
+            });
+            return;
+        };
+        let mut headers = Vec::new();
+        if let Some(envelope) = &self.envelope {
+            let envelope = envelope
+                .clone()
+                .with_wait(std::time::Duration::from_secs(waited_secs));
+            headers.extend(
+                envelope
+                    .sip_headers()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value)),
+            );
+            let json = envelope.to_json().unwrap_or_default();
+            let token = env
+                .contexts
+                .post(&AgentId(agent.clone()), json, std::time::Instant::now());
+            headers.push(("User-to-User".into(), format!("{token};encoding=hex")));
+            if let Some(base) = env.http_base.get() {
+                headers.push((
+                    "Call-Info".into(),
+                    format!("<{base}/api/contexts/{token}>;purpose=info"),
+                ));
+            }
+        }
+        let dial = Dial {
+            leg,
+            agent,
+            contact,
+            caller: self.facts.caller_id.clone(),
+            our_contact: env.contact.clone(),
+            rtp_public_address: env.rtp_public_address,
+            headers,
+        };
+        let placed = agent_leg::place(
+            dial,
+            env.dialogs.clone(),
+            &env.ports,
+            env.session.clone(),
+            self.legs.0.clone(),
+        );
+        if let Some(old) = self.agent.replace(AgentSide {
+            placed,
+            media: None,
+        }) {
+            old.placed.cancel.cancel();
+        }
+    }
+
+    /// Keeps an answered leg's media; the machine hears what it needs to.
+    fn leg_report(&mut self, report: LegReport) -> Option<CallEvent> {
+        match report {
+            LegReport::Answered { leg, media, dialog } => {
+                match self.agent.as_mut().filter(|side| side.placed.leg == leg) {
+                    Some(side) => side.media = Some(media),
+                    None => {
+                        // Withdrawn meanwhile: the leg task sees the cancel and hangs up.
+                        drop(dialog);
+                        let mut media = media;
+                        tokio::spawn(async move { media.close().await });
+                        return None;
+                    }
+                }
+                Some(CallEvent::AgentLeg {
+                    leg,
+                    event: AgentLegEvent::Answered,
+                })
+            }
+            LegReport::Event { leg, event } => Some(CallEvent::AgentLeg { leg, event }),
+        }
+    }
+
     /// Ends everything the call holds: its work, its media, its dialog.
     async fn release(&mut self) {
         self.released = true;
+        if let Some(side) = self.agent.take() {
+            side.placed.cancel.cancel();
+            if let Some(mut media) = side.media {
+                media.close().await;
+            }
+        }
+        self.queue = None;
         self.work.abort_all();
         self.immediate.clear();
         self.requests.clear();
@@ -405,4 +612,23 @@ fn parties(invite: &rsipstack::sip::Request) -> Parties {
         from: user(invite.from_header().ok().and_then(|f| f.uri().ok())),
         to: user(invite.to_header().ok().and_then(|t| t.uri().ok())),
     }
+}
+
+async fn next_notice(queue: &mut Option<UnboundedReceiver<QueueNotice>>) -> Option<QueueNotice> {
+    match queue.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next event of the agent leg's media (digits, a silent phone); pending without one.
+async fn next_agent_media(agent: &mut Option<AgentSide>) -> Option<(u64, MediaEvent)> {
+    let Some(side) = agent.as_mut() else {
+        return std::future::pending().await;
+    };
+    let leg = side.placed.leg;
+    let Some(media) = side.media.as_mut() else {
+        return std::future::pending().await;
+    };
+    media.next_event().await.map(|event| (leg, event))
 }

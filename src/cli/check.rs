@@ -3,7 +3,6 @@
 //! when any file has an error; warnings alone pass. With `--config hotline.toml` the
 //! transfers' queues are checked against the configured ones.
 
-use anyhow::Context as _;
 use hotline::dialplan::{self, CheckOptions, Report};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -29,7 +28,7 @@ pub struct Args {
 /// The queue names a hotline.toml configures: its `[acd.queues.NAME]` tables, or the
 /// three default queues when it writes none. The whole file is checked as the server would.
 pub fn configured_queues(path: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let config = crate::config::Config::load(path)?;
+    let config = hotline::config::Config::load(path)?;
     Ok(config.acd.queue_names().map(str::to_string).collect())
 }
 

@@ -412,14 +412,21 @@ mod tests {
         let text = "[acd.queues.general]\nring_timeout_secs = 20\n\n[acd.queues.cards]\nwrap_up_secs = 5\nring_timeout_secs = 0\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.starts_with("hotline.toml:6:1:"), "{err}");
-        assert!(err.contains("acd.queues.cards") && err.contains("ring_timeout_secs"), "{err}");
+        assert!(
+            err.contains("acd.queues.cards") && err.contains("ring_timeout_secs"),
+            "{err}"
+        );
         let text = "[acd.queues.general]\n[acd.queues.cards]\noverflow = { after_secs = 60, to = \"nowhere\" }\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.starts_with("hotline.toml:3:1:"), "{err}");
         assert!(err.contains("nowhere"), "{err}");
         let ok = parse("[acd.queues.general]\nstrategy = \"round_robin\"\n").unwrap();
         assert_eq!(ok.acd.queue_names().collect::<Vec<_>>(), ["general"]);
-        assert_eq!(Config::default().acd.queue_names().count(), 3, "the bank's queues");
+        assert_eq!(
+            Config::default().acd.queue_names().count(),
+            3,
+            "the bank's queues"
+        );
     }
 
     #[test]

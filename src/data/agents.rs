@@ -212,6 +212,12 @@ pub fn list(store: &Store) -> Result<Vec<AgentRecord>, AgentError> {
         .map_err(AgentError::from)
 }
 
+/// One agent by login (`None`: no such agent). Reads the whole list: it serves logins,
+/// which are rare next to calls.
+pub fn find(store: &Store, login: &str) -> Result<Option<AgentRecord>, AgentError> {
+    Ok(list(store)?.into_iter().find(|agent| agent.login == login))
+}
+
 /// Removes an agent (and its skills).
 pub fn remove(store: &Store, login: &str) -> Result<(), AgentError> {
     let removed = store

@@ -80,9 +80,11 @@ impl MediaEvents {
     pub fn try_recv(&mut self) -> Result<MediaEvent, tokio::sync::mpsc::error::TryRecvError> {
         match self.control.try_recv() {
             Ok(event) => Ok(event),
-            Err(closed @ tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
-                self.audio.try_recv().map(MediaEvent::Audio).map_err(|_| closed)
-            }
+            Err(closed @ tokio::sync::mpsc::error::TryRecvError::Disconnected) => self
+                .audio
+                .try_recv()
+                .map(MediaEvent::Audio)
+                .map_err(|_| closed),
             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
                 self.audio.try_recv().map(MediaEvent::Audio)
             }

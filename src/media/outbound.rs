@@ -416,9 +416,33 @@ mod tests {
             tx.stats(),
             SendStats {
                 packets: 4,
-                octets: 640
+                octets: 640,
+                relay_dropped: 0,
             }
         );
+    }
+
+    #[test]
+    fn relayed_frames_fill_the_slots_playback_leaves_and_stay_bounded() {
+        let mut tx = AudioSender::new(CONFIG, 77, 0, 0);
+        let frame = |v: i16| [v; FRAME_SAMPLES];
+        for v in 1..=5 {
+            tx.push_relayed(frame(v * 100));
+        }
+        assert_eq!(
+            tx.stats().relay_dropped,
+            2,
+            "only the newest RELAY_DEPTH frames stay"
+        );
+        tx.play(Arc::from(vec![7i16; FRAME_SAMPLES]));
+        let mut pcm = [0i16; FRAME_SAMPLES];
+        assert!(tx.fill_frame(&mut pcm));
+        assert_eq!(pcm[0], 7, "playback goes first");
+        for expected in [300, 400, 500] {
+            assert!(tx.fill_frame(&mut pcm));
+            assert_eq!(pcm[0], expected);
+        }
+        assert!(!tx.fill_frame(&mut pcm), "nothing left: idle");
     }
 
     #[test]

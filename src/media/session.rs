@@ -32,8 +32,8 @@ use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejec
 use super::lateness::LatenessHistogram;
 use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
 use super::peer::PeerAddress;
-use super::relay::{RelaySink, RelaySource};
 use super::port_allocator::{PortAllocator, PortError};
+use super::relay::{RelaySink, RelaySource};
 use super::rtcp::{SenderReportInfo, build_sender_report, ntp_timestamp, parse_rtcp};
 use super::rtp_packet::looks_like_rtcp;
 use super::sdp::NegotiatedMedia;

@@ -1,8 +1,9 @@
-//! The HTTP API: for now a health endpoint that load balancers and tests can poll.
+//! The HTTP API: a health endpoint that load balancers and tests can poll, and the
+//! agents' and wallboard's API (agent_api.rs).
 
 use super::{ServerError, Shared};
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,10 @@ pub async fn start(
         .map_err(|source| ServerError::HttpBind { addr, source })?;
     let app = Router::new()
         .route("/health", get(health))
+        .route("/api/queues", get(super::agent_api::queues))
+        .route("/api/agents", get(super::agent_api::list))
+        .route("/api/agents/{login}/{action}", post(super::agent_api::act))
+        .route("/api/contexts/{token}", get(super::agent_api::context))
         .with_state(shared);
     tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());

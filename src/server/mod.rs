@@ -1,6 +1,8 @@
 //! `hotline serve`: starts the SIP stack and the HTTP API, dispatches every incoming
 //! request, and shuts down gracefully (503 to new calls, BYE to active ones).
 
+mod acd;
+mod agent_api;
 mod dispatch;
 mod http;
 pub mod registrar;
@@ -90,6 +92,19 @@ fn call_settings(config: &Config, speech: bool) -> (CallSettings, SessionConfig)
         ..SessionConfig::default()
     };
     (settings, session)
+}
+
+/// The tickets of the embedded database (`None`, logged, when it cannot be opened).
+fn open_tickets(config: &Config) -> Option<crate::data::Tickets> {
+    let path = config.data.dir.join(&config.data.database);
+    let busy = Duration::from_millis(config.data.busy_timeout_ms);
+    match crate::data::Store::open(&path, busy) {
+        Ok(store) => Some(crate::data::Tickets::new(store)),
+        Err(err) => {
+            warn!(error = %err, "tickets off: the database cannot be opened");
+            None
+        }
+    }
 }
 
 /// Loads and checks the configured dialplan (nothing in demo mode).
@@ -203,6 +218,19 @@ impl Server {
         } else {
             None
         };
+        let agents_store = registrar.as_ref().map(|r| r.store());
+        let acd = dialplans.as_ref().map(|_| {
+            acd::AcdService::start(
+                &config.acd,
+                registrar.as_ref().map(|r| r.registrations()),
+                agents_store.clone(),
+                stop.child_token(),
+            )
+        });
+        let tickets = match &dialplans {
+            Some(_) => open_tickets(&config),
+            None => None,
+        };
         let mut sip = SipStack::start(&config.sip, stop.child_token()).await?;
         let incoming = sip.take_incoming();
         let draining = CancellationToken::new();
@@ -221,6 +249,10 @@ impl Server {
             demo_hangup_after: Duration::from_secs(config.demo.hangup_after_secs),
             settings,
             draining: draining.clone(),
+            acd,
+            contexts: Arc::default(),
+            http_base: std::sync::OnceLock::new(),
+            tickets,
         });
         let shared = Arc::new(Shared {
             config,
@@ -231,7 +263,9 @@ impl Server {
             registrar,
         });
         let http_addr = if shared.config.http.enabled {
-            Some(http::start(shared.clone(), stop.child_token()).await?)
+            let addr = http::start(shared.clone(), stop.child_token()).await?;
+            let _ = shared.env.http_base.set(format!("http://{addr}"));
+            Some(addr)
         } else {
             None
         };

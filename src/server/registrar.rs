@@ -60,6 +60,11 @@ impl RegistrarService {
         Ok(service)
     }
 
+    /// The agents' database (their passwords and skills).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
     /// The narrow handle the ACD uses: who is registered, where, and what changes.
     pub fn registrations(&self) -> Registrations {
         self.registrations.clone()

@@ -1,0 +1,128 @@
+//! The message seam between the ACD's owner task and everyone else: calls queue
+//! themselves and report their agent legs, the HTTP API logs agents in and asks for the
+//! figures. Every request goes through one channel to the one task that owns [`super::Acd`],
+//! so decisions stay atomic; what the ACD decides for a call comes back to that call as
+//! [`QueueNotice`]s on the channel it gave when it queued.
+
+use super::agent::AgentState;
+use super::decisions::NotQueuedReason;
+use super::estimate::WaitEstimate;
+use super::events::{AcdEvent, Arrival};
+use super::figures::QueueFigures;
+use super::ids::AgentId;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Where a call leg to an agent goes: one of their phone's registered contacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentContact {
+    /// The Contact URI the phone registered (the INVITE's Request-URI).
+    pub uri: String,
+    /// Where the REGISTER came from: behind NAT this reaches the phone, not the URI.
+    pub source: SocketAddr,
+    /// The REGISTER came over TCP.
+    pub tcp: bool,
+}
+
+/// What the ACD tells a queued call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueNotice {
+    /// The caller could not be queued: the dialplan's `on_failure`.
+    NotQueued { reason: NotQueuedReason },
+    /// Ring `agent` at `contacts` (the first that answers wins); the ACD counts a miss
+    /// after `ring_timeout`, and the call reports the outcome with [`AcdHandle::report`].
+    Offer {
+        agent: AgentId,
+        display_name: String,
+        contacts: Vec<AgentContact>,
+        ring_timeout: Duration,
+    },
+    /// Stop ringing `agent`.
+    CancelOffer { agent: AgentId },
+    /// `agent` answered and the offer stands: bridge the caller to their leg.
+    Bridge { agent: AgentId },
+    /// `agent` answered an offer that no longer stands: hang their leg up.
+    HangUpAgentLeg { agent: AgentId },
+    /// Tell the caller their place in line and the expected wait.
+    Announce(WaitEstimate),
+    /// The caller waited as long as allowed: the dialplan's `on_timeout`.
+    TimedOut,
+}
+
+/// An agent as the API shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentView {
+    pub agent: AgentId,
+    #[serde(flatten)]
+    pub state: AgentState,
+    pub queues: Vec<String>,
+    pub registered: bool,
+}
+
+/// One request to the owner task.
+#[derive(Debug)]
+pub enum AcdRequest {
+    /// Queue a call; its notices go to `notices`.
+    Enqueue {
+        arrival: Arrival,
+        notices: mpsc::UnboundedSender<QueueNotice>,
+    },
+    /// Anything else that happened (a leg answered or failed, a caller hung up, an agent
+    /// logged in ...).
+    Event(AcdEvent),
+    /// An agent logs in with the skills the agent store gives them: they serve the
+    /// configured queues named among their skills.
+    LogIn {
+        agent: AgentId,
+        skills: Vec<(String, u8)>,
+    },
+    Figures(oneshot::Sender<Vec<QueueFigures>>),
+    Agents(oneshot::Sender<Vec<AgentView>>),
+}
+
+/// The way to the ACD's owner task. Cheap to clone; every method returns at once.
+#[derive(Debug, Clone)]
+pub struct AcdHandle {
+    requests: mpsc::UnboundedSender<AcdRequest>,
+}
+
+impl AcdHandle {
+    /// A handle and the receiving end the owner task reads.
+    pub fn channel() -> (AcdHandle, mpsc::UnboundedReceiver<AcdRequest>) {
+        let (requests, rx) = mpsc::unbounded_channel();
+        (AcdHandle { requests }, rx)
+    }
+
+    /// Queues a call. `false` when the ACD has stopped (the server is going down).
+    pub fn enqueue(&self, arrival: Arrival, notices: mpsc::UnboundedSender<QueueNotice>) -> bool {
+        self.requests
+            .send(AcdRequest::Enqueue { arrival, notices })
+            .is_ok()
+    }
+
+    /// Reports what happened.
+    pub fn report(&self, event: AcdEvent) {
+        let _ = self.requests.send(AcdRequest::Event(event));
+    }
+
+    /// Logs an agent in with their skills (see [`AcdRequest::LogIn`]).
+    pub fn log_in(&self, agent: AgentId, skills: Vec<(String, u8)>) {
+        let _ = self.requests.send(AcdRequest::LogIn { agent, skills });
+    }
+
+    /// The queues' figures now; `None` when the ACD has stopped.
+    pub async fn figures(&self) -> Option<Vec<QueueFigures>> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(AcdRequest::Figures(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Every agent the ACD knows; `None` when the ACD has stopped.
+    pub async fn agents(&self) -> Option<Vec<AgentView>> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(AcdRequest::Agents(tx)).ok()?;
+        rx.await.ok()
+    }
+}
