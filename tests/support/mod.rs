@@ -182,6 +182,43 @@ impl TestServer {
         false
     }
 
+    /// One HTTP request to the server's API: (status, body). `auth` is HTTP Basic.
+    #[allow(dead_code)]
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        body: &str,
+    ) -> (u16, String) {
+        use base64::Engine as _;
+        use std::io::{Read, Write};
+        let addr = self.http.expect("http enabled");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect http");
+        let authorization = auth
+            .map(|(user, password)| {
+                let encoded =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                format!("Authorization: Basic {encoded}\r\n")
+            })
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, body.to_string())
+    }
+
     /// GET /health as JSON.
     pub fn health(&self) -> serde_json::Value {
         let addr = self.http.expect("http enabled");

@@ -1,0 +1,251 @@
+//! Transfers to agents through the real server, end to end on loopback: the example bank
+//! dialplan as shipped, an agent added with `hotline agents add` whose phone (the agent
+//! bot) registers with digest and is thereby logged in to the queues of their skills,
+//! and the caller bot keying its way to the cards team. The agent's phone receives the
+//! INVITE with the call's context in its headers, fetches the full envelope over HTTP,
+//! and caller and agent hear each other sample for sample through the bridge.
+
+mod support;
+
+use hotline::media::g711::G711Law;
+use hotline::media::port_allocator::PortAllocator;
+use sip_testbench::agent::{AgentPhone, ContactChoice};
+use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
+use sip_testbench::caller::{CallPlan, CallReport, find_exact, place_call};
+use sip_testbench::uac::{SipTransport, Uac};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{TestServer, repo_root};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const PASSWORD: &str = "agent-Passw0rd";
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// Lost card (2), account 12345678, PIN 1234: the demo data's Alice.
+const LOST_CARD_KEYS: &str = "2 12345678 1234";
+
+fn add_agent(data: &Path, login: &str, skills: &[&str]) {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    command.args(["agents", "add", login, "--name", "Test Agent"]);
+    for skill in skills {
+        command.args(["--skill", skill]);
+    }
+    let mut child = command
+        .args(["--password-stdin", "--dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hotline agents add");
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{PASSWORD}").expect("write the password");
+    }
+    let out = child.wait_with_output().expect("wait for hotline");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The bank dialplan as shipped, with agents in its database.
+fn bank_server(dir: &Path, agents: &[(&str, &[&str])]) -> TestServer {
+    let data = dir.join("data");
+    for (login, skills) in agents {
+        add_agent(&data, login, skills);
+    }
+    let path = repo_root().join("dialplans/acme-bank.yaml");
+    TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n",
+        path.display(),
+        data.display()
+    ))
+}
+
+/// Sound no two 20 ms frames of which are alike, every sample a µ-law value (so G.711
+/// carries it unchanged): pseudo-random, quiet.
+fn noise(seed: u32, seconds: usize) -> Arc<[i16]> {
+    let mut state = seed;
+    (0..8000 * seconds)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let sample = ((state >> 16) as i16) / 8;
+            G711Law::Ulaw.decode(G711Law::Ulaw.encode(sample))
+        })
+        .collect()
+}
+
+/// How many of `frames` 20 ms slices of `heard` (from `from`) appear in `said`.
+fn frames_found(said: &[i16], heard: &[i16], from: usize, frames: usize) -> usize {
+    (0..frames)
+        .filter(|i| {
+            let start = from + i * 160;
+            heard
+                .get(start..start + 160)
+                .is_some_and(|slice| find_exact(said, slice).is_some())
+        })
+        .count()
+}
+
+async fn registered_phone(server: &TestServer, login: &str) -> AgentPhone {
+    let phone = AgentPhone::start(LOOPBACK, login)
+        .await
+        .expect("agent phone");
+    let (_, ok) = phone
+        .register(
+            server.sip_udp,
+            PASSWORD,
+            "SHA-256",
+            ContactChoice::Own,
+            Some(600),
+        )
+        .await
+        .expect("register");
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    phone
+}
+
+async fn call(server: &TestServer, keys: &str, speak: Arc<[i16]>, seconds: u64) -> CallReport {
+    let uac = Uac::start(LOOPBACK).await.expect("caller bot");
+    let ports = PortAllocator::new(LOOPBACK, 30000, 39999).expect("ports");
+    let mut at = 1500;
+    let mut plan_keys = Vec::new();
+    for key in keys.chars() {
+        if key == ' ' {
+            at += 2500;
+            continue;
+        }
+        plan_keys.push((Duration::from_millis(at), key));
+        at += 300;
+    }
+    let plan = CallPlan {
+        server: server.sip_udp,
+        transport: SipTransport::Udp,
+        speak: Some(speak),
+        keys: plan_keys,
+        hangup_after: Duration::from_secs(seconds),
+        record: true,
+    };
+    place_call(&uac, &ports, &plan).await.expect("call")
+}
+
+async fn next_call(calls: &mut UnboundedReceiver<AgentCall>, server: &TestServer) -> AgentCall {
+    match tokio::time::timeout(Duration::from_secs(20), calls.recv()).await {
+        Ok(Some(call)) => call,
+        _ => panic!("the agent's phone got no call:\n{}", server.log()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = bank_server(dir.path(), &[("alice", &["cards=4"])]);
+    let phone = registered_phone(&server, "alice").await;
+    let agent_voice = noise(7, 40);
+    let mut calls = phone.take_calls(AgentBehaviour {
+        answer: AgentAnswer::AnswerAfter(Duration::from_millis(800)),
+        speak: Some(agent_voice.clone()),
+        hangup_after: None,
+    });
+    assert!(
+        server.wait_for_log("agent logged in", Duration::from_secs(10)),
+        "registering logs the agent in:\n{}",
+        server.log()
+    );
+
+    let caller_voice = noise(3, 60);
+    let report = call(&server, LOST_CARD_KEYS, caller_voice.clone(), 32).await;
+    assert_eq!(report.status, 200);
+    let offered = next_call(&mut calls, &server).await;
+    let log = server.log();
+    assert!(offered.answered, "{offered:?}\n{log}");
+    assert_eq!(
+        offered.ended_by,
+        AgentEnd::ServerBye,
+        "the caller's hangup ends the agent's leg"
+    );
+
+    // The context in the INVITE.
+    assert_eq!(
+        offered.header("X-Hotline-Intent"),
+        Some("lost_card"),
+        "{:?}",
+        offered.headers
+    );
+    assert_eq!(offered.header("X-Hotline-Verified"), Some("true"));
+    assert_eq!(offered.header("X-Hotline-Queue"), Some("cards"));
+    assert_eq!(
+        offered.header("X-Hotline-Call-Id"),
+        Some(report.call_id.as_str())
+    );
+    assert!(offered.header("X-Hotline-Wait").is_some());
+    let uui = offered.header("User-to-User").expect("User-to-User");
+    let token = uui.strip_suffix(";encoding=hex").expect("hex encoding");
+    assert_eq!(token.len(), 32);
+    let call_info = offered.header("Call-Info").expect("Call-Info");
+    let path = format!("/api/contexts/{token}>;purpose=info");
+    assert!(call_info.ends_with(&path), "{call_info}");
+
+    // The full envelope, for this agent only; never the PIN.
+    let url = format!("/api/contexts/{token}");
+    let (status, json) = server.http("GET", &url, Some(("alice", PASSWORD)), "");
+    assert_eq!(status, 200, "{json}");
+    let envelope: serde_json::Value = serde_json::from_str(&json).expect("JSON envelope");
+    assert_eq!(envelope["intent"]["name"], "lost_card", "{envelope}");
+    assert_eq!(envelope["verified"], true);
+    assert_eq!(envelope["queue"], "cards");
+    assert!(
+        envelope["ticket_id"].is_i64(),
+        "a ticket is opened: {envelope}"
+    );
+    assert_eq!(
+        envelope["entities"]["pin"], "****",
+        "the PIN is masked: {envelope}"
+    );
+    assert!(
+        !json.contains("\"1234\""),
+        "the PIN reached the envelope: {json}"
+    );
+    let (status, _) = server.http("GET", &url, Some(("alice", "wrong")), "");
+    assert_eq!(status, 401);
+    let (status, _) = server.http("GET", &url, None, "");
+    assert_eq!(status, 401);
+    for (name, value) in &offered.headers {
+        let ours = name.starts_with("X-Hotline-") && name != "X-Hotline-Call-Id";
+        assert!(
+            !ours || !value.contains("1234"),
+            "the PIN reached header {name}: {value}"
+        );
+    }
+    assert!(
+        !log.contains("1234;") && !log.contains("\"1234\""),
+        "the PIN reached the log"
+    );
+
+    // The bridge, both ways, sample for sample.
+    let heard_by_agent = frames_found(&caller_voice, &offered.heard, 8000, 25);
+    assert!(
+        heard_by_agent >= 20,
+        "the agent heard {heard_by_agent}/25 caller frames\n{log}"
+    );
+    let tail = report.heard.len().saturating_sub(8000 * 3);
+    let heard_by_caller = frames_found(&agent_voice, &report.heard, tail, 25);
+    assert!(
+        heard_by_caller >= 20,
+        "the caller heard {heard_by_caller}/25 agent frames\n{log}"
+    );
+
+    // The queue counted it.
+    let (status, figures) = server.http("GET", "/api/queues", None, "");
+    assert_eq!(status, 200);
+    let figures: serde_json::Value = serde_json::from_str(&figures).expect("figures");
+    let cards = figures
+        .as_array()
+        .and_then(|queues| queues.iter().find(|q| q["queue"] == "cards"))
+        .expect("the cards queue");
+    assert_eq!(cards["answered"], 1, "{cards}");
+}
