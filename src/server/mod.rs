@@ -112,7 +112,11 @@ fn open_dialplan(config: &Config) -> Result<Option<Arc<DialplanStore>>, ServerEr
     if config.dialplan.demo {
         return Ok(None);
     }
-    match DialplanStore::open(&config.dialplan.path) {
+    // Loads and reloads are refused when a transfer names a queue this server lacks.
+    let options = crate::dialplan::checker::CheckOptions {
+        known_queues: Some(config.acd.queue_names().map(str::to_string).collect()),
+    };
+    match DialplanStore::open_with(&config.dialplan.path, options) {
         Ok((store, warnings)) => {
             let tts = config.tts.enabled();
             for warning in warnings.diagnostics.iter() {

@@ -1,0 +1,383 @@
+//! Agent queues through the real server with agent bots on loopback: a small dialplan
+//! that sends every caller straight to the `cards` queue (VIPs, who dial `vip`, ahead),
+//! short ring timeouts, no wrap-up. Covers what a caller and an agent live through:
+//! RONA moving the caller to the next agent, a declined offer, a phone vanishing while it
+//! rings, a VIP served before an earlier standard caller, the place in line announced,
+//! a caller giving up while queued (abandoned), nobody staffed, and the maximum wait.
+
+mod support;
+
+use hotline::media::g711::G711Law;
+use hotline::media::port_allocator::PortAllocator;
+use sip_testbench::agent::{AgentPhone, ContactChoice};
+use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
+use sip_testbench::caller::{CallPlan, CallReport, Dial, find_exact, place_call_with};
+use sip_testbench::uac::{SipTransport, Uac};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{TestServer, middle};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const PASSWORD: &str = "agent-Passw0rd";
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+const DIALPLAN: &str = r#"
+name: queue-test
+language: en-US
+timezone: UTC
+queues: [cards]
+flows:
+  main:
+    steps:
+      to_cards:
+        transfer:
+          queue: cards
+          priority:
+            - { when: "called == vip", level: urgent }
+            - { level: normal }
+          on_timeout: waited_too_long
+          on_failure: nobody_there
+      waited_too_long:
+        hangup: { play: [prompt: goodbye], reason: waited too long }
+      nobody_there:
+        hangup: { play: [prompt: sorry], reason: no agent }
+"#;
+
+fn add_agent(data: &Path, login: &str) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "agents", "add", login, "--name", login, "--skill", "cards=3",
+        ])
+        .args(["--password-stdin", "--dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hotline agents add");
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{PASSWORD}").expect("write the password");
+    }
+    let out = child.wait_with_output().expect("wait for hotline");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The server with `agents` in its database and the queue-test dialplan.
+fn server(dir: &Path, agents: &[&str], acd: &str) -> TestServer {
+    let data = dir.join("data");
+    for login in agents {
+        add_agent(&data, login);
+    }
+    let dialplan = dir.join("queue-test.yaml");
+    std::fs::write(&dialplan, DIALPLAN).expect("write the dialplan");
+    TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n\
+         [acd.queues.cards]\nring_timeout_secs = 3\nwrap_up_secs = 0\nrona_misses = 1\n{acd}\n",
+        dialplan.display(),
+        data.display()
+    ))
+}
+
+fn noise(seed: u32, seconds: usize) -> Arc<[i16]> {
+    let mut state = seed;
+    (0..8000 * seconds)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            G711Law::Ulaw.decode(G711Law::Ulaw.encode(((state >> 16) as i16) / 8))
+        })
+        .collect()
+}
+
+/// Whether the last seconds of what the caller heard are `voice` (20 ms frames found).
+fn heard_voice(report: &CallReport, voice: &[i16]) -> bool {
+    let from = report.heard.len().saturating_sub(8000 * 2);
+    let found = (0..20)
+        .filter(|i| {
+            let start = from + i * 160;
+            report
+                .heard
+                .get(start..start + 160)
+                .is_some_and(|slice| find_exact(voice, slice).is_some())
+        })
+        .count();
+    found >= 15
+}
+
+struct Agent {
+    phone: AgentPhone,
+    calls: UnboundedReceiver<AgentCall>,
+    voice: Arc<[i16]>,
+}
+
+async fn agent(server: &TestServer, login: &str, answer: AgentAnswer, seed: u32) -> Agent {
+    let phone = AgentPhone::start(LOOPBACK, login)
+        .await
+        .expect("agent phone");
+    let voice = noise(seed, 60);
+    let calls = phone.take_calls(AgentBehaviour {
+        answer,
+        speak: Some(voice.clone()),
+        hangup_after: None,
+    });
+    let (_, ok) = phone
+        .register(
+            server.sip_udp,
+            PASSWORD,
+            "SHA-256",
+            ContactChoice::Own,
+            Some(600),
+        )
+        .await
+        .expect("register");
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    let (status, agents) = wait_for_agent(server, login).await;
+    assert_eq!(status, 200, "{agents}");
+    Agent {
+        phone,
+        calls,
+        voice,
+    }
+}
+
+/// Waits until `/api/agents` lists `login` as available.
+async fn wait_for_agent(server: &TestServer, login: &str) -> (u16, String) {
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        last = server.http("GET", "/api/agents", None, "");
+        let listed: serde_json::Value = serde_json::from_str(&last.1).unwrap_or_default();
+        let ready = listed.as_array().is_some_and(|agents| {
+            agents
+                .iter()
+                .any(|a| a["agent"] == login && a["state"] == "available")
+        });
+        if ready {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "agent {login} never became available: {last:?}\n{}",
+        server.log()
+    );
+}
+
+/// Places a call dialling `called` that hangs up after `seconds`.
+fn call(server: &TestServer, called: &str, seconds: u64) -> tokio::task::JoinHandle<CallReport> {
+    let target = server.sip_udp;
+    let called = called.to_string();
+    tokio::spawn(async move {
+        let uac = Uac::start(LOOPBACK).await.expect("caller bot");
+        let ports = PortAllocator::new(LOOPBACK, 30000, 39999).expect("ports");
+        let plan = CallPlan {
+            server: target,
+            transport: SipTransport::Udp,
+            speak: Some(noise(99, 1)),
+            keys: Vec::new(),
+            hangup_after: Duration::from_secs(seconds),
+            record: true,
+        };
+        let dial = Dial {
+            called,
+            ..Dial::default()
+        };
+        place_call_with(&uac, &ports, &plan, &dial)
+            .await
+            .expect("call")
+    })
+}
+
+async fn next_call(agent: &mut Agent, server: &TestServer) -> AgentCall {
+    match tokio::time::timeout(Duration::from_secs(30), agent.calls.recv()).await {
+        Ok(Some(call)) => call,
+        _ => panic!("the agent's phone got no call:\n{}", server.log()),
+    }
+}
+
+fn queue_figures(server: &TestServer) -> serde_json::Value {
+    let (status, body) = server.http("GET", "/api/queues", None, "");
+    assert_eq!(status, 200, "{body}");
+    let figures: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    figures
+        .as_array()
+        .and_then(|queues| queues.iter().find(|q| q["queue"] == "cards").cloned())
+        .expect("the cards queue")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_offer_moves_the_caller_to_the_next_agent_and_puts_the_first_away() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path(), &["alice", "bob"], "");
+    // Alice registered first: the longest idle, offered first; her phone only rings.
+    let mut alice = agent(&server, "alice", AgentAnswer::NeverAnswer, 1).await;
+    let mut bob = agent(
+        &server,
+        "bob",
+        AgentAnswer::AnswerAfter(Duration::from_millis(300)),
+        2,
+    )
+    .await;
+    let report = call(&server, "hotline", 9).await.expect("caller");
+    let rang = next_call(&mut alice, &server).await;
+    assert!(!rang.answered);
+    assert_eq!(
+        rang.ended_by,
+        AgentEnd::Cancelled,
+        "the ring timeout cancels the offer"
+    );
+    let took = next_call(&mut bob, &server).await;
+    assert!(took.answered, "{took:?}");
+    assert_eq!(
+        took.header("X-Hotline-Call-Id"),
+        Some(report.call_id.as_str())
+    );
+    assert!(
+        heard_voice(&report, &bob.voice),
+        "the caller talks to bob\n{}",
+        server.log()
+    );
+    let (_, agents) = server.http("GET", "/api/agents", None, "");
+    let agents: serde_json::Value = serde_json::from_str(&agents).expect("JSON");
+    let alice_now = agents
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["agent"] == "alice").cloned())
+        .expect("alice listed");
+    assert_eq!(alice_now["state"], "away", "{alice_now}");
+    assert_eq!(alice_now["reason"], "no answer", "{alice_now}");
+    let cards = queue_figures(&server);
+    assert_eq!(cards["answered"], 1, "{cards}");
+    assert_eq!(cards["missed_offers"], 1, "{cards}");
+    drop(alice.phone);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_offer_and_a_phone_vanishing_while_it_rings_leave_the_caller_queued() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path(), &["alice", "bob", "carol"], "");
+    let decline = AgentAnswer::DeclineAfter(Duration::from_millis(300));
+    let mut alice = agent(&server, "alice", decline, 1).await;
+    let vanish = AgentAnswer::VanishAfter(Duration::from_millis(200));
+    let mut bob = agent(&server, "bob", vanish, 2).await;
+    let answer = AgentAnswer::AnswerAfter(Duration::from_millis(300));
+    let mut carol = agent(&server, "carol", answer, 3).await;
+    let report = call(&server, "hotline", 10).await.expect("caller");
+    let declined = next_call(&mut alice, &server).await;
+    assert_eq!(declined.ended_by, AgentEnd::Declined);
+    let vanished = next_call(&mut bob, &server).await;
+    assert_eq!(vanished.ended_by, AgentEnd::Vanished);
+    let took = next_call(&mut carol, &server).await;
+    assert!(took.answered);
+    assert!(
+        heard_voice(&report, &carol.voice),
+        "the caller talks to carol\n{}",
+        server.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vip_is_served_before_an_earlier_caller_and_waiting_callers_hear_their_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path(), &["alice"], "announce_every_secs = 5\n");
+    let answer = AgentAnswer::AnswerAfter(Duration::from_millis(200));
+    let mut alice = agent(&server, "alice", answer, 1).await;
+    // Alice takes a first caller for 6 s; meanwhile a standard caller, then a VIP, wait.
+    let first = call(&server, "hotline", 6);
+    let _ = next_call_started(&server, 1).await;
+    let standard = call(&server, "hotline", 16);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let vip = call(&server, "vip", 10);
+    let first = first.await.expect("first caller");
+    let vip = vip.await.expect("vip caller");
+    let standard = standard.await.expect("standard caller");
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let taken = next_call(&mut alice, &server).await;
+        order.push(
+            taken
+                .header("X-Hotline-Call-Id")
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        order,
+        [
+            first.call_id.clone(),
+            vip.call_id.clone(),
+            standard.call_id.clone()
+        ],
+        "the VIP goes first\n{}",
+        server.log()
+    );
+    // The standard caller waited behind the VIP and was told so.
+    let place = middle("queue-you-are-number");
+    assert!(
+        find_exact(&standard.heard, &place).is_some(),
+        "the waiting caller heard their place in line\n{}",
+        server.log()
+    );
+}
+
+/// Waits until `n` calls have been bridged.
+async fn next_call_started(server: &TestServer, n: usize) -> bool {
+    for _ in 0..200 {
+        if server.log().matches("caller bridged to an agent").count() >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no call bridged:\n{}", server.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_hanging_up_while_queued_is_abandoned_and_the_ringing_leg_is_cancelled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path(), &["alice"], "");
+    let mut alice = agent(&server, "alice", AgentAnswer::NeverAnswer, 1).await;
+    // Gone after 2 s, while alice's phone rings (3 s ring timeout).
+    let report = call(&server, "hotline", 2).await.expect("caller");
+    assert_eq!(report.status, 200);
+    let rang = next_call(&mut alice, &server).await;
+    assert_eq!(
+        rang.ended_by,
+        AgentEnd::Cancelled,
+        "the caller's hangup cancels the offer"
+    );
+    let cards = queue_figures(&server);
+    assert_eq!(cards["abandoned"], 1, "{cards}");
+    assert_eq!(cards["answered"], 0, "{cards}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_staffed_takes_on_failure_and_a_long_wait_takes_on_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path(), &["alice"], "max_wait_secs = 4\n");
+    // Nobody registered: the dialplan's on_failure apologises and hangs up.
+    let report = call(&server, "hotline", 10).await.expect("caller");
+    assert!(
+        find_exact(&report.heard, &middle("sorry")).is_some(),
+        "on_failure played\n{}",
+        server.log()
+    );
+    assert_eq!(report.ended_by, sip_testbench::caller::EndedBy::Server);
+    // Alice registers but never answers: the caller waits 4 s, then on_timeout.
+    let mut alice = agent(&server, "alice", AgentAnswer::NeverAnswer, 1).await;
+    let report = call(&server, "hotline", 15).await.expect("caller");
+    assert!(
+        find_exact(&report.heard, &middle("goodbye")).is_some(),
+        "on_timeout played\n{}",
+        server.log()
+    );
+    assert_eq!(report.ended_by, sip_testbench::caller::EndedBy::Server);
+    let rang = next_call(&mut alice, &server).await;
+    assert_eq!(rang.ended_by, AgentEnd::Cancelled);
+    let cards = queue_figures(&server);
+    assert_eq!(cards["timed_out"], 1, "{cards}");
+}
