@@ -248,4 +248,30 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
         .and_then(|queues| queues.iter().find(|q| q["queue"] == "cards"))
         .expect("the cards queue");
     assert_eq!(cards["answered"], 1, "{cards}");
+
+    // The queue's history of the call is in the database.
+    let db = dir.path().join("data/hotline.db");
+    let store = hotline::data::Store::open(&db, Duration::from_secs(5)).expect("the database");
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        let rows = hotline::data::queue_events::for_call(&store, &report.call_id).expect("rows");
+        events = rows
+            .iter()
+            .map(|r| (r.event.clone(), r.agent.clone()))
+            .collect();
+        if events.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let alice = Some("alice".to_string());
+    assert_eq!(
+        events,
+        [
+            ("enqueued".to_string(), None),
+            ("offered".to_string(), alice.clone()),
+            ("answered".to_string(), alice.clone()),
+            ("completed".to_string(), alice),
+        ]
+    );
 }

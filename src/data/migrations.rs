@@ -89,4 +89,19 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tickets_by_caller ON tickets(caller_key, opened_at);
     CREATE INDEX tickets_by_call ON tickets(call_id);",
+    // 4: what happened to callers in the agent queues (enqueued, offered to whom, answered,
+    // abandoned, re-queued ...), one row per ACD record (data/queue_events.rs).
+    "CREATE TABLE queue_events (
+        id INTEGER PRIMARY KEY,
+        -- RFC 3339 UTC with milliseconds (sorts as text).
+        at TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        event TEXT NOT NULL,
+        agent TEXT,
+        -- The whole record as JSON (waits and talk times in seconds, causes).
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX queue_events_by_call ON queue_events(call_id, id);
+    CREATE INDEX queue_events_by_time ON queue_events(at);",
 ];

@@ -19,6 +19,7 @@ pub mod error;
 pub mod migrations;
 pub mod pin;
 pub mod query;
+pub mod queue_events;
 pub mod seed;
 pub mod sources;
 pub mod store;

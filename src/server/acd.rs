@@ -9,11 +9,12 @@
 //! available, to the configured queues named among their skills. Logging out over HTTP
 //! keeps them out until they log in again or their phone registers anew.
 
+use crate::acd::QueueRecord;
 use crate::acd::{
     Acd, AcdConfig, AcdEvent, AcdHandle, AcdRequest, AgentContact, AgentId, AgentView, Decision,
     QueueNotice, QueuedCallId,
 };
-use crate::data::{Store, agents};
+use crate::data::{Store, agents, queue_events};
 use crate::sip::registrar::{RegistrationEvent, Registrations};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -35,6 +36,8 @@ pub struct AcdService {
     logged_out_by_hand: BTreeSet<String>,
     registrations: Option<Registrations>,
     store: Option<Store>,
+    /// Queue records on their way to the database.
+    records: Option<mpsc::UnboundedSender<QueueRecord>>,
 }
 
 impl AcdService {
@@ -54,6 +57,7 @@ impl AcdService {
             agents: BTreeSet::new(),
             reachable: BTreeSet::new(),
             logged_out_by_hand: BTreeSet::new(),
+            records: store.clone().map(start_writer),
             registrations,
             store,
         };
@@ -217,7 +221,7 @@ impl AcdService {
             } => {
                 let contacts = self.contacts(&agent);
                 info!(%call, %agent, %queue, ?reach, contacts = contacts.len(), "offer");
-                let sent = contacts.first().is_some()
+                let sent = !contacts.is_empty()
                     && matches!(reach, crate::acd::OfferReach::OnTheLine)
                     && self.notify(
                         &call,
@@ -275,6 +279,9 @@ impl AcdService {
             Decision::Record(record) => {
                 let line = serde_json::to_string(&record).unwrap_or_default();
                 info!(queue = %record.queue, call = %record.call, record = %line, "queue record");
+                if let Some(records) = &self.records {
+                    let _ = records.send(record);
+                }
             }
             Decision::Ignored(why) => debug!(?why, "ACD ignored an event"),
         }
@@ -306,6 +313,31 @@ impl AcdService {
             })
             .collect()
     }
+}
+
+/// The one writer of queue records: batches what has arrived into one transaction, on
+/// a blocking thread, so the ACD's task never waits for the disk.
+fn start_writer(store: Store) -> mpsc::UnboundedSender<QueueRecord> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<QueueRecord>();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 512
+                && let Ok(more) = rx.try_recv()
+            {
+                batch.push(more);
+            }
+            let store = store.clone();
+            let written =
+                tokio::task::spawn_blocking(move || queue_events::insert(&store, &batch)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => warn!(error = %err, "queue records not written"),
+                Err(err) => warn!(error = %err, "the queue record writer failed"),
+            }
+        }
+    });
+    tx
 }
 
 async fn next_registration(

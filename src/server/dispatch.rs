@@ -8,7 +8,7 @@ use crate::call;
 use crate::sip::Transaction;
 use crate::sip::admission;
 use crate::sip::message::{Header, Method, StatusCode};
-use crate::sip::reject::ALLOWED_METHODS;
+use crate::sip::reject::{ALLOWED_METHODS, ALLOWED_WITHOUT_REGISTRAR};
 use rsipstack::dialog::dialog::Dialog;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::transaction::TransactionReceiver;
@@ -39,7 +39,7 @@ async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
         return match &shared.registrar {
             Some(registrar) => registrar.handle(tx).await,
             None => {
-                let allow = vec![Header::Other("Allow".into(), ALLOWED_METHODS.into())];
+                let allow = vec![Header::Other("Allow".into(), allowed(shared).into())];
                 reply(tx, StatusCode::MethodNotAllowed, allow).await
             }
         };
@@ -59,7 +59,7 @@ async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
     match method {
         Method::Invite => new_call(shared, tx).await,
         Method::Options => {
-            let headers = capability_headers();
+            let headers = capability_headers(allowed(shared));
             if let Err(err) = tx.reply_with(StatusCode::OK, headers, None).await {
                 debug!(error = %err, "could not answer OPTIONS");
             }
@@ -69,16 +69,25 @@ async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
             reply(tx, StatusCode::CallTransactionDoesNotExist, vec![]).await;
         }
         _ => {
-            let allow = vec![Header::Other("Allow".into(), ALLOWED_METHODS.into())];
+            let allow = vec![Header::Other("Allow".into(), allowed(shared).into())];
             reply(tx, StatusCode::MethodNotAllowed, allow).await;
         }
     }
 }
 
+/// The methods this server takes: REGISTER only with its registrar on.
+fn allowed(shared: &Shared) -> &'static str {
+    if shared.registrar.is_some() {
+        ALLOWED_METHODS
+    } else {
+        ALLOWED_WITHOUT_REGISTRAR
+    }
+}
+
 /// Allow/Accept/Supported, for OPTIONS and 405 answers.
-pub fn capability_headers() -> Vec<Header> {
+pub fn capability_headers(allow: &str) -> Vec<Header> {
     vec![
-        Header::Other("Allow".into(), ALLOWED_METHODS.into()),
+        Header::Other("Allow".into(), allow.into()),
         Header::Other("Accept".into(), "application/sdp".into()),
         Header::Other("Accept-Language".into(), "en".into()),
         Header::Other("Supported".into(), String::new()),

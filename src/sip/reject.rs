@@ -47,6 +47,8 @@ const KNOWN_METHODS: &[&str] = &[
 
 /// Methods answered by this server (the `Allow` header).
 pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER";
+/// [`ALLOWED_METHODS`] of a server whose registrar is off.
+pub const ALLOWED_WITHOUT_REGISTRAR: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
 
 /// Headers whose absence makes a request unanswerable in a dialog (RFC 3261 §8.1.1),
 /// as (long name, compact name).
