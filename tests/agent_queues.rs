@@ -381,3 +381,94 @@ async fn nobody_staffed_takes_on_failure_and_a_long_wait_takes_on_timeout() {
     let cards = queue_figures(&server);
     assert_eq!(cards["timed_out"], 1, "{cards}");
 }
+
+/// SIPp as the agent's phone: it registers with digest (MD5) from the port it then takes
+/// the call on, checks the INVITE's context headers, answers with PCMU and echoes the
+/// RTP it gets, so the caller hears their own voice back through the bridge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_as_the_agent_phone_takes_the_transferred_call() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // SIPp answers the first challenge it gets, and knows MD5 only.
+    let server = server(
+        dir.path(),
+        &["alice"],
+        "[registrar]\nalgorithms = [\"MD5\"]\n",
+    );
+    let scenarios = support::repo_root().join("sip-testbench/sipp");
+    let port = support::free_udp_port().to_string();
+    let media_port = (support::free_udp_port() & !1).to_string();
+    let sipp = |scenario: &str, extra: &[&str]| {
+        let mut command = Command::new("sipp");
+        command
+            .arg(server.sip_udp.to_string())
+            .args(["-sf", &scenarios.join(scenario).display().to_string()])
+            .args(["-m", "1", "-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-p", &port, "-mp", &media_port])
+            .args(["-key", "login", "alice", "-au", "alice", "-ap", PASSWORD])
+            .args(["-timeout", "30s", "-timeout_error", "-trace_err"])
+            .args(extra)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let registered = sipp("agent_register.xml", &[])
+        .output()
+        .expect("sipp must be installed (Debian package sip-tester)");
+    assert!(
+        registered.status.success(),
+        "SIPp could not register:\n{}\n{}",
+        String::from_utf8_lossy(&registered.stdout),
+        server.log()
+    );
+    wait_for_agent(&server, "alice").await;
+    let phone = sipp("agent_uas.xml", &["-rtp_echo"]).spawn().expect("sipp");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let voice = noise(5, 8);
+    let target = server.sip_udp;
+    let said = voice.clone();
+    let report = tokio::spawn(async move {
+        let uac = Uac::start(LOOPBACK).await.expect("caller bot");
+        let ports = PortAllocator::new(LOOPBACK, 30000, 39999).expect("ports");
+        let plan = CallPlan {
+            server: target,
+            transport: SipTransport::Udp,
+            speak: Some(said),
+            keys: Vec::new(),
+            hangup_after: Duration::from_secs(6),
+            record: true,
+        };
+        place_call_with(&uac, &ports, &plan, &Dial::default())
+            .await
+            .expect("call")
+    })
+    .await
+    .expect("caller");
+    let out = tokio::task::spawn_blocking(move || phone.wait_with_output())
+        .await
+        .expect("join")
+        .expect("sipp ran");
+    let errors = std::fs::read_dir(dir.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with("_errors.log"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect::<String>();
+    assert!(
+        out.status.success(),
+        "SIPp as the agent failed: {errors}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        server.log()
+    );
+    assert!(
+        heard_voice(&report, &voice),
+        "the caller hears the echo through the bridge\n{}",
+        server.log()
+    );
+}

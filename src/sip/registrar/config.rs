@@ -28,6 +28,10 @@ pub struct RegistrarConfig {
     /// refused unheard (from any source) until the window ends.
     pub max_failures_per_user: u32,
     pub failure_window_secs: u32,
+    /// Digest algorithms challenged with, in this order (`"SHA-256"`, `"MD5"`). Phones
+    /// that answer the first challenge whatever it is (SIPp, some older desk phones) need
+    /// the one they support first.
+    pub algorithms: Vec<String>,
 }
 
 impl Default for RegistrarConfig {
@@ -43,13 +47,30 @@ impl Default for RegistrarConfig {
             max_failures_per_source: 10,
             max_failures_per_user: 20,
             failure_window_secs: 300,
+            algorithms: vec!["SHA-256".into(), "MD5".into()],
         }
     }
 }
 
 impl RegistrarConfig {
     /// The first thing wrong with the values, as (key, message).
+    /// The configured algorithms, in challenge order (unknown names left out: `problem`
+    /// reports them).
+    pub fn offered_algorithms(&self) -> Vec<crate::sip::digest::DigestAlgorithm> {
+        self.algorithms
+            .iter()
+            .filter_map(|name| crate::sip::digest::DigestAlgorithm::from_token(Some(name)))
+            .collect()
+    }
+
     pub fn problem(&self) -> Option<(&'static str, String)> {
+        let known = self.offered_algorithms();
+        if known.is_empty() || known.len() != self.algorithms.len() {
+            return Some((
+                "algorithms",
+                "lists \"SHA-256\" and/or \"MD5\" (at least one)".into(),
+            ));
+        }
         if self.realm.is_empty()
             || self
                 .realm

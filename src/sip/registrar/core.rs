@@ -71,6 +71,8 @@ pub enum AgentSecrets {
 
 /// The registrar's state: nonces, failure counts and bindings.
 pub struct Registrar {
+    /// Challenged with, in this order.
+    algorithms: Vec<DigestAlgorithm>,
     realm: String,
     opaque: String,
     rules: ExpiryRules,
@@ -92,6 +94,7 @@ impl Registrar {
     pub fn new(config: &RegistrarConfig, opaque: [u8; 16]) -> Self {
         let window = Duration::from_secs(u64::from(config.failure_window_secs));
         Self {
+            algorithms: config.offered_algorithms(),
             realm: config.realm.clone(),
             opaque: opaque.iter().map(|b| format!("{b:02x}")).collect(),
             rules: ExpiryRules {
@@ -169,7 +172,10 @@ impl Registrar {
                 "the agent's SIP credentials were made for another realm (hotline agents passwd)",
             );
         }
-        let Some(algorithm) = DigestAlgorithm::from_token(auth.algorithm.as_deref()) else {
+        // Only an algorithm we challenged with: an operator who turned MD5 off means it.
+        let Some(algorithm) = DigestAlgorithm::from_token(auth.algorithm.as_deref())
+            .filter(|a| self.algorithms.contains(a))
+        else {
             return self.challenge(now, random, false);
         };
         let (Some(nc), Some(cnonce), Some("auth")) = (
@@ -294,7 +300,8 @@ impl Registrar {
     fn challenge(&mut self, now: Instant, random: [u8; 16], stale: bool) -> RegisterDecision {
         let nonce = self.nonces.issue(now, random);
         RegisterDecision::Challenge {
-            challenges: DigestAlgorithm::OFFERED
+            challenges: self
+                .algorithms
                 .iter()
                 .map(|a| digest::challenge(*a, &self.realm, &nonce, &self.opaque, stale))
                 .collect(),
@@ -396,6 +403,37 @@ mod tests {
             RegisterDecision::LookUp { .. } => r.finish(request, secrets, now, rand::random()),
             other => other,
         }
+    }
+
+    #[test]
+    fn the_configured_algorithms_are_challenged_in_order_and_no_other_is_taken() {
+        let md5_only = RegistrarConfig {
+            algorithms: vec!["MD5".into()],
+            ..config()
+        };
+        let mut r = Registrar::new(&md5_only, [1; 16]);
+        let list = challenges(r.begin(&register("127.0.0.1:5070", 1), Instant::now(), [2; 16]));
+        assert_eq!(list.len(), 1);
+        assert!(list[0].contains("algorithm=MD5"), "{list:?}");
+        let sha_only = RegistrarConfig {
+            algorithms: vec!["SHA-256".into()],
+            ..config()
+        };
+        let mut r = Registrar::new(&sha_only, [1; 16]);
+        let now = Instant::now();
+        let list = challenges(r.begin(&register("127.0.0.1:5070", 1), now, [2; 16]));
+        let mut request = register("127.0.0.1:5070", 2);
+        request.authorizations = vec![answer(&list[0], DigestAlgorithm::Md5, PASSWORD, 1)];
+        let decision = run(&mut r, &request, &secrets(), now);
+        assert!(
+            matches!(decision, RegisterDecision::Challenge { .. }),
+            "an MD5 answer to a SHA-256-only registrar is challenged again: {decision:?}"
+        );
+        let bad = RegistrarConfig {
+            algorithms: vec!["SHA-1".into()],
+            ..config()
+        };
+        assert_eq!(bad.problem().map(|p| p.0), Some("algorithms"));
     }
 
     #[test]
