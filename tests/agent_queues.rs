@@ -171,6 +171,24 @@ async fn wait_for_agent(server: &TestServer, login: &str) -> (u16, String) {
 
 /// Places a call dialling `called` that hangs up after `seconds`.
 fn call(server: &TestServer, called: &str, seconds: u64) -> tokio::task::JoinHandle<CallReport> {
+    dial(server, called, seconds, Vec::new())
+}
+
+/// [`call`] pressing `keys` (RFC 4733) at the given times after the answer.
+fn call_with_keys(
+    server: &TestServer,
+    seconds: u64,
+    keys: Vec<(Duration, char)>,
+) -> tokio::task::JoinHandle<CallReport> {
+    dial(server, "hotline", seconds, keys)
+}
+
+fn dial(
+    server: &TestServer,
+    called: &str,
+    seconds: u64,
+    keys: Vec<(Duration, char)>,
+) -> tokio::task::JoinHandle<CallReport> {
     let target = server.sip_udp;
     let called = called.to_string();
     tokio::spawn(async move {
@@ -180,7 +198,7 @@ fn call(server: &TestServer, called: &str, seconds: u64) -> tokio::task::JoinHan
             server: target,
             transport: SipTransport::Udp,
             speak: Some(noise(99, 1)),
-            keys: Vec::new(),
+            keys,
             hangup_after: Duration::from_secs(seconds),
             record: true,
         };
@@ -224,7 +242,16 @@ async fn an_unanswered_offer_moves_the_caller_to_the_next_agent_and_puts_the_fir
         2,
     )
     .await;
-    let report = call(&server, "hotline", 9).await.expect("caller");
+    let report = call_with_keys(
+        &server,
+        9,
+        vec![
+            (Duration::from_secs(7), '5'),
+            (Duration::from_millis(7400), '#'),
+        ],
+    )
+    .await
+    .expect("caller");
     let rang = next_call(&mut alice, &server).await;
     assert!(!rang.answered);
     assert_eq!(
