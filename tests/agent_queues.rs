@@ -70,8 +70,14 @@ fn add_agent(data: &Path, login: &str) {
     );
 }
 
-/// The server with `agents` in its database and the queue-test dialplan.
+/// The server with `agents` in its database and the queue-test dialplan; `acd` goes into
+/// `[acd.queues.cards]`.
 fn server(dir: &Path, agents: &[&str], acd: &str) -> TestServer {
+    server_with(dir, agents, acd, "")
+}
+
+/// [`server`] with more configuration after the queue's table.
+fn server_with(dir: &Path, agents: &[&str], acd: &str, more: &str) -> TestServer {
     let data = dir.join("data");
     for login in agents {
         add_agent(&data, login);
@@ -80,7 +86,7 @@ fn server(dir: &Path, agents: &[&str], acd: &str) -> TestServer {
     std::fs::write(&dialplan, DIALPLAN).expect("write the dialplan");
     TestServer::start(&format!(
         "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n\
-         [acd.queues.cards]\nring_timeout_secs = 3\nwrap_up_secs = 0\nrona_misses = 1\n{acd}\n",
+         [acd.queues.cards]\nring_timeout_secs = 3\nwrap_up_secs = 0\nrona_misses = 1\n{acd}\n{more}",
         dialplan.display(),
         data.display()
     ))
@@ -118,6 +124,17 @@ struct Agent {
 }
 
 async fn agent(server: &TestServer, login: &str, answer: AgentAnswer, seed: u32) -> Agent {
+    agent_vanishing(server, login, answer, seed, None).await
+}
+
+/// [`agent`] whose phone vanishes `vanish_after` answering.
+async fn agent_vanishing(
+    server: &TestServer,
+    login: &str,
+    answer: AgentAnswer,
+    seed: u32,
+    vanish_after: Option<Duration>,
+) -> Agent {
     let phone = AgentPhone::start(LOOPBACK, login)
         .await
         .expect("agent phone");
@@ -126,6 +143,7 @@ async fn agent(server: &TestServer, login: &str, answer: AgentAnswer, seed: u32)
         answer,
         speak: Some(voice.clone()),
         hangup_after: None,
+        vanish_after,
     });
     let (_, ok) = phone
         .register(
@@ -496,6 +514,46 @@ async fn sipp_as_the_agent_phone_takes_the_transferred_call() {
     assert!(
         heard_voice(&report, &voice),
         "the caller hears the echo through the bridge\n{}",
+        server.log()
+    );
+}
+
+/// An agent whose phone vanishes mid-call (no BYE, its RTP stops) does not take the caller
+/// with it: after the media timeout the caller is queued again and the next agent takes
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_agent_vanishes_mid_call_is_queued_again_and_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server_with(
+        dir.path(),
+        &["alice", "bob"],
+        "",
+        "[calls]\nmedia_timeout_secs = 2\n",
+    );
+    let answer = AgentAnswer::AnswerAfter(Duration::from_millis(200));
+    let vanish = Some(Duration::from_secs(1));
+    let mut alice = agent_vanishing(&server, "alice", answer.clone(), 1, vanish).await;
+    let report = call(&server, "hotline", 12);
+    next_call_started(&server, 1).await;
+    // Bob logs in only now, so alice took the call; a second later her phone dies.
+    let mut bob = agent(&server, "bob", answer, 2).await;
+    let report = report.await.expect("caller");
+    let lost = next_call(&mut alice, &server).await;
+    assert_eq!(lost.ended_by, AgentEnd::Vanished);
+    let took = next_call(&mut bob, &server).await;
+    assert!(took.answered, "{took:?}\n{}", server.log());
+    assert_eq!(
+        took.header("X-Hotline-Call-Id"),
+        Some(report.call_id.as_str())
+    );
+    assert!(
+        heard_voice(&report, &bob.voice),
+        "the caller ends up talking to bob\n{}",
+        server.log()
+    );
+    assert!(
+        server.log().contains("vanished mid-call"),
+        "{}",
         server.log()
     );
 }

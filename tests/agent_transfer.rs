@@ -150,6 +150,7 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
         answer: AgentAnswer::AnswerAfter(Duration::from_millis(800)),
         speak: Some(agent_voice.clone()),
         hangup_after: None,
+        vanish_after: None,
     });
     assert!(
         server.wait_for_log("agent logged in", Duration::from_secs(10)),

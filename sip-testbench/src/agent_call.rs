@@ -61,6 +61,9 @@ pub struct AgentBehaviour {
     pub speak: Option<Arc<[i16]>>,
     /// Hang up (BYE) this long after answering; `None` waits for the other side's BYE.
     pub hangup_after: Option<Duration>,
+    /// This long after answering the phone vanishes mid-call: its RTP stops and nothing
+    /// about the call is answered any more (no BYE), as when a phone loses power.
+    pub vanish_after: Option<Duration>,
 }
 
 impl AgentBehaviour {
@@ -70,6 +73,7 @@ impl AgentBehaviour {
             answer,
             speak: None,
             hangup_after: None,
+            vanish_after: None,
         }
     }
 }
@@ -377,7 +381,8 @@ impl AgentLeg {
                 if let Err(err) = self.accept(GARBAGE_SDP.as_bytes().to_vec()) {
                     return err;
                 }
-                self.converse(None, behaviour.hangup_after).await
+                self.converse(None, behaviour.hangup_after, behaviour.vanish_after)
+                    .await
             }
             AgentAnswer::AnswerAfter(delay) => {
                 self.ring();
@@ -395,8 +400,12 @@ impl AgentLeg {
                 if let Some(voice) = &behaviour.speak {
                     session.play(voice.clone());
                 }
-                self.converse(Some((session, events)), behaviour.hangup_after)
-                    .await
+                self.converse(
+                    Some((session, events)),
+                    behaviour.hangup_after,
+                    behaviour.vanish_after,
+                )
+                .await
             }
         }
     }
@@ -486,14 +495,19 @@ impl AgentLeg {
         &mut self,
         media: Option<(MediaSession, MediaEvents)>,
         hangup_after: Option<Duration>,
+        vanish_after: Option<Duration>,
     ) -> AgentEnd {
         let (session, mut events) = match media {
             Some((session, events)) => (Some(session), Some(events)),
             None => (None, None),
         };
         let hangup_at = hangup_after.map(|after| Instant::now() + after);
+        let vanish_at = vanish_after.map(|after| Instant::now() + after);
         let end = loop {
             tokio::select! {
+                _ = sleep_until(vanish_at.unwrap_or_else(Instant::now)), if vanish_at.is_some() => {
+                    break self.vanish();
+                }
                 _ = sleep_until(hangup_at.unwrap_or_else(Instant::now)), if hangup_at.is_some() => {
                     break match self.dialog.bye().await {
                         Ok(()) => AgentEnd::AgentBye,

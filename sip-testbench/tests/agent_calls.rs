@@ -94,6 +94,7 @@ async fn answer_after_a_delay_exchanges_audio_and_digits_both_ways() {
         answer: AgentAnswer::AnswerAfter(Duration::from_millis(300)),
         speak: Some(agent_voice.clone()),
         hangup_after: None,
+        vanish_after: None,
     });
     let plan = CallPlan {
         server: phone.local_addr(),
@@ -154,6 +155,7 @@ async fn the_agent_hangs_up_after_the_configured_time() {
         answer: AgentAnswer::AnswerAfter(Duration::ZERO),
         speak: None,
         hangup_after: Some(Duration::from_millis(600)),
+        vanish_after: None,
     });
     let plan = CallPlan {
         server: phone.local_addr(),

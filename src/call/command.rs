@@ -55,6 +55,8 @@ pub enum Command {
         arrival: Arrival,
         context: Box<TransferContext>,
     },
+    /// Queue the caller again (their agent vanished mid-call); the envelope stays.
+    Requeue(Arrival),
     /// Tell the ACD what happened to this call or its agent leg.
     ReportAcd(AcdEvent),
     /// Music on hold to the caller, looping without a gap, until turned off.

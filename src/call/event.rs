@@ -74,8 +74,11 @@ pub enum AgentLegEvent {
     Answered,
     /// The leg ended before an answer (busy, declined, error, the phone hung up).
     Failed(LegFailure),
-    /// The agent hung up, or their leg broke, after answering.
+    /// The agent hung up (BYE) after answering.
     Ended,
+    /// The agent's phone went silent after answering (no RTP for the media timeout): it
+    /// vanished, and the caller must not go with it.
+    Lost,
     /// A key the agent pressed (passed through to the caller while bridged).
     Digit(char),
 }

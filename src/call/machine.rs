@@ -576,7 +576,7 @@ impl Call {
                         max_wait,
                     };
                     info!(%queue, priority = context.priority.as_str(), "queued for an agent");
-                    self.queued = Some(Queued::new(arrival.call.clone(), now));
+                    self.queued = Some(Queued::new(arrival.clone(), now));
                     out.push(Command::HoldMusic(true));
                     out.push(Command::Enqueue { arrival, context });
                 }
@@ -713,6 +713,23 @@ impl Call {
                     call,
                     agent,
                     cause,
+                }));
+            }
+            AgentLegEvent::Lost if queued.bridged.is_some() => {
+                warn!(%agent, "the agent's phone vanished mid-call: the caller is queued again");
+                out.push(Command::HangUpAgent { leg });
+                out.push(Command::ReportAcd(AcdEvent::CallEnded { call }));
+                let arrival = queued.requeue();
+                out.push(Command::HoldMusic(true));
+                out.push(Command::Requeue(arrival));
+            }
+            AgentLegEvent::Lost => {
+                queued.leg = None;
+                out.push(Command::HangUpAgent { leg });
+                out.push(Command::ReportAcd(AcdEvent::OfferFailed {
+                    call,
+                    agent,
+                    cause: LegFailure::Error,
                 }));
             }
             AgentLegEvent::Ended if queued.bridged.is_some() => {

@@ -7,7 +7,7 @@
 //! Only one agent leg exists at a time (the ACD offers a caller to one agent at a time).
 //! Legs are numbered so that the late news of a withdrawn leg is recognised and ignored.
 
-use crate::acd::{AcdEvent, AgentId, QueuedCallId, WaitEstimate};
+use crate::acd::{AcdEvent, AgentId, Arrival, CallerPriority, QueuedCallId, WaitEstimate};
 use crate::prompts::readback;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,8 @@ pub(super) struct AgentLeg {
 #[derive(Debug)]
 pub(super) struct Queued {
     pub call: QueuedCallId,
+    /// How the call was queued (queued again with it if its agent vanishes).
+    pub arrival: Arrival,
     pub since: Instant,
     pub leg: Option<AgentLeg>,
     /// The agent the caller is talking to.
@@ -31,9 +33,10 @@ pub(super) struct Queued {
 }
 
 impl Queued {
-    pub fn new(call: QueuedCallId, since: Instant) -> Self {
+    pub fn new(arrival: Arrival, since: Instant) -> Self {
         Queued {
-            call,
+            call: arrival.call.clone(),
+            arrival,
             since,
             leg: None,
             bridged: None,
@@ -61,6 +64,15 @@ impl Queued {
     /// The current leg, if it is towards `agent`.
     pub fn leg_of(&self, agent: &AgentId) -> Option<&AgentLeg> {
         self.leg.as_ref().filter(|leg| &leg.agent == agent)
+    }
+
+    /// The arrival for queueing again after the agent vanished mid-call: one level up, so
+    /// the caller is next rather than last.
+    pub fn requeue(&mut self) -> Arrival {
+        self.bridged = None;
+        self.leg = None;
+        self.arrival.priority = CallerPriority(self.arrival.priority.0.saturating_add(1));
+        self.arrival.clone()
     }
 
     pub fn waited(&self, now: Instant) -> Duration {

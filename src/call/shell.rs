@@ -207,7 +207,7 @@ impl Shell<'_> {
                     Some((leg, MediaEvent::Dtmf(key))) => CallEvent::AgentLeg { leg, event: AgentLegEvent::Digit(key) },
                     Some((leg, MediaEvent::RtpTimeout)) => {
                         warn!("no RTP from the agent's phone");
-                        CallEvent::AgentLeg { leg, event: AgentLegEvent::Ended }
+                        CallEvent::AgentLeg { leg, event: AgentLegEvent::Lost }
                     }
                     _ => continue,
                 },
@@ -355,6 +355,15 @@ impl Shell<'_> {
                 });
             }
             Command::Enqueue { arrival, context } => self.enqueue(arrival, &context),
+            Command::Requeue(arrival) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                match &env.acd {
+                    Some(acd) if acd.enqueue(arrival, tx) => self.queue = Some(rx),
+                    _ => self.immediate.push_back(CallEvent::TransferFailed {
+                        reason: "agent queues are not available".into(),
+                    }),
+                }
+            }
             Command::ReportAcd(event) => {
                 if let Some(acd) = &env.acd {
                     acd.report(event);
@@ -369,6 +378,9 @@ impl Shell<'_> {
                 waited_secs,
             } => self.dial_agent(leg, agent, contacts, waited_secs),
             Command::HangUpAgent { leg } => {
+                if let Some(caller) = self.leg.session() {
+                    crate::media::relay::unbridge(caller);
+                }
                 if let Some(side) = self.agent.take_if(|side| side.placed.leg == leg) {
                     side.placed.cancel.cancel();
                     if let Some(mut media) = side.media {
