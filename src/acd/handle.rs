@@ -31,7 +31,7 @@ pub struct AgentContact {
 pub enum QueueNotice {
     /// The caller could not be queued: the dialplan's `on_failure`.
     NotQueued { reason: NotQueuedReason },
-    /// Ring `agent` at `contacts` (the first that answers wins); the ACD counts a miss
+    /// Ring `agent` at `contacts` (the shell rings the first); the ACD counts a miss
     /// after `ring_timeout`, and the call reports the outcome with [`AcdHandle::report`].
     Offer {
         agent: AgentId,

@@ -79,6 +79,9 @@ pub struct HttpConfig {
     /// Address of the HTTP API (health check); `enabled = false` turns it off.
     pub listen: SocketAddr,
     pub enabled: bool,
+    /// How agents' phones and desktops reach the API (`http://hotline.example:8080`),
+    /// written into the `Call-Info` of agent legs; absent: `http://` and the bound address.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -222,6 +225,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::new(LOOPBACK, 8080),
             enabled: true,
+            public_url: None,
         }
     }
 }
@@ -318,6 +322,17 @@ impl Config {
             return Err(bad(
                 "jitter_buffer_packets",
                 "at most 50 packets (one second) of reordering buffer".into(),
+            ));
+        }
+        if let Some(url) = &self.http.public_url
+            && (!(url.starts_with("http://") || url.starts_with("https://"))
+                || url.ends_with('/')
+                || url.chars().any(|c| c.is_whitespace() || c == '>' || c == '<'))
+        {
+            return Err(bad(
+                "public_url",
+                "[http] public_url is http:// or https://, a host and maybe a port, no trailing /"
+                    .into(),
             ));
         }
         if let Some((key, message)) = self.tts.problem() {

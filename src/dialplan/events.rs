@@ -33,7 +33,7 @@ pub enum Event {
     /// The caller waited the transfer's `max_wait` (or the queue's own limit) unanswered.
     TransferTimedOut,
     /// The transfer could not be completed: nobody staffed ([`NO_AGENTS`]), the queue
-    /// closed ([`QUEUE_CLOSED`]), agent legs failing beyond the queue's retries, or another
+    /// closed ([`QUEUE_CLOSED`]), the queue unknown to the server, or another
     /// reason.
     TransferFailed { reason: String },
     /// The caller, while waiting, asked to be called back and keeps their place in line.
