@@ -227,6 +227,46 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
         "the PIN reached the log"
     );
 
+    // The wrap-up closes the ticket, for this agent's calls only.
+    let ticket = envelope["ticket_id"].as_i64().unwrap_or_default();
+    let wrap = format!(
+        "{{\"ticket\": {ticket}, \"disposition\": \"card_blocked\", \"notes\": \"blocked, new card sent\"}}"
+    );
+    let other = format!("{{\"ticket\": {}, \"disposition\": \"x\"}}", ticket + 1);
+    let (status, body) = server.http(
+        "POST",
+        "/api/agents/alice/wrapup",
+        Some(("alice", PASSWORD)),
+        &other,
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = server.http(
+        "POST",
+        "/api/agents/alice/wrapup",
+        Some(("alice", PASSWORD)),
+        &wrap,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = server.http(
+        "POST",
+        "/api/agents/alice/wrapup",
+        Some(("alice", PASSWORD)),
+        &wrap,
+    );
+    assert_eq!(status, 409, "a closed ticket is not closed twice");
+    let db = dir.path().join("data/hotline.db");
+    let store = hotline::data::Store::open(&db, Duration::from_secs(5)).expect("the database");
+    let closed = hotline::data::Tickets::new(store.clone())
+        .get(ticket)
+        .expect("read")
+        .expect("the ticket");
+    assert_eq!(
+        closed.disposition.as_deref(),
+        Some("card_blocked"),
+        "{closed:?}"
+    );
+    assert_eq!(closed.agent.as_deref(), Some("alice"));
+
     // The bridge, both ways, sample for sample.
     let heard_by_agent = frames_found(&caller_voice, &offered.heard, 8000, 25);
     assert!(
@@ -251,8 +291,6 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
     assert_eq!(cards["answered"], 1, "{cards}");
 
     // The queue's history of the call is in the database.
-    let db = dir.path().join("data/hotline.db");
-    let store = hotline::data::Store::open(&db, Duration::from_secs(5)).expect("the database");
     let mut events = Vec::new();
     for _ in 0..50 {
         let rows = hotline::data::queue_events::for_call(&store, &report.call_id).expect("rows");

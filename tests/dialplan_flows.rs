@@ -191,5 +191,8 @@ fn check_with_the_server_config_refuses_a_transfer_to_an_unconfigured_queue() {
 
     std::fs::write(dir.path().join("hotline.toml"), "[acd\n").unwrap();
     let (ok, text) = hotline(&["check", "--config", config, "dialplans/acme-bank.yaml"]);
-    assert!(!ok && text.contains("not valid TOML"), "{text}");
+    assert!(
+        !ok && text.contains("hotline.toml:1:5:"),
+        "a broken config is refused at file:line:column: {text}"
+    );
 }

@@ -76,7 +76,8 @@ fn torture_messages_over_one_tcp_connection_get_their_answers() {
         ("sdp01.dat", 406),
         ("mismatch01.dat", 400),
         ("zeromf.dat", 483),
-        ("unksm2.dat", 405),
+        // REGISTER goes to the registrar, which refuses a To URI without a user.
+        ("unksm2.dat", 400),
     ] {
         let path = support::repo_root()
             .join("sip-testbench/rfc4475")

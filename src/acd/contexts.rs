@@ -3,9 +3,10 @@
 //! it, and only for a while: the token is a key to a caller's masked details, so it
 //! expires (and the board never holds more than a bounded number).
 
+use super::envelope::ContextEnvelope;
 use super::ids::AgentId;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long an agent can fetch the context after the offer.
@@ -15,7 +16,10 @@ const MAX_CONTEXTS: usize = 100_000;
 
 struct Posted {
     agent: AgentId,
-    json: String,
+    envelope: ContextEnvelope,
+    /// The transfer's ticket, filled in when the database has given its number (the
+    /// offer may go out before).
+    ticket: Arc<OnceLock<i64>>,
     at: Instant,
 }
 
@@ -35,8 +39,14 @@ pub struct ContextBoard {
 }
 
 impl ContextBoard {
-    /// Posts `json` for `agent` at `now` and returns its token (32 hex digits).
-    pub fn post(&self, agent: &AgentId, json: String, now: Instant) -> String {
+    /// Posts `envelope` for `agent` at `now` and returns its token (32 hex digits).
+    pub fn post(
+        &self,
+        agent: &AgentId,
+        envelope: ContextEnvelope,
+        ticket: Arc<OnceLock<i64>>,
+        now: Instant,
+    ) -> String {
         let token = format!("{:032x}", rand::random::<u128>());
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let (posted, order) = &mut *guard;
@@ -49,12 +59,22 @@ impl ContextBoard {
             token.clone(),
             Posted {
                 agent: agent.clone(),
-                json,
+                envelope,
+                ticket,
                 at: now,
             },
         );
         order.push_back(token.clone());
         token
+    }
+
+    /// Whether `agent` was offered the call of ticket `ticket` (their wrap-up may close it).
+    pub fn offered(&self, agent: &AgentId, ticket: i64) -> bool {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .0
+            .values()
+            .any(|p| &p.agent == agent && p.ticket.get() == Some(&ticket))
     }
 
     /// The envelope under `token`, for `agent`, at `now`.
@@ -73,24 +93,60 @@ impl ContextBoard {
         if &posted.agent != agent {
             return Err(ContextRefusal::NotYours);
         }
-        Ok(posted.json.clone())
+        let mut envelope = posted.envelope.clone();
+        if let Some(id) = posted.ticket.get() {
+            envelope = envelope.with_ticket(*id);
+        }
+        Ok(envelope.to_json().unwrap_or_default())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialplan::TransferContext;
+
+    fn envelope() -> ContextEnvelope {
+        let context = TransferContext {
+            dialplan: "acme".into(),
+            caller_id: "5551234".into(),
+            caller_name: None,
+            verified: true,
+            verified_by: None,
+            intent: Some("lost_card".into()),
+            intent_confidence: Some(0.9),
+            entities: Default::default(),
+            fields: Default::default(),
+            path: Vec::new(),
+            transcript: Vec::new(),
+            queue: "cards".into(),
+            priority: Default::default(),
+            skills: Vec::new(),
+        };
+        ContextEnvelope::from_transfer("c1", &context, chrono::Utc::now())
+    }
 
     #[test]
     fn only_the_offered_agent_reads_the_context_and_only_until_it_expires() {
         let board = ContextBoard::default();
         let t0 = Instant::now();
         let alice = AgentId::from("alice");
-        let token = board.post(&alice, "{\"intent\":\"lost_card\"}".into(), t0);
+        let ticket = Arc::new(OnceLock::new());
+        let token = board.post(&alice, envelope(), ticket.clone(), t0);
         assert_eq!(token.len(), 32);
-        assert_eq!(
-            board.read(&token, &alice, t0).as_deref(),
-            Ok("{\"intent\":\"lost_card\"}")
+        let read = board.read(&token, &alice, t0).expect("alice reads it");
+        assert!(
+            read.contains("lost_card") && read.contains("\"ticket_id\":null"),
+            "{read}"
+        );
+        assert!(!board.offered(&alice, 42), "no ticket yet");
+        ticket.set(42).expect("first set");
+        assert!(board.offered(&alice, 42));
+        assert!(!board.offered(&AgentId::from("bob"), 42));
+        let read = board.read(&token, &alice, t0).expect("alice reads it");
+        assert!(
+            read.contains("\"ticket_id\":42"),
+            "the ticket shows once known: {read}"
         );
         assert_eq!(
             board.read(&token, &AgentId::from("bob"), t0),

@@ -69,6 +69,8 @@ struct Shell<'a> {
     queue: Option<UnboundedReceiver<QueueNotice>>,
     /// The transfer's context, shown to each agent offered the call.
     envelope: Option<ContextEnvelope>,
+    /// The transfer's ticket number, once the database has given it.
+    ticket: Arc<std::sync::OnceLock<i64>>,
     /// Reports of agent legs (every leg of the call shares the channel).
     legs: (UnboundedSender<LegReport>, UnboundedReceiver<LegReport>),
     agent: Option<AgentSide>,
@@ -144,6 +146,7 @@ impl Shell<'_> {
             hold: HoldMusic::default(),
             queue: None,
             envelope: None,
+            ticket: Arc::default(),
             legs: mpsc::unbounded_channel(),
             agent: None,
         };
@@ -473,17 +476,20 @@ impl Shell<'_> {
         context: &crate::dialplan::TransferContext,
     ) {
         let now = Utc::now();
-        let mut envelope = ContextEnvelope::from_transfer(&self.facts.call_id, context, now);
-        if let Some(tickets) = &self.env.tickets {
-            // One small SQLite insert; a ticket lost to an error must not lose the caller.
-            match tickets.open(&envelope, now) {
-                Ok(id) => envelope = envelope.with_ticket(id),
+        let envelope = ContextEnvelope::from_transfer(&self.facts.call_id, context, now);
+        if let Some(tickets) = self.env.tickets.clone() {
+            // On a blocking thread: the call's task never waits for the disk, and a ticket
+            // lost to an error must not lose the caller (offers then carry no ticket).
+            let (opened, for_ticket) = (self.ticket.clone(), envelope.clone());
+            tokio::task::spawn_blocking(move || match tickets.open(&for_ticket, now) {
+                Ok(id) => {
+                    let _ = opened.set(id);
+                }
                 Err(err) => warn!(error = %err, "could not open the transfer's ticket"),
-            }
+            });
         }
         info!(
             queue = %arrival.queue,
-            ticket = ?envelope.ticket_id,
             context = %envelope.to_json().unwrap_or_default(),
             "transfer"
         );
@@ -531,10 +537,12 @@ impl Shell<'_> {
                     .into_iter()
                     .map(|(name, value)| (name.to_string(), value)),
             );
-            let json = envelope.to_json().unwrap_or_default();
-            let token = env
-                .contexts
-                .post(&AgentId(agent.clone()), json, std::time::Instant::now());
+            let token = env.contexts.post(
+                &AgentId(agent.clone()),
+                envelope,
+                self.ticket.clone(),
+                std::time::Instant::now(),
+            );
             headers.push(("User-to-User".into(), format!("{token};encoding=hex")));
             if let Some(base) = env.http_base.get() {
                 headers.push((

@@ -327,7 +327,9 @@ impl Config {
         if let Some(url) = &self.http.public_url
             && (!(url.starts_with("http://") || url.starts_with("https://"))
                 || url.ends_with('/')
-                || url.chars().any(|c| c.is_whitespace() || c == '>' || c == '<'))
+                || url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '>' || c == '<'))
         {
             return Err(bad(
                 "public_url",

@@ -45,8 +45,19 @@ pub struct Away {
     reason: String,
 }
 
+/// `wrapup`'s body: the ticket of the call just handled, how it ended, and notes.
+#[derive(Debug, Deserialize)]
+pub struct WrapUp {
+    ticket: i64,
+    disposition: String,
+    #[serde(default)]
+    notes: String,
+}
+
 /// `POST /api/agents/{login}/{action}` with action `login`, `ready`, `away` (JSON body
-/// `{"reason": "..."}`) or `logout`.
+/// `{"reason": "..."}`), `wrapup` (JSON `{"ticket": N, "disposition": "...", "notes":
+/// "..."}`: closes the ticket of a call offered to this agent and ends the wrap-up) or
+/// `logout`.
 pub async fn act(
     State(shared): Shared_,
     Path((login, action)): Path<(String, String)>,
@@ -89,7 +100,44 @@ pub async fn act(
             };
             acd.report(AcdEvent::AgentAway { agent, reason });
         }
-        _ => return status(StatusCode::NOT_FOUND, "actions: login, ready, away, logout"),
+        "wrapup" => {
+            let Ok(wrap) = serde_json::from_slice::<WrapUp>(&body) else {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "wrapup needs JSON {\"ticket\": N, \"disposition\": \"...\", \"notes\": \"...\"}",
+                );
+            };
+            if !shared.env.contexts.offered(&agent, wrap.ticket) {
+                return status(
+                    StatusCode::FORBIDDEN,
+                    "that ticket is not one of your calls",
+                );
+            }
+            let Some(tickets) = shared.env.tickets.clone() else {
+                return unavailable();
+            };
+            let closing = crate::data::Closing {
+                agent: login.clone(),
+                disposition: wrap.disposition,
+                notes: wrap.notes,
+            };
+            let ticket = wrap.ticket;
+            let closed = tokio::task::spawn_blocking(move || {
+                tickets.close(ticket, &closing, chrono::Utc::now())
+            })
+            .await;
+            match closed {
+                Ok(Ok(_)) => acd.report(AcdEvent::AgentReady { agent }),
+                Ok(Err(err)) => return status(StatusCode::CONFLICT, &err.to_string()),
+                Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot close it"),
+            }
+        }
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "actions: login, ready, away, wrapup, logout",
+            );
+        }
     }
     info!(agent = %login, %action, "agent action");
     status(StatusCode::OK, "ok")

@@ -268,8 +268,8 @@ impl Server {
         });
         let http_addr = if shared.config.http.enabled {
             let addr = http::start(shared.clone(), stop.child_token()).await?;
-            let base = (shared.config.http.public_url.clone())
-                .unwrap_or_else(|| format!("http://{addr}"));
+            let base =
+                (shared.config.http.public_url.clone()).unwrap_or_else(|| format!("http://{addr}"));
             let _ = shared.env.http_base.set(base);
             Some(addr)
         } else {
