@@ -136,18 +136,25 @@ fn queued_dialplan() -> Arc<crate::dialplan::Dialplan> {
     Arc::new(plan)
 }
 
-/// A call on `QUEUED`, answered and confirmed at `t0`: the dialplan has transferred it.
+/// The tests' settings, answering at once and allowing an hour of waiting and talking.
+fn queue_settings() -> CallSettings {
+    CallSettings {
+        answer_delay: Duration::ZERO,
+        max_duration: Duration::from_secs(3600),
+        ..settings()
+    }
+}
+
+/// A call on `QUEUED`, answered at `t0` and confirmed at once: the dialplan has transferred it.
 /// Returns the call, the commands of the ACK, and the spy's notes.
 fn queued_call(t0: Instant) -> (Call, Vec<Command>, Seen) {
     let offer = caller_sdp().offer().into_bytes();
-    let mut s = settings();
-    s.answer_delay = Duration::ZERO;
     let seen = Seen::default();
     let behaviour = Box::new(Spy {
         inner: DialplanCall::new(Runtime::new(queued_dialplan())),
         seen: seen.clone(),
     });
-    let mut call = Call::new(setup(offer, s), behaviour, t0, Utc::now());
+    let mut call = Call::new(setup(offer, queue_settings()), behaviour, t0, Utc::now());
     call.start(t0);
     let out = call.handle(CallEvent::Acked { answer: None }, t0);
     (call, out, seen)
@@ -214,7 +221,6 @@ fn a_transfer_puts_the_caller_on_hold_and_queues_them_with_the_dialplans_terms()
     let t0 = Instant::now();
     let (call, out, seen) = queued_call(t0);
     let [
-        Command::Answer { .. },
         Command::HoldMusic(true),
         Command::Enqueue { arrival, context },
     ] = out.as_slice()
@@ -241,7 +247,7 @@ fn a_transfer_puts_the_caller_on_hold_and_queues_them_with_the_dialplans_terms()
     // Waiting sets no deadline of its own: only the call's maximum duration.
     assert_eq!(
         call.next_deadline(),
-        Some(t0 + settings().max_duration),
+        Some(t0 + queue_settings().max_duration),
         "nothing wakes a waiting caller but the maximum duration"
     );
 }
@@ -433,7 +439,7 @@ fn the_queues_timeout_takes_the_dialplans_on_timeout_and_is_not_reported_back() 
     let played = t + Duration::from_secs(3);
     assert!(call.handle(CallEvent::PlaybackFinished, played).is_empty());
     assert_eq!(seen.take(), ["playback_finished"]);
-    let bye_at = played + settings().playout_grace;
+    let bye_at = played + queue_settings().playout_grace;
     assert_eq!(call.next_deadline(), Some(bye_at));
     assert!(
         call.handle(CallEvent::Timer, bye_at - Duration::from_millis(1))
@@ -490,7 +496,7 @@ fn a_queue_nobody_staffs_takes_the_dialplans_on_failure() {
     let played = t0 + Duration::from_secs(2);
     assert!(call.handle(CallEvent::PlaybackFinished, played).is_empty());
     assert_eq!(
-        call.handle(CallEvent::Timer, played + settings().playout_grace),
+        call.handle(CallEvent::Timer, played + queue_settings().playout_grace),
         [Command::Bye, Command::Release],
         "the ACD never queued the caller: nothing to report"
     );
@@ -567,7 +573,7 @@ fn the_maximum_duration_ends_a_waiting_call_and_tells_the_acd() {
     let t0 = Instant::now();
     let (mut call, _, _) = queued_call(t0);
     call.handle(offer(ann()), t0);
-    let end = t0 + settings().max_duration;
+    let end = t0 + queue_settings().max_duration;
     assert_eq!(call.next_deadline(), Some(end));
     assert_eq!(
         call.handle(CallEvent::Timer, end),
