@@ -40,3 +40,6 @@ pub enum CallError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod queued_tests;

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 const FRAME: Duration = Duration::from_millis(20);
 
 /// The caller's side of SDP: a real offer/answer peer.
-fn caller_sdp() -> SdpSession {
+pub(super) fn caller_sdp() -> SdpSession {
     let addr: SocketAddr = "127.0.0.1:40000".parse().expect("address");
     SdpSession::new(addr, MediaCapabilities::default(), 7)
 }
 
-fn setup(offer: Vec<u8>, settings: CallSettings) -> CallSetup {
+pub(super) fn setup(offer: Vec<u8>, settings: CallSettings) -> CallSetup {
     CallSetup {
         call_id: "call-1".into(),
         parties: Parties {
@@ -34,7 +34,7 @@ fn setup(offer: Vec<u8>, settings: CallSettings) -> CallSetup {
     }
 }
 
-fn settings() -> CallSettings {
+pub(super) fn settings() -> CallSettings {
     CallSettings {
         answer_delay: Duration::from_millis(500),
         max_duration: Duration::from_secs(60),
