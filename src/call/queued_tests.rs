@@ -708,3 +708,33 @@ fn an_agent_who_answers_then_vanishes_before_the_bridge_leaves_the_caller_waitin
         ]
     );
 }
+
+#[test]
+fn a_bridged_caller_whose_agent_vanishes_is_queued_again_one_level_up() {
+    let t0 = Instant::now();
+    let (mut call, t, _) = bridged_call(t0);
+    let out = call.handle(leg(1, AgentLegEvent::Lost), t + Duration::from_secs(30));
+    let Some(Command::Requeue(arrival)) = out.last().cloned() else {
+        panic!("the caller is queued again: {out:?}");
+    };
+    assert_eq!(
+        &out[..out.len() - 1],
+        [
+            Command::HangUpAgent { leg: 1 },
+            Command::ReportAcd(AcdEvent::CallEnded { call: call_id() }),
+            Command::HoldMusic(true),
+        ]
+    );
+    assert_eq!(arrival.call, call_id());
+    assert_eq!(arrival.queue, "cards");
+    assert!(!call.is_over(), "the caller stays on the line");
+    // The next agent is offered and bridged as before, on a new leg.
+    let t = t + Duration::from_secs(31);
+    assert_eq!(
+        call.handle(offer(bob()), t),
+        [dial(2, "bob", 41)],
+        "waited since the first arrival"
+    );
+    // The first leg's late news changes nothing.
+    assert!(call.handle(leg(1, AgentLegEvent::Ended), t).is_empty());
+}
