@@ -49,6 +49,39 @@ pub enum QueueNotice {
     Announce(WaitEstimate),
     /// The caller waited as long as allowed: the dialplan's `on_timeout`.
     TimedOut,
+    /// The caller's callback request stands: they may hang up and keep their place.
+    CallbackAccepted,
+    /// The queue or the transfer allows no callback (or not now): they stay on the line.
+    CallbackRefused,
+}
+
+/// Where the server calls a caller back: only ever the caller's own phone, as their
+/// original INVITE named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackTarget {
+    /// The Contact URI of the caller's INVITE.
+    pub uri: String,
+    /// The caller's number (From), for the log and the agent.
+    pub caller: String,
+}
+
+/// What the server needs to call a caller back once the ACD has reserved an agent: the
+/// ACD's first offer (the agent to ring once the caller answers) and the call's context.
+#[derive(Debug)]
+pub struct CallbackOrder {
+    pub call: super::ids::QueuedCallId,
+    pub queue: String,
+    pub priority: super::ids::CallerPriority,
+    pub attempt: u32,
+    pub target: CallbackTarget,
+    /// How long the caller's phone rings before the attempt fails.
+    pub ring_timeout: Duration,
+    /// The reserved agent, as an offer to carry out once the caller answers.
+    pub offer: QueueNotice,
+    pub envelope: Box<super::envelope::ContextEnvelope>,
+    pub ticket: std::sync::Arc<std::sync::OnceLock<i64>>,
+    /// The ACD's notices for the call from now on.
+    pub notices: mpsc::UnboundedReceiver<QueueNotice>,
 }
 
 /// An agent as the API shows them.
@@ -77,6 +110,14 @@ pub enum AcdRequest {
     LogIn {
         agent: AgentId,
         skills: Vec<(String, u8)>,
+    },
+    /// A queued caller asks to be called back at `target` (the answer comes as
+    /// `CallbackAccepted` or `CallbackRefused`).
+    Callback {
+        call: super::ids::QueuedCallId,
+        target: CallbackTarget,
+        envelope: Box<super::envelope::ContextEnvelope>,
+        ticket: std::sync::Arc<std::sync::OnceLock<i64>>,
     },
     Figures(oneshot::Sender<Vec<QueueFigures>>),
     Agents(oneshot::Sender<Vec<AgentView>>),
@@ -110,6 +151,22 @@ impl AcdHandle {
     /// Logs an agent in with their skills (see [`AcdRequest::LogIn`]).
     pub fn log_in(&self, agent: AgentId, skills: Vec<(String, u8)>) {
         let _ = self.requests.send(AcdRequest::LogIn { agent, skills });
+    }
+
+    /// Asks for a callback (see [`AcdRequest::Callback`]).
+    pub fn request_callback(
+        &self,
+        call: super::ids::QueuedCallId,
+        target: CallbackTarget,
+        envelope: Box<super::envelope::ContextEnvelope>,
+        ticket: std::sync::Arc<std::sync::OnceLock<i64>>,
+    ) {
+        let _ = self.requests.send(AcdRequest::Callback {
+            call,
+            target,
+            envelope,
+            ticket,
+        });
     }
 
     /// The queues' figures now; `None` when the ACD has stopped.

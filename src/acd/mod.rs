@@ -45,7 +45,9 @@ pub use entry::{Entry, EntryStatus, Place, Reach};
 pub use estimate::{HandleTimeAverage, WaitEstimate, estimate};
 pub use events::{AcdEvent, Arrival, LegFailure};
 pub use figures::{AgentCounts, QueueCounters, QueueFigures};
-pub use handle::{AcdHandle, AcdRequest, AgentContact, AgentView, QueueNotice};
+pub use handle::{
+    AcdHandle, AcdRequest, AgentContact, AgentView, CallbackOrder, CallbackTarget, QueueNotice,
+};
 pub use ids::{AgentId, CallerPriority, QueuedCallId};
 pub use memory::MemoryStore;
 pub use queue::QueueState;

@@ -125,6 +125,11 @@ pub trait Behaviour: Send {
         self.on_transfer_failed("timed out", at)
     }
 
+    /// The caller's callback request stands: they leave the line keeping their place.
+    fn on_callback_accepted(&mut self, _at: Moment) -> Vec<Cue> {
+        Vec::new()
+    }
+
     /// When [`on_timer`](Self::on_timer) is due next.
     fn next_deadline(&self) -> Option<Instant> {
         None

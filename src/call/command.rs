@@ -57,6 +57,8 @@ pub enum Command {
     },
     /// Queue the caller again (their agent vanished mid-call); the envelope stays.
     Requeue(Arrival),
+    /// The waiting caller asks to be called back at their own number.
+    RequestCallback,
     /// Tell the ACD what happened to this call or its agent leg.
     ReportAcd(AcdEvent),
     /// Music on hold to the caller, looping without a gap, until turned off.

@@ -292,6 +292,10 @@ impl Behaviour for DialplanCall {
         self.feed(event, at.now, at.wall)
     }
 
+    fn on_callback_accepted(&mut self, at: Moment) -> Vec<Cue> {
+        self.feed(Event::CallbackAccepted, at.now, at.wall)
+    }
+
     fn on_transfer_timed_out(&mut self, at: Moment) -> Vec<Cue> {
         self.feed(Event::TransferTimedOut, at.now, at.wall)
     }

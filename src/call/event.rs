@@ -57,6 +57,8 @@ pub enum CallEvent {
     LookupDone { id: u64, result: LookupResult },
     /// A `Command::Transfer` could not be carried out.
     TransferFailed { reason: String },
+    /// Our INVITE (a callback) was answered with this SDP.
+    Answered { answer: Vec<u8> },
     /// What the ACD decided for this queued call.
     Queue(QueueNotice),
     /// What became of the agent leg numbered `leg` (stale numbers are ignored).

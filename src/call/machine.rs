@@ -26,6 +26,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
+/// The key a waiting caller presses to be called back instead (when the transfer and
+/// the queue allow it; the announcement says so).
+pub const CALLBACK_KEY: char = '*';
+
 /// How a call behaves, from the configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallSettings {
@@ -72,6 +76,8 @@ pub struct CallSetup {
 enum Phase {
     /// Not started yet.
     New,
+    /// A callback: our INVITE with our offer is out; the answer comes with the 200.
+    Dialling,
     /// 180 sent; the answer is due.
     Ringing {
         answer_at: Instant,
@@ -115,6 +121,8 @@ pub struct Call {
     reoffer_pending: bool,
     /// Handed to an agent queue (waiting, ringing an agent, or bridged).
     queued: Option<Queued>,
+    /// A callback's reserved agent, rung once the caller answers.
+    pending_offer: Option<QueueNotice>,
     end: Option<EndReason>,
 }
 
@@ -155,9 +163,59 @@ impl Call {
             next_lookup: 1,
             reoffer_pending: false,
             queued: None,
+            pending_offer: None,
             end: None,
         }
         .with_offer(&setup.offer)
+    }
+
+    /// A callback call to a caller who kept their place in `arrival`'s queue: we dial
+    /// out with [`Call::offer`]; once the 200's answer comes
+    /// ([`CallEvent::Answered`]) the ACD hears that the caller is back and `offer` (the
+    /// agent the ACD reserved) is rung, then it goes on as any queued call.
+    pub fn callback(
+        setup: CallSetup,
+        arrival: Arrival,
+        offer: QueueNotice,
+        behaviour: Box<dyn Behaviour>,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Self {
+        let mut call = Call::new(setup, behaviour, now, wall);
+        call.phase = Phase::Dialling;
+        call.queued = Some(Queued::new(arrival, now));
+        call.pending_offer = Some(offer);
+        call
+    }
+
+    /// The SDP offer of a callback's INVITE.
+    pub fn offer(&self) -> &str {
+        &self.answer_sdp
+    }
+
+    /// The callback's INVITE was answered with `answer` at `now`.
+    fn on_called_back(&mut self, answer: &[u8], now: Instant, out: &mut Vec<Command>) {
+        let Some(call) = self.queued.as_ref().map(|q| q.call.clone()) else {
+            return;
+        };
+        match accept_answer(&mut self.sdp, answer) {
+            Ok(media) => out.push(Command::StartMedia(Box::new(media))),
+            Err(err) => {
+                warn!(error = %err, "unusable SDP from the called-back caller");
+                out.push(Command::ReportAcd(AcdEvent::CallbackFailed { call }));
+                self.queued = None;
+                self.end_now(EndReason::Refused, out);
+                return;
+            }
+        }
+        info!("the caller answered their callback");
+        self.phase = Phase::Active;
+        self.max_end = Some(now + self.settings.max_duration);
+        out.push(Command::ReportAcd(AcdEvent::CallbackConnected { call }));
+        out.push(Command::HoldMusic(true));
+        if let Some(offer) = self.pending_offer.take() {
+            self.on_queue_notice(offer, now, out);
+        }
     }
 
     /// Answers the INVITE's offer now, so that `start` knows whether to ring or refuse.
@@ -227,7 +285,7 @@ impl Call {
             Phase::Ringing { answer_at } => Some(answer_at),
             Phase::Ending { bye_at } => Some(bye_at),
             Phase::New | Phase::Ended => return None,
-            Phase::Answered | Phase::Active => None,
+            Phase::Dialling | Phase::Answered | Phase::Active => None,
         };
         let active = self.phase == Phase::Active;
         [
@@ -257,6 +315,11 @@ impl Call {
         match event {
             CallEvent::Timer => {}
             CallEvent::Acked { answer } => self.on_ack(answer, now, &mut out),
+            CallEvent::Answered { answer } => {
+                if self.phase == Phase::Dialling {
+                    self.on_called_back(&answer, now, &mut out);
+                }
+            }
             CallEvent::DialogEnded(how) => {
                 let why = match how {
                     DialogEnd::Bye => EndReason::CallerHungUp,
@@ -462,6 +525,9 @@ impl Call {
         if let Some(queued) = &self.queued {
             if queued.bridged.is_some() {
                 out.push(Command::DigitToAgent(key));
+            } else if key == CALLBACK_KEY && queued.arrival.callback && queued.leg.is_none() {
+                info!("the caller asks to be called back");
+                out.push(Command::RequestCallback);
             }
             return;
         }
@@ -621,6 +687,12 @@ impl Call {
         let Some(queued) = self.queued.as_mut() else {
             return;
         };
+        if queued.bridged.is_some() {
+            // Talking to an agent: nothing the queue says changes that (the ACD sends
+            // nothing for a bridged call; a late notice is ignored).
+            info!(notice = ?notice, "queue notice for a bridged call ignored");
+            return;
+        }
         match notice {
             QueueNotice::NotQueued { reason } => {
                 self.queued = None;
@@ -674,8 +746,22 @@ impl Call {
             }
             QueueNotice::Announce(estimate) => {
                 if queued.bridged.is_none() {
-                    out.push(Command::Announce(announcement(&estimate)));
+                    let mut ids = announcement(&estimate);
+                    if queued.arrival.callback {
+                        ids.push("queue-callback-offer".into());
+                    }
+                    out.push(Command::Announce(ids));
                 }
+            }
+            QueueNotice::CallbackAccepted => {
+                // The caller keeps their place off the line: their hangup is no abandon.
+                self.queued = None;
+                out.push(Command::HoldMusic(false));
+                let cues = self.behaviour.on_callback_accepted(self.moment(now));
+                self.apply(cues, now, out);
+            }
+            QueueNotice::CallbackRefused => {
+                info!("no callback for this queue: the caller waits on")
             }
             QueueNotice::TimedOut => {
                 if let Some(leg) = queued.leg.take() {

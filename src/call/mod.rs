@@ -29,7 +29,7 @@ pub use event::{AgentLegEvent, CallEvent, DialogEnd, RequestId};
 pub use hold::HOLD_MUSIC;
 pub use machine::{Call, CallSettings, CallSetup};
 pub use media_leg::MediaLeg;
-pub use shell::run;
+pub use shell::{place_callbacks, run};
 
 /// Errors that end a call early.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@
 //! Only one agent leg exists at a time (the ACD offers a caller to one agent at a time).
 //! Legs are numbered so that the late news of a withdrawn leg is recognised and ignored.
 
+use super::behaviour::Cue;
 use crate::acd::{AcdEvent, AgentId, Arrival, CallerPriority, QueuedCallId, WaitEstimate};
 use crate::prompts::readback;
 use std::time::{Duration, Instant};
@@ -116,6 +117,27 @@ fn number(n: u64) -> Vec<String> {
         .into_iter()
         .map(str::to_string)
         .collect()
+}
+
+/// What drives a callback call: nothing but the queue. There is no dialplan left to run
+/// (the caller finished it before hanging up); if the queue cannot serve them after all,
+/// they hear goodbye.
+pub(super) struct CalledBack;
+
+impl super::behaviour::Behaviour for CalledBack {
+    fn start(&mut self, _: &super::behaviour::Parties, _: super::behaviour::Moment) -> Vec<Cue> {
+        Vec::new()
+    }
+
+    fn on_transfer_failed(&mut self, reason: &str, _: super::behaviour::Moment) -> Vec<Cue> {
+        tracing::info!(%reason, "a callback the queue cannot serve ends");
+        vec![
+            Cue::Play(vec!["goodbye".into()]),
+            Cue::Hangup {
+                why: super::end::EndReason::DialplanHangup,
+            },
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,18 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, info, info_span, warn};
 
+/// Places the callback calls the ACD orders, each on its own task.
+pub async fn place_callbacks(
+    env: Arc<CallEnv>,
+    mut orders: UnboundedReceiver<crate::acd::CallbackOrder>,
+) {
+    while let Some(order) = orders.recv().await {
+        let env = env.clone();
+        let span = info_span!("callback", call_id = %order.call);
+        tokio::spawn(Shell::call_back(env, order).instrument(span));
+    }
+}
+
 /// Runs one inbound call to its end.
 pub async fn run(env: Arc<CallEnv>, tx: Transaction) -> Result<(), CallError> {
     let invite = &tx.original;
@@ -74,6 +86,8 @@ struct Shell<'a> {
     /// Reports of agent legs (every leg of the call shares the channel).
     legs: (UnboundedSender<LegReport>, UnboundedReceiver<LegReport>),
     agent: Option<AgentSide>,
+    /// Where to call this caller back: the Contact of their INVITE.
+    contact: Option<String>,
 }
 
 /// The leg to the agent: placed, then answered with its media and dialog.
@@ -97,6 +111,7 @@ impl Shell<'_> {
             Some(env.contact.clone()),
         )?;
         let offer = tx.original.body.clone();
+        let tx_original = tx.original.clone();
         // The INVITE server transaction (100 Trying, retransmissions, ACK, CANCEL) runs
         // beside the call; our responses reach it through the dialog.
         let mut invite_dialog = dialog.clone();
@@ -149,6 +164,7 @@ impl Shell<'_> {
             ticket: Arc::default(),
             legs: mpsc::unbounded_channel(),
             agent: None,
+            contact: contact_of(&tx_original),
         };
         let first = call.start(now.into_std());
         shell.carry_out(first).await;
@@ -157,6 +173,144 @@ impl Shell<'_> {
             shell.release().await;
         }
         Ok(call.end_reason().unwrap_or(super::EndReason::CallerHungUp))
+    }
+
+    /// Calls a caller back (their own Contact only), and once they answer runs the call
+    /// as a queued one: the reserved agent rings, the ACD bridges. A callback that is
+    /// not answered is reported as failed (the ACD retries or gives up).
+    async fn call_back(env: Arc<CallEnv>, order: crate::acd::CallbackOrder) {
+        let env = &*env;
+        let failed = |env: &CallEnv| {
+            if let Some(acd) = &env.acd {
+                acd.report(crate::acd::AcdEvent::CallbackFailed {
+                    call: order.call.clone(),
+                });
+            }
+        };
+        let mut leg = match MediaLeg::bind(&env.ports, env.session.clone()) {
+            Ok(leg) => leg,
+            Err(err) => {
+                warn!(error = %err, "no RTP port for a callback");
+                return failed(env);
+            }
+        };
+        let Some(bound) = leg.local_addr() else {
+            return failed(env);
+        };
+        let written =
+            std::net::SocketAddr::new(env.rtp_public_address.unwrap_or(bound.ip()), bound.port());
+        let setup = CallSetup {
+            call_id: order.call.0.clone(),
+            parties: Parties {
+                from: "hotline".into(),
+                to: order.target.caller.clone(),
+            },
+            offer: Vec::new(),
+            local_rtp: written,
+            session_id: rand::random::<u32>().into(),
+            settings: env.settings.clone(),
+        };
+        let arrival = crate::acd::Arrival {
+            call: order.call.clone(),
+            queue: order.queue.clone(),
+            priority: order.priority,
+            skills: Vec::new(),
+            callback: false,
+            max_wait: None,
+        };
+        let now = Instant::now();
+        let mut call = Call::callback(
+            setup,
+            arrival,
+            order.offer.clone(),
+            Box::new(super::queued::CalledBack),
+            now.into_std(),
+            Utc::now(),
+        );
+        let Ok(callee) = crate::sip::message::Uri::try_from(order.target.uri.as_str()) else {
+            warn!(uri = %order.target.uri, "the caller's Contact is not a SIP URI: no callback");
+            leg.close().await;
+            return failed(env);
+        };
+        let host = env.contact.host_with_port.to_string();
+        let Ok(caller) = crate::sip::message::Uri::try_from(format!("sip:hotline@{host}").as_str())
+        else {
+            leg.close().await;
+            return failed(env);
+        };
+        let option = rsipstack::dialog::invitation::InviteOption {
+            caller,
+            callee,
+            contact: env.contact.clone(),
+            content_type: Some("application/sdp".into()),
+            offer: Some(call.offer().as_bytes().to_vec()),
+            ..Default::default()
+        };
+        let (state_tx, mut states) = env.dialogs.new_dialog_state_channel();
+        let Ok((dialog, outcome)) = env.dialogs.do_invite_async(option, state_tx) else {
+            leg.close().await;
+            return failed(env);
+        };
+        info!(attempt = order.attempt, to = %order.target.uri, "calling the caller back");
+        let answered = match tokio::time::timeout(order.ring_timeout, outcome).await {
+            Ok(Ok(Ok((_, Some(response)))))
+                if response.status_code.kind()
+                    == crate::sip::message::StatusCodeKind::Successful =>
+            {
+                Some(response.body)
+            }
+            Ok(Ok(Ok((_, response)))) => {
+                let status = response.map(|r| u16::from(r.status_code));
+                info!(?status, "the callback was not answered");
+                None
+            }
+            Ok(Ok(Err(err))) => {
+                info!(error = %err, "the callback failed");
+                None
+            }
+            Ok(Err(err)) => {
+                info!(error = %err, "the callback task failed");
+                None
+            }
+            Err(_) => {
+                info!("the callback rang out");
+                let _ = dialog.hangup().await;
+                None
+            }
+        };
+        let Some(answer) = answered else {
+            env.dialogs.remove_dialog(&dialog.id());
+            leg.close().await;
+            return failed(env);
+        };
+        let mut shell = Shell {
+            env,
+            dialog,
+            leg,
+            requests: HashMap::new(),
+            next_request: 1,
+            work: JoinSet::new(),
+            immediate: VecDeque::new(),
+            facts: CallFacts {
+                caller_id: order.target.caller.clone(),
+                call_id: order.call.0.clone(),
+            },
+            released: false,
+            hold: HoldMusic::default(),
+            queue: Some(order.notices),
+            envelope: Some(*order.envelope),
+            ticket: order.ticket,
+            legs: mpsc::unbounded_channel(),
+            agent: None,
+            contact: None,
+        };
+        let first = call.handle(CallEvent::Answered { answer }, Instant::now().into_std());
+        shell.carry_out(first).await;
+        shell.drive(&mut call, &mut states).await;
+        if !shell.released {
+            shell.release().await;
+        }
+        info!(reason = ?call.end_reason(), "callback ended");
     }
 
     /// Moves events into the machine and commands out of it until the call is over.
@@ -367,6 +521,7 @@ impl Shell<'_> {
                     }),
                 }
             }
+            Command::RequestCallback => self.request_callback(),
             Command::ReportAcd(event) => {
                 if let Some(acd) = &env.acd {
                     acd.report(event);
@@ -510,6 +665,26 @@ impl Shell<'_> {
         }
     }
 
+    /// Asks the ACD to call this caller back at the Contact of their INVITE.
+    fn request_callback(&mut self) {
+        let (Some(acd), Some(uri), Some(envelope)) =
+            (&self.env.acd, self.contact.clone(), self.envelope.clone())
+        else {
+            warn!("a callback cannot be asked for: no ACD, no Contact or no transfer");
+            return;
+        };
+        let target = crate::acd::CallbackTarget {
+            uri,
+            caller: self.facts.caller_id.clone(),
+        };
+        acd.request_callback(
+            self.facts.call_id.as_str().into(),
+            target,
+            Box::new(envelope),
+            self.ticket.clone(),
+        );
+    }
+
     /// Places leg `leg` to `agent`, with the context in its headers.
     fn dial_agent(
         &mut self,
@@ -651,4 +826,15 @@ async fn next_agent_media(agent: &mut Option<AgentSide>) -> Option<(u64, MediaEv
         return std::future::pending().await;
     };
     media.next_event().await.map(|event| (leg, event))
+}
+
+/// The Contact URI of an INVITE (without angle brackets), where a callback goes.
+fn contact_of(invite: &rsipstack::sip::Request) -> Option<String> {
+    let value = invite.header_value("Contact")?;
+    let value = value.trim();
+    let uri = match (value.find('<'), value.find('>')) {
+        (Some(start), Some(end)) if start < end => &value[start + 1..end],
+        _ => value.split(';').next().unwrap_or(value),
+    };
+    (uri.starts_with("sip:") || uri.starts_with("sips:")).then(|| uri.to_string())
 }

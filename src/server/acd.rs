@@ -9,15 +9,17 @@
 //! available, to the configured queues named among their skills. Logging out over HTTP
 //! keeps them out until they log in again or their phone registers anew.
 
-use crate::acd::QueueRecord;
+use crate::acd::envelope::ContextEnvelope;
 use crate::acd::{
-    Acd, AcdConfig, AcdEvent, AcdHandle, AcdRequest, AgentContact, AgentId, AgentView, Decision,
-    QueueNotice, QueuedCallId,
+    Acd, AcdConfig, AcdEvent, AcdHandle, AcdRequest, AgentContact, AgentId, AgentView,
+    CallbackOrder, CallbackTarget, Decision, Ignored, OfferReach, QueueNotice, QueueRecord,
+    QueuedCallId,
 };
 use crate::data::{Store, agents, queue_events};
 use crate::sip::registrar::{RegistrationEvent, Registrations};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -38,17 +40,30 @@ pub struct AcdService {
     store: Option<Store>,
     /// Queue records on their way to the database.
     records: Option<mpsc::UnboundedSender<QueueRecord>>,
+    /// Callers waiting off the line: where to call them back, and their context.
+    callbacks: HashMap<QueuedCallId, Callback>,
+    /// Where callback calls are placed (the server's callback task).
+    orders: mpsc::UnboundedSender<CallbackOrder>,
+}
+
+/// A caller who asked to be called back.
+struct Callback {
+    target: CallbackTarget,
+    envelope: Box<ContextEnvelope>,
+    ticket: Arc<OnceLock<i64>>,
 }
 
 impl AcdService {
-    /// Starts the owner task; it ends with `stop`.
+    /// Starts the owner task; it ends with `stop`. Callback calls to place come out of
+    /// the receiver.
     pub fn start(
         config: &AcdConfig,
         registrations: Option<Registrations>,
         store: Option<Store>,
         stop: CancellationToken,
-    ) -> AcdHandle {
+    ) -> (AcdHandle, mpsc::UnboundedReceiver<CallbackOrder>) {
         let (handle, requests) = AcdHandle::channel();
+        let (orders, placed) = mpsc::unbounded_channel();
         let events = registrations.as_ref().map(Registrations::subscribe);
         let service = AcdService {
             config: config.clone(),
@@ -58,11 +73,13 @@ impl AcdService {
             reachable: BTreeSet::new(),
             logged_out_by_hand: BTreeSet::new(),
             records: store.clone().map(start_writer),
+            callbacks: HashMap::new(),
+            orders,
             registrations,
             store,
         };
         tokio::spawn(service.run(requests, events, stop));
-        handle
+        (handle, placed)
     }
 
     async fn run(
@@ -112,7 +129,48 @@ impl AcdService {
                 if let Some(call) = ended
                     && self.acd.entry(&call).is_none()
                 {
+                    self.callbacks.remove(&call);
                     self.calls.remove(&call);
+                }
+            }
+            AcdRequest::Callback {
+                call,
+                target,
+                envelope,
+                ticket,
+            } => {
+                let decisions = self.acd.handle(
+                    AcdEvent::CallbackRequested { call: call.clone() },
+                    Utc::now(),
+                );
+                let refused = decisions.iter().any(|d| {
+                    matches!(
+                        d,
+                        Decision::Ignored(
+                            Ignored::CallbackNotAllowed { .. }
+                                | Ignored::NotNow { .. }
+                                | Ignored::UnknownCall { .. }
+                        )
+                    )
+                });
+                if refused {
+                    self.notify(&call, QueueNotice::CallbackRefused);
+                } else {
+                    info!(%call, caller = %target.caller, "callback requested");
+                    self.callbacks.insert(
+                        call.clone(),
+                        Callback {
+                            target,
+                            envelope,
+                            ticket,
+                        },
+                    );
+                    self.notify(&call, QueueNotice::CallbackAccepted);
+                    // The caller's own call ends now: its channel goes.
+                    self.calls.remove(&call);
+                }
+                for decision in decisions {
+                    self.carry_out(decision);
                 }
             }
             AcdRequest::LogIn { agent, skills } => {
@@ -221,8 +279,19 @@ impl AcdService {
             } => {
                 let contacts = self.contacts(&agent);
                 info!(%call, %agent, %queue, ?reach, contacts = contacts.len(), "offer");
+                if let OfferReach::CallBack { attempt } = reach {
+                    let offer = QueueNotice::Offer {
+                        agent: agent.clone(),
+                        display_name: agent.0.clone(),
+                        contacts,
+                        ring_timeout,
+                    };
+                    if !self.call_back(&call, &queue, attempt, offer) {
+                        self.feed(AcdEvent::CallbackFailed { call });
+                    }
+                    return;
+                }
                 let sent = !contacts.is_empty()
-                    && matches!(reach, crate::acd::OfferReach::OnTheLine)
                     && self.notify(
                         &call,
                         QueueNotice::Offer {
@@ -270,7 +339,9 @@ impl AcdService {
                 self.calls.remove(&call);
             }
             Decision::CallbackGaveUp { call } => {
+                warn!(%call, "the caller could not be called back: given up");
                 self.calls.remove(&call);
+                self.callbacks.remove(&call);
             }
             Decision::AgentChanged { agent, state } => {
                 debug!(%agent, state = state.name(), "agent state");
@@ -285,6 +356,49 @@ impl AcdService {
             }
             Decision::Ignored(why) => debug!(?why, "ACD ignored an event"),
         }
+    }
+
+    /// Hands a callback call to the server: `false` when there is nobody to call.
+    fn call_back(
+        &mut self,
+        call: &QueuedCallId,
+        queue: &str,
+        attempt: u32,
+        offer: QueueNotice,
+    ) -> bool {
+        let Some(callback) = self.callbacks.get(call) else {
+            return false;
+        };
+        if matches!(&offer, QueueNotice::Offer { contacts, .. } if contacts.is_empty()) {
+            return false;
+        }
+        let ring_timeout = self
+            .config
+            .queues
+            .get(queue)
+            .map_or(std::time::Duration::from_secs(30), |q| {
+                std::time::Duration::from_secs(q.callback.ring_timeout_secs)
+            });
+        let priority = self.acd.entry(call).map(|e| e.priority).unwrap_or_default();
+        let (tx, notices) = mpsc::unbounded_channel();
+        let order = CallbackOrder {
+            call: call.clone(),
+            queue: queue.to_string(),
+            priority,
+            attempt,
+            target: callback.target.clone(),
+            ring_timeout,
+            offer,
+            envelope: callback.envelope.clone(),
+            ticket: callback.ticket.clone(),
+            notices,
+        };
+        info!(%call, attempt, to = %order.target.uri, "calling the caller back");
+        if self.orders.send(order).is_err() {
+            return false;
+        }
+        self.calls.insert(call.clone(), tx);
+        true
     }
 
     /// Sends a notice to a queued call; `false` when the call is gone.

@@ -223,14 +223,17 @@ impl Server {
             None
         };
         let agents_store = registrar.as_ref().map(|r| r.store());
-        let acd = dialplans.as_ref().map(|_| {
+        let (acd, callback_orders) = match dialplans.as_ref().map(|_| {
             acd::AcdService::start(
                 &config.acd,
                 registrar.as_ref().map(|r| r.registrations()),
                 agents_store.clone(),
                 stop.child_token(),
             )
-        });
+        }) {
+            Some((handle, orders)) => (Some(handle), Some(orders)),
+            None => (None, None),
+        };
         let tickets = match &dialplans {
             Some(_) => open_tickets(&config),
             None => None,
@@ -258,6 +261,9 @@ impl Server {
             http_base: std::sync::OnceLock::new(),
             tickets,
         });
+        if let Some(orders) = callback_orders {
+            tokio::spawn(crate::call::place_callbacks(env.clone(), orders));
+        }
         let shared = Arc::new(Shared {
             config,
             sip,
