@@ -40,6 +40,10 @@ flows:
             - { level: normal }
           on_timeout: waited_too_long
           on_failure: nobody_there
+          callback: true
+          on_callback: called_back_later
+      called_back_later:
+        hangup: { play: [prompt: goodbye], reason: callback requested }
       waited_too_long:
         hangup: { play: [prompt: goodbye], reason: waited too long }
       nobody_there:
@@ -556,4 +560,93 @@ async fn a_caller_whose_agent_vanishes_mid_call_is_queued_again_and_served() {
         "{}",
         server.log()
     );
+}
+
+/// A waiting caller presses * to be called back, hangs up keeping their place, and when
+/// the agent is free the server calls their phone (the Contact of their INVITE), rings
+/// the reserved agent once they answer, and bridges them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_asks_for_a_callback_is_called_back_and_bridged_when_an_agent_is_free() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path(), &["alice"], "");
+    let answer = AgentAnswer::AnswerAfter(Duration::from_millis(200));
+    let mut alice = agent(&server, "alice", answer, 1).await;
+    // The caller's own phone, where the callback rings.
+    let home = AgentPhone::start(LOOPBACK, "home")
+        .await
+        .expect("the caller's phone");
+    let mut home_calls = home.take_calls(AgentBehaviour {
+        answer: AgentAnswer::AnswerAfter(Duration::from_millis(300)),
+        speak: Some(noise(11, 30)),
+        hangup_after: Some(Duration::from_secs(4)),
+        vanish_after: None,
+    });
+    // Alice is busy with a first caller for 8 s.
+    let first = call(&server, "hotline", 8);
+    next_call_started(&server, 1).await;
+    let target = server.sip_udp;
+    let home_contact = home.contact_uri();
+    let asking = tokio::spawn(async move {
+        let uac = Uac::start(LOOPBACK).await.expect("caller bot");
+        uac.use_contact(&home_contact);
+        let ports = PortAllocator::new(LOOPBACK, 30000, 39999).expect("ports");
+        let plan = CallPlan {
+            server: target,
+            transport: SipTransport::Udp,
+            speak: None,
+            keys: vec![(Duration::from_secs(2), '*')],
+            hangup_after: Duration::from_secs(5),
+            record: true,
+        };
+        place_call_with(&uac, &ports, &plan, &Dial::default())
+            .await
+            .expect("call")
+    });
+    let asked = asking.await.expect("caller");
+    // (The server's BYE goes to the Contact, the caller's phone: the bot hangs up itself.)
+    assert!(
+        server
+            .log()
+            .contains("dialplan hangs up reason=callback requested"),
+        "the caller is told goodbye and hung up on\n{}",
+        server.log()
+    );
+    assert!(
+        find_exact(&asked.heard, &middle("goodbye")).is_some(),
+        "the on_callback step played"
+    );
+    first.await.expect("first caller");
+    let _first_taken = next_call(&mut alice, &server).await;
+    let called_back = match tokio::time::timeout(Duration::from_secs(30), home_calls.recv()).await {
+        Ok(Some(call)) => call,
+        _ => panic!(
+            "the caller's phone was never called back:\n{}",
+            server.log()
+        ),
+    };
+    assert!(called_back.answered, "{called_back:?}");
+    assert_eq!(called_back.request_uri, home.contact_uri());
+    let second = next_call(&mut alice, &server).await;
+    assert!(second.answered);
+    assert_eq!(
+        second.header("X-Hotline-Call-Id"),
+        Some(asked.call_id.as_str())
+    );
+    let heard = (0..20)
+        .filter(|i| {
+            let start = 8000 + i * 160;
+            called_back
+                .heard
+                .get(start..start + 160)
+                .is_some_and(|slice| find_exact(&alice.voice, slice).is_some())
+        })
+        .count();
+    assert!(
+        heard >= 15,
+        "the called-back caller talks to alice ({heard}/20)\n{}",
+        server.log()
+    );
+    let cards = queue_figures(&server);
+    assert_eq!(cards["callbacks_requested"], 1, "{cards}");
+    assert_eq!(cards["answered"], 2, "{cards}");
 }

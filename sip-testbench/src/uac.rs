@@ -26,6 +26,9 @@ pub struct Uac {
     dialogs: Arc<DialogLayer>,
     local: SocketAddr,
     cancel: CancellationToken,
+    /// The Contact its INVITEs carry instead of its own address (a phone elsewhere that
+    /// takes calls back: tests of callbacks).
+    contact: std::sync::Mutex<Option<String>>,
 }
 
 /// An answered (or refused) INVITE.
@@ -36,6 +39,13 @@ pub struct Dialled {
 }
 
 impl Uac {
+    /// From now on INVITEs name `uri` as their Contact (where the far end calls back).
+    pub fn use_contact(&self, uri: &str) {
+        if let Ok(mut contact) = self.contact.lock() {
+            *contact = Some(uri.to_string());
+        }
+    }
+
     /// Starts an endpoint bound to a free port on `ip`.
     pub async fn start(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
@@ -77,6 +87,7 @@ impl Uac {
             dialogs,
             local,
             cancel,
+            contact: std::sync::Mutex::new(None),
         })
     }
 
@@ -162,6 +173,10 @@ impl Uac {
             SipTransport::Tcp => ";transport=tcp",
         };
         let caller = Uri::try_from(format!("sip:bot@{}", self.local).as_str())?;
+        let contact = match self.contact.lock().map(|c| c.clone()) {
+            Ok(Some(uri)) => Uri::try_from(uri.as_str())?,
+            _ => caller.clone(),
+        };
         let callee = Uri::try_from(format!("sip:{user}@{server}{suffix}").as_str())?;
         let extra: Vec<Header> = headers
             .iter()
@@ -170,7 +185,7 @@ impl Uac {
         Ok(InviteOption {
             caller: caller.clone(),
             callee,
-            contact: caller,
+            contact,
             destination: Some(SipAddr {
                 r#type: Some(kind),
                 addr: server.into(),

@@ -657,7 +657,9 @@ fn a_waiting_caller_hears_their_place_and_a_bridged_one_does_not() {
                 "queue-in-line",
                 "queue-wait-about",
                 "one",
-                "minute"
+                "minute",
+                // The transfer allows a callback: the caller is told how.
+                "queue-callback-offer",
             ]
             .map(String::from)
             .to_vec()
@@ -737,4 +739,44 @@ fn a_bridged_caller_whose_agent_vanishes_is_queued_again_one_level_up() {
     );
     // The first leg's late news changes nothing.
     assert!(call.handle(leg(1, AgentLegEvent::Ended), t).is_empty());
+}
+
+#[test]
+fn star_while_waiting_asks_for_a_callback_and_its_acceptance_ends_the_call_without_an_abandon() {
+    let t0 = Instant::now();
+    let (mut call, _, seen) = queued_call(t0);
+    let t = t0 + Duration::from_secs(5);
+    assert_eq!(
+        call.handle(CallEvent::Digit('*'), t),
+        [Command::RequestCallback]
+    );
+    seen.take();
+    let out = call.handle(CallEvent::Queue(QueueNotice::CallbackAccepted), t);
+    assert_eq!(out.first(), Some(&Command::HoldMusic(false)), "{out:?}");
+    // The dialplan's on_callback path says goodbye; the hangup tells the ACD nothing
+    // (the caller keeps their place off the line).
+    let end = t + Duration::from_secs(10);
+    let mut rest = call.handle(CallEvent::PlaybackFinished, end);
+    rest.extend(call.handle(CallEvent::Timer, end + Duration::from_secs(1)));
+    rest.extend(call.handle(
+        CallEvent::DialogEnded(DialogEnd::Bye),
+        end + Duration::from_secs(2),
+    ));
+    assert!(
+        !rest
+            .iter()
+            .chain(out.iter())
+            .any(|c| matches!(c, Command::ReportAcd(_))),
+        "no abandon reported: {out:?} {rest:?}"
+    );
+    assert!(call.is_over());
+}
+
+#[test]
+fn star_while_an_agent_rings_asks_for_nothing() {
+    let t0 = Instant::now();
+    let (mut call, _, _) = queued_call(t0);
+    let t = t0 + Duration::from_secs(5);
+    call.handle(offer(ann()), t);
+    assert!(call.handle(CallEvent::Digit('*'), t).is_empty());
 }
