@@ -7,7 +7,6 @@
 
 mod support;
 
-use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
 use sip_testbench::agent::{AgentPhone, ContactChoice};
 use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
@@ -18,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{TestServer, middle};
+use support::{TestServer, frames_found, middle, noise};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const PASSWORD: &str = "agent-Passw0rd";
@@ -50,30 +49,6 @@ flows:
         hangup: { play: [prompt: sorry], reason: no agent }
 "#;
 
-fn add_agent(data: &Path, login: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args([
-            "agents", "add", login, "--name", login, "--skill", "cards=3",
-        ])
-        .args(["--password-stdin", "--dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hotline agents add");
-    if let Some(mut stdin) = child.stdin.take() {
-        writeln!(stdin, "{PASSWORD}").expect("write the password");
-    }
-    let out = child.wait_with_output().expect("wait for hotline");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The server with `agents` in its database and the queue-test dialplan; `acd` goes into
 /// `[acd.queues.cards]`.
 fn server(dir: &Path, agents: &[&str], acd: &str) -> TestServer {
@@ -84,7 +59,7 @@ fn server(dir: &Path, agents: &[&str], acd: &str) -> TestServer {
 fn server_with(dir: &Path, agents: &[&str], acd: &str, more: &str) -> TestServer {
     let data = dir.join("data");
     for login in agents {
-        add_agent(&data, login);
+        support::add_agent(&data, login, PASSWORD, &["cards=3"]);
     }
     let dialplan = dir.join("queue-test.yaml");
     std::fs::write(&dialplan, DIALPLAN).expect("write the dialplan");
@@ -96,29 +71,10 @@ fn server_with(dir: &Path, agents: &[&str], acd: &str, more: &str) -> TestServer
     ))
 }
 
-fn noise(seed: u32, seconds: usize) -> Arc<[i16]> {
-    let mut state = seed;
-    (0..8000 * seconds)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            G711Law::Ulaw.decode(G711Law::Ulaw.encode(((state >> 16) as i16) / 8))
-        })
-        .collect()
-}
-
 /// Whether the last seconds of what the caller heard are `voice` (20 ms frames found).
 fn heard_voice(report: &CallReport, voice: &[i16]) -> bool {
     let from = report.heard.len().saturating_sub(8000 * 2);
-    let found = (0..20)
-        .filter(|i| {
-            let start = from + i * 160;
-            report
-                .heard
-                .get(start..start + 160)
-                .is_some_and(|slice| find_exact(voice, slice).is_some())
-        })
-        .count();
-    found >= 15
+    frames_found(voice, &report.heard, from, 20) >= 15
 }
 
 struct Agent {
@@ -632,15 +588,7 @@ async fn a_caller_who_asks_for_a_callback_is_called_back_and_bridged_when_an_age
         second.header("X-Hotline-Call-Id"),
         Some(asked.call_id.as_str())
     );
-    let heard = (0..20)
-        .filter(|i| {
-            let start = 8000 + i * 160;
-            called_back
-                .heard
-                .get(start..start + 160)
-                .is_some_and(|slice| find_exact(&alice.voice, slice).is_some())
-        })
-        .count();
+    let heard = frames_found(&alice.voice, &called_back.heard, 8000, 20);
     assert!(
         heard >= 15,
         "the called-back caller talks to alice ({heard}/20)\n{}",

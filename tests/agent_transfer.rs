@@ -7,18 +7,16 @@
 
 mod support;
 
-use hotline::media::g711::G711Law;
 use hotline::media::port_allocator::PortAllocator;
 use sip_testbench::agent::{AgentPhone, ContactChoice};
 use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
-use sip_testbench::caller::{CallPlan, CallReport, find_exact, place_call};
+use sip_testbench::caller::{CallPlan, CallReport, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{TestServer, repo_root};
+use support::{TestServer, frames_found, noise, repo_root};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const PASSWORD: &str = "agent-Passw0rd";
@@ -26,37 +24,11 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Lost card (2), account 12345678, PIN 1234: the demo data's Alice.
 const LOST_CARD_KEYS: &str = "2 12345678 1234";
 
-fn add_agent(data: &Path, login: &str, skills: &[&str]) {
-    use std::io::Write;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
-    command.args(["agents", "add", login, "--name", "Test Agent"]);
-    for skill in skills {
-        command.args(["--skill", skill]);
-    }
-    let mut child = command
-        .args(["--password-stdin", "--dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hotline agents add");
-    if let Some(mut stdin) = child.stdin.take() {
-        writeln!(stdin, "{PASSWORD}").expect("write the password");
-    }
-    let out = child.wait_with_output().expect("wait for hotline");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The bank dialplan as shipped, with agents in its database.
 fn bank_server(dir: &Path, agents: &[(&str, &[&str])]) -> TestServer {
     let data = dir.join("data");
     for (login, skills) in agents {
-        add_agent(&data, login, skills);
+        support::add_agent(&data, login, PASSWORD, skills);
     }
     let path = repo_root().join("dialplans/acme-bank.yaml");
     TestServer::start(&format!(
@@ -64,31 +36,6 @@ fn bank_server(dir: &Path, agents: &[(&str, &[&str])]) -> TestServer {
         path.display(),
         data.display()
     ))
-}
-
-/// Sound no two 20 ms frames of which are alike, every sample a µ-law value (so G.711
-/// carries it unchanged): pseudo-random, quiet.
-fn noise(seed: u32, seconds: usize) -> Arc<[i16]> {
-    let mut state = seed;
-    (0..8000 * seconds)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            let sample = ((state >> 16) as i16) / 8;
-            G711Law::Ulaw.decode(G711Law::Ulaw.encode(sample))
-        })
-        .collect()
-}
-
-/// How many of `frames` 20 ms slices of `heard` (from `from`) appear in `said`.
-fn frames_found(said: &[i16], heard: &[i16], from: usize, frames: usize) -> usize {
-    (0..frames)
-        .filter(|i| {
-            let start = from + i * 160;
-            heard
-                .get(start..start + 160)
-                .is_some_and(|slice| find_exact(said, slice).is_some())
-        })
-        .count()
 }
 
 async fn registered_phone(server: &TestServer, login: &str) -> AgentPhone {

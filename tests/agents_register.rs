@@ -8,46 +8,14 @@ mod support;
 
 use sip_testbench::agent::{AgentPhone, Challenge, ContactChoice, RegisterAttempt, bindings};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use support::TestServer;
 
 const PASSWORD: &str = "agent-Passw0rd";
 
-fn add_agent(data: &Path, login: &str, password: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args([
-            "agents",
-            "add",
-            login,
-            "--name",
-            "Test Agent",
-            "--skill",
-            "cards=4",
-        ])
-        .args(["--password-stdin", "--dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hotline agents add");
-    if let Some(mut stdin) = child.stdin.take() {
-        writeln!(stdin, "{password}").expect("write the password");
-    }
-    let out = child.wait_with_output().expect("wait for hotline");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A server whose data folder holds agent `alice`.
 fn server(extra: &str) -> (tempfile::TempDir, TestServer) {
     let data = tempfile::tempdir().expect("temp dir");
-    add_agent(data.path(), "alice", PASSWORD);
+    support::add_agent(data.path(), "alice", PASSWORD, &["cards=4"]);
     let config = format!("[data]\ndir = \"{}\"\n{extra}", data.path().display());
     let server = TestServer::start(&config);
     (data, server)

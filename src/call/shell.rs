@@ -96,7 +96,7 @@ struct AgentSide {
     media: Option<Box<MediaLeg>>,
 }
 
-impl Shell<'_> {
+impl<'a> Shell<'a> {
     async fn answer(
         env: &CallEnv,
         mut tx: Transaction,
@@ -148,30 +148,10 @@ impl Shell<'_> {
         };
         let now = Instant::now();
         let mut call = Call::new(setup, env.behaviour(), now.into_std(), Utc::now());
-        let mut shell = Shell {
-            env,
-            dialog,
-            leg,
-            requests: HashMap::new(),
-            next_request: 1,
-            work: JoinSet::new(),
-            immediate: VecDeque::new(),
-            facts,
-            released: false,
-            hold: HoldMusic::default(),
-            queue: None,
-            envelope: None,
-            ticket: Arc::default(),
-            legs: mpsc::unbounded_channel(),
-            agent: None,
-            contact: contact_of(&tx_original),
-        };
+        let mut shell = Shell::new(env, dialog, leg, facts);
+        shell.contact = contact_of(&tx_original);
         let first = call.start(now.into_std());
-        shell.carry_out(first).await;
-        shell.drive(&mut call, &mut states).await;
-        if !shell.released {
-            shell.release().await;
-        }
+        shell.run(&mut call, first, &mut states).await;
         Ok(call.end_reason().unwrap_or(super::EndReason::CallerHungUp))
     }
 
@@ -283,7 +263,21 @@ impl Shell<'_> {
             leg.close().await;
             return failed(env);
         };
-        let mut shell = Shell {
+        let facts = CallFacts {
+            caller_id: order.target.caller.clone(),
+            call_id: order.call.0.clone(),
+        };
+        let mut shell = Shell::new(env, dialog, leg, facts);
+        shell.queue = Some(order.notices);
+        shell.envelope = Some(*order.envelope);
+        shell.ticket = order.ticket;
+        let first = call.handle(CallEvent::Answered { answer }, Instant::now().into_std());
+        shell.run(&mut call, first, &mut states).await;
+        info!(reason = ?call.end_reason(), "callback ended");
+    }
+
+    fn new(env: &'a CallEnv, dialog: InviteDialog, leg: MediaLeg, facts: CallFacts) -> Self {
+        Shell {
             env,
             dialog,
             leg,
@@ -291,26 +285,30 @@ impl Shell<'_> {
             next_request: 1,
             work: JoinSet::new(),
             immediate: VecDeque::new(),
-            facts: CallFacts {
-                caller_id: order.target.caller.clone(),
-                call_id: order.call.0.clone(),
-            },
+            facts,
             released: false,
             hold: HoldMusic::default(),
-            queue: Some(order.notices),
-            envelope: Some(*order.envelope),
-            ticket: order.ticket,
+            queue: None,
+            envelope: None,
+            ticket: Arc::default(),
             legs: mpsc::unbounded_channel(),
             agent: None,
             contact: None,
-        };
-        let first = call.handle(CallEvent::Answered { answer }, Instant::now().into_std());
-        shell.carry_out(first).await;
-        shell.drive(&mut call, &mut states).await;
-        if !shell.released {
-            shell.release().await;
         }
-        info!(reason = ?call.end_reason(), "callback ended");
+    }
+
+    /// Carries out the machine's first commands, then drives it to its end and releases.
+    async fn run(
+        &mut self,
+        call: &mut Call,
+        first: Vec<Command>,
+        states: &mut UnboundedReceiver<DialogState>,
+    ) {
+        self.carry_out(first).await;
+        self.drive(call, states).await;
+        if !self.released {
+            self.release().await;
+        }
     }
 
     /// Moves events into the machine and commands out of it until the call is over.

@@ -34,14 +34,7 @@ impl ConfigError {
 
     /// A semantic error about `key`: points at the key's first occurrence in the file.
     pub(crate) fn value(path: &Path, text: &str, key: &str, message: String) -> Self {
-        let offset = find_key(text, key).unwrap_or(0);
-        let (line, column) = line_column(text, offset);
-        ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
+        Self::at(path, text, find_key(text, key).unwrap_or(0), message)
     }
 
     /// A semantic error about `key` inside the TOML table `table` (`acd.queues.cards`):
@@ -53,7 +46,16 @@ impl ConfigError {
         key: &str,
         message: String,
     ) -> Self {
-        let offset = locate_in_table(text, table, key).unwrap_or(0);
+        Self::at(
+            path,
+            text,
+            locate_in_table(text, table, key).unwrap_or(0),
+            message,
+        )
+    }
+
+    /// An error at byte `offset` of the file.
+    fn at(path: &Path, text: &str, offset: usize, message: String) -> Self {
         let (line, column) = line_column(text, offset);
         ConfigError::Invalid {
             path: path.to_path_buf(),

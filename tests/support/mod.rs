@@ -294,3 +294,60 @@ pub fn middle(id: &str) -> Vec<i16> {
     let samples = as_heard(id);
     samples[samples.len() / 4..samples.len() * 3 / 4].to_vec()
 }
+
+/// Adds agent `login` with `password` and `skills` (`cards=4`) to the data folder `data`,
+/// through `hotline agents add` as an operator would.
+#[allow(dead_code)]
+pub fn add_agent(data: &std::path::Path, login: &str, password: &str, skills: &[&str]) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    command.args(["agents", "add", login, "--name", login]);
+    for skill in skills {
+        command.args(["--skill", skill]);
+    }
+    let mut child = command
+        .args(["--password-stdin", "--dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hotline agents add");
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{password}").expect("write the password");
+    }
+    let out = child.wait_with_output().expect("wait for hotline");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Sound no two 20 ms frames of which are alike, every sample a µ-law value (so G.711
+/// carries it unchanged): pseudo-random and quiet.
+#[allow(dead_code)]
+pub fn noise(seed: u32, seconds: usize) -> std::sync::Arc<[i16]> {
+    use hotline::media::g711::G711Law;
+    let mut state = seed;
+    (0..8000 * seconds)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            G711Law::Ulaw.decode(G711Law::Ulaw.encode(((state >> 16) as i16) / 8))
+        })
+        .collect()
+}
+
+/// How many of `frames` 20 ms slices of `heard` (from sample `from`) appear in `said`.
+#[allow(dead_code)]
+pub fn frames_found(said: &[i16], heard: &[i16], from: usize, frames: usize) -> usize {
+    (0..frames)
+        .filter(|i| {
+            let start = from + i * 160;
+            heard
+                .get(start..start + 160)
+                .is_some_and(|slice| sip_testbench::caller::find_exact(said, slice).is_some())
+        })
+        .count()
+}
