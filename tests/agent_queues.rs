@@ -598,3 +598,39 @@ async fn a_caller_who_asks_for_a_callback_is_called_back_and_bridged_when_an_age
     assert_eq!(cards["callbacks_requested"], 1, "{cards}");
     assert_eq!(cards["answered"], 2, "{cards}");
 }
+
+/// A caller waiting in `cards` overflows to `general` after its wait there and is served
+/// by an agent of `general`, while the cards agent is busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_overflows_to_the_next_queue_after_the_wait_and_is_served_there() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    support::add_agent(&dir.path().join("data"), "bob", PASSWORD, &["general=3"]);
+    let server = server_with(
+        dir.path(),
+        &["alice"],
+        "overflow = { after_secs = 2, to = \"general\" }\n",
+        "[acd.queues.general]\nring_timeout_secs = 3\nwrap_up_secs = 0\n",
+    );
+    let answer = AgentAnswer::AnswerAfter(Duration::from_millis(200));
+    let mut alice = agent(&server, "alice", answer.clone(), 1).await;
+    let mut bob = agent(&server, "bob", answer, 2).await;
+    // Alice (cards) takes a first caller for 10 s; a second caller waits in cards.
+    let first = call(&server, "hotline", 10);
+    next_call_started(&server, 1).await;
+    let second = call(&server, "hotline", 8).await.expect("second caller");
+    let took = next_call(&mut bob, &server).await;
+    assert!(took.answered);
+    assert_eq!(
+        took.header("X-Hotline-Call-Id"),
+        Some(second.call_id.as_str())
+    );
+    assert!(
+        heard_voice(&second, &bob.voice),
+        "the second caller talks to bob\n{}",
+        server.log()
+    );
+    first.await.expect("first caller");
+    let _ = next_call(&mut alice, &server).await;
+    let cards = queue_figures(&server);
+    assert_eq!(cards["overflowed"], 1, "{cards}");
+}
