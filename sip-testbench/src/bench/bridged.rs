@@ -45,8 +45,11 @@ const PASSWORD: &str = "bench-Agent-Passw0rd";
 const PACKETS_PER_SECOND: f64 = 50.0;
 /// Share of the expected packets (and of voice among them) a healthy step delivers.
 const DELIVERY_NEEDED: f64 = 0.95;
-/// REGISTER exchanges in flight at once.
-const REGISTERING_AT_ONCE: usize = 25;
+/// REGISTER exchanges in flight at once (the registrar answers 503 beyond 16 secret
+/// lookups in flight).
+const REGISTERING_AT_ONCE: usize = 8;
+/// REGISTERs refused with 503 are tried again (after their Retry-After) this many times.
+const REGISTER_TRIES: usize = 5;
 /// Records in the data directory how many bench agents it holds.
 const AGENTS_MARKER: &str = "bench-agents-added";
 
@@ -540,9 +543,17 @@ async fn register_agents(
                         }
                     }
                 });
-                let (_, ok) = phone
-                    .register(sip, PASSWORD, "SHA-256", ContactChoice::Own, Some(3600))
-                    .await?;
+                let mut tries = 0;
+                let ok = loop {
+                    let (_, ok) = phone
+                        .register(sip, PASSWORD, "SHA-256", ContactChoice::Own, Some(3600))
+                        .await?;
+                    tries += 1;
+                    if ok.status_code.code() != 503 || tries >= REGISTER_TRIES {
+                        break ok;
+                    }
+                    tokio::time::sleep(retry_after(&ok)).await;
+                };
                 anyhow::ensure!(
                     ok.status_code.code() == 200,
                     "REGISTER of {} answered {}",
@@ -561,6 +572,17 @@ async fn register_agents(
         bridged,
         ended,
     })
+}
+
+/// A 503's Retry-After (seconds), 1 s without one, at most 10 s.
+fn retry_after(response: &rsipstack::sip::Response) -> Duration {
+    let seconds = response
+        .headers
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case("Retry-After"))
+        .and_then(|h| h.value().split(';').next()?.trim().parse::<u64>().ok())
+        .unwrap_or(1);
+    Duration::from_secs(seconds.clamp(1, 10))
 }
 
 fn micros(v: u64) -> String {
