@@ -160,7 +160,9 @@ impl BridgedStep {
 
     /// Received packets carrying voice (not the bridge's silence) ÷ expected.
     fn relayed(&self, report: &WindowReport) -> f64 {
-        report.packets_received.saturating_sub(report.packets_silent) as f64
+        report
+            .packets_received
+            .saturating_sub(report.packets_silent) as f64
             / self.expected_packets()
     }
 
@@ -325,7 +327,9 @@ fn spawn_add(hotline: &Path, data: &Path, index: usize) -> anyhow::Result<std::p
     use std::process::{Command, Stdio};
     let login = login(index);
     let mut child = Command::new(hotline)
-        .args(["agents", "add", &login, "--name", &login, "--skill", "cards=3"])
+        .args([
+            "agents", "add", &login, "--name", &login, "--skill", "cards=3",
+        ])
         .args(["--password-stdin", "--dir"])
         .arg(data)
         .stdin(Stdio::piped())
@@ -393,7 +397,18 @@ async fn measure(
         measure: Duration::from_secs(args.measure_seconds),
         perf_output: None,
     };
+    // What the server costs with the agents registered and no call, for reference.
+    let idle_before = proc_stats::sample(pid)?;
+    let idle_window = Duration::from_secs(args.measure_seconds.clamp(1, 5));
+    tokio::time::sleep(idle_window).await;
     let baseline = proc_stats::sample(pid)?;
+    println!(
+        "server with {} agents registered and no call: {:.1} % of a core over {} s, RSS {:.1} MiB\n",
+        agents.phones.len(),
+        held_calls::cores(idle_before, baseline, idle_window) * 100.0,
+        idle_window.as_secs(),
+        baseline.rss_bytes as f64 / 1048576.0
+    );
     let caller_dropped = Arc::new(AtomicU64::new(0));
     let mut held: Vec<Held> = Vec::new();
     let mut setup_failed = 0;
@@ -419,9 +434,8 @@ async fn measure(
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let all_bridged_after = ((agents.bridged.load(Ordering::Relaxed) as usize)
-            >= held.len())
-        .then(|| started.elapsed());
+        let all_bridged_after = ((agents.bridged.load(Ordering::Relaxed) as usize) >= held.len())
+            .then(|| started.elapsed());
         tokio::time::sleep(plan.settle).await;
 
         let server_before = proc_stats::sample(pid)?;

@@ -105,9 +105,8 @@ impl ServerProcess {
             } => Script::Queue {
                 dialplan: std::fs::canonicalize(dialplan)
                     .with_context(|| format!("dialplan {} not found", dialplan.display()))?,
-                data_dir: std::fs::canonicalize(data_dir).with_context(|| {
-                    format!("data directory {} not found", data_dir.display())
-                })?,
+                data_dir: std::fs::canonicalize(data_dir)
+                    .with_context(|| format!("data directory {} not found", data_dir.display()))?,
                 ring_timeout_secs: *ring_timeout_secs,
             },
         };
