@@ -116,6 +116,10 @@ pub struct BridgeArgs {
     /// `hotline agents add` processes at once.
     #[arg(long, default_value_t = 2)]
     adders: usize,
+    /// Profile the server (`perf record -g`) during the last step's window into this file
+    /// (perf's own cost lands in that window's figures: do not quote a profiled run).
+    #[arg(long)]
+    perf_output: Option<PathBuf>,
 }
 
 /// One step's outcome.
@@ -441,10 +445,19 @@ async fn measure(
         let server_before = proc_stats::sample(pid)?;
         let wait_before = proc_stats::run_queue_wait(pid)?;
         let bot_before = proc_stats::sample_self()?;
+        let profiler = match &args.perf_output {
+            Some(output) if Some(&target) == steps.last() => {
+                Some(held_calls::start_perf(output, pid, plan.measure)?)
+            }
+            _ => None,
+        };
         callers.begin_window();
         agent_load.begin_window();
         let window_start = Instant::now();
         tokio::time::sleep(plan.measure).await;
+        if let Some(profiler) = profiler {
+            held_calls::finish_perf(profiler).await;
+        }
         let to_callers = callers.window();
         let to_agents = agent_load.window();
         let window = window_start.elapsed();

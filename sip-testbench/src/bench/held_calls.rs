@@ -195,7 +195,7 @@ pub async fn run(
 
 /// `perf record` on the server for one window (perf's own overhead lands in that window's
 /// CPU figures too, so a profiled run's figures are not the ones to quote).
-fn start_perf(
+pub(super) fn start_perf(
     output: &std::path::Path,
     pid: u32,
     window: Duration,
@@ -211,7 +211,7 @@ fn start_perf(
         .context("cannot run perf")
 }
 
-async fn finish_perf(mut profiler: tokio::process::Child) {
+pub(super) async fn finish_perf(mut profiler: tokio::process::Child) {
     if tokio::time::timeout(Duration::from_secs(30), profiler.wait())
         .await
         .is_err()
