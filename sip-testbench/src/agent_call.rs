@@ -9,7 +9,7 @@
 
 use hotline::media::events::{FRAME_SAMPLES, MediaEvent, MediaEvents};
 use hotline::media::port_allocator::PortAllocator;
-use hotline::media::sdp::{MediaCapabilities, SdpSession};
+use hotline::media::sdp::{MediaCapabilities, NegotiatedMedia, SdpSession};
 use hotline::media::session::{MediaSession, MediaSocket, SessionConfig};
 use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -50,7 +50,31 @@ pub enum AgentAnswer {
     VanishAfter(Duration),
     /// 180, then at once a 200 OK whose body (`application/sdp`) is not SDP.
     GarbageSdp,
+    /// 180, then after the delay 200 OK with an SDP answer naming someone else's RTP
+    /// socket (a benchmark's shared one): the phone runs no media session of its own and
+    /// hands the negotiated media on instead.
+    AnswerElsewhere(MediaElsewhere),
 }
+
+/// Where [`AgentAnswer::AnswerElsewhere`] points the media, and where it reports it.
+#[derive(Debug, Clone)]
+pub struct MediaElsewhere {
+    pub after: Duration,
+    /// The RTP address the SDP answer names.
+    pub rtp: std::net::SocketAddr,
+    /// Each answered call's Call-ID and negotiated media (where to send, which codec).
+    pub answered: UnboundedSender<(String, NegotiatedMedia)>,
+}
+
+impl PartialEq for MediaElsewhere {
+    fn eq(&self, other: &Self) -> bool {
+        self.after == other.after
+            && self.rtp == other.rtp
+            && self.answered.same_channel(&other.answered)
+    }
+}
+
+impl Eq for MediaElsewhere {}
 
 /// What the phone does with each INVITE.
 #[derive(Debug, Clone)]
@@ -383,6 +407,35 @@ impl AgentLeg {
                 }
                 self.converse(None, behaviour.hangup_after, behaviour.vanish_after)
                     .await
+            }
+            AgentAnswer::AnswerElsewhere(elsewhere) => {
+                self.ring();
+                if let Some(end) = self.wait(elsewhere.after).await {
+                    return end;
+                }
+                let mut sdp = SdpSession::new(
+                    elsewhere.rtp,
+                    MediaCapabilities::default(),
+                    rand::random::<u32>().into(),
+                );
+                let offer = String::from_utf8_lossy(&self.report.offer).into_owned();
+                let (answer, negotiated) = match sdp.answer(&offer) {
+                    Ok(answered) => answered,
+                    Err(err) => {
+                        self.dialog
+                            .reject(Some(StatusCode::NotAcceptableHere), None)
+                            .ok();
+                        return AgentEnd::NotAcceptable(err.to_string());
+                    }
+                };
+                if let Err(err) = self.accept(answer.into_bytes()) {
+                    return err;
+                }
+                elsewhere
+                    .answered
+                    .send((self.report.call_id.clone(), negotiated))
+                    .ok();
+                self.converse(None, behaviour.hangup_after).await
             }
             AgentAnswer::AnswerAfter(delay) => {
                 self.ring();

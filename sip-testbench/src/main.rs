@@ -1,4 +1,5 @@
-//! `sip-testbench`: call the server as a caller bot (`call`), or benchmark it (`bench`).
+//! `sip-testbench`: call the server as a caller bot (`call`), or benchmark it (`bench`,
+//! `bench-bridge`, `listen`).
 
 mod bench;
 
@@ -27,6 +28,9 @@ enum Command {
     Call(CallArgs),
     /// Benchmark a server: setup rate (SIPp), concurrent calls with RTP, jitter, CPU, memory.
     Bench(bench::BenchArgs),
+    /// Benchmark bridged calls: caller bots through the server's queue to agent bots, RTP
+    /// both ways; server CPU per bridged call and the relay's jitter.
+    BenchBridge(bench::bridged::BridgeArgs),
     /// Benchmark listening: end of speech to answer through real calls, and recognition
     /// throughput with several callers at once.
     Listen(bench::listening::ListenArgs),
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Call(args) => runtime.block_on(call(args)),
         Command::Bench(args) => bench::run(args, &runtime),
+        Command::BenchBridge(args) => bench::bridged::run(args, &runtime),
         Command::Listen(args) => bench::listening::run(args, &runtime),
     }
 }

@@ -104,7 +104,7 @@ impl HeldStep {
     }
 }
 
-struct Held {
+pub(super) struct Held {
     dialog: InviteDialog,
 }
 
@@ -195,7 +195,7 @@ pub async fn run(
 
 /// `perf record` on the server for one window (perf's own overhead lands in that window's
 /// CPU figures too, so a profiled run's figures are not the ones to quote).
-fn start_perf(
+pub(super) fn start_perf(
     output: &std::path::Path,
     pid: u32,
     window: Duration,
@@ -211,7 +211,7 @@ fn start_perf(
         .context("cannot run perf")
 }
 
-async fn finish_perf(mut profiler: tokio::process::Child) {
+pub(super) async fn finish_perf(mut profiler: tokio::process::Child) {
     if tokio::time::timeout(Duration::from_secs(30), profiler.wait())
         .await
         .is_err()
@@ -220,11 +220,11 @@ async fn finish_perf(mut profiler: tokio::process::Child) {
     }
 }
 
-fn cores(before: ProcessSample, after: ProcessSample, window: Duration) -> f64 {
+pub(super) fn cores(before: ProcessSample, after: ProcessSample, window: Duration) -> f64 {
     after.cpu.saturating_sub(before.cpu).as_secs_f64() / window.as_secs_f64().max(1e-9)
 }
 
-fn resource_use(
+pub(super) fn resource_use(
     baseline: ProcessSample,
     before: ProcessSample,
     after: ProcessSample,
@@ -238,14 +238,14 @@ fn resource_use(
     }
 }
 
-struct Dialled {
-    held: Vec<Held>,
-    failed: u64,
-    setup_times: Vec<Duration>,
+pub(super) struct Dialled {
+    pub held: Vec<Held>,
+    pub failed: u64,
+    pub setup_times: Vec<Duration>,
 }
 
 /// Places `count` calls at `plan.ramp_cps`, numbering them from `first`.
-async fn dial(
+pub(super) async fn dial(
     plan: &HeldPlan,
     uac: &Arc<Uac>,
     load: &RtpLoad,
@@ -351,7 +351,7 @@ async fn dial_one(
 }
 
 /// Sends BYE on every call, a bounded number at a time.
-async fn hang_up(held: Vec<Held>) {
+pub(super) async fn hang_up(held: Vec<Held>) {
     let mut tasks = JoinSet::new();
     for call in held {
         if tasks.len() >= MAX_IN_FLIGHT {

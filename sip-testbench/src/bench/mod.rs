@@ -7,6 +7,7 @@
 //! figures are not inflated by the previous phase), or targets `--server` when given.
 
 mod arrival_stamp;
+pub mod bridged;
 mod held_calls;
 pub mod listening;
 mod proc_stats;

@@ -41,6 +41,9 @@ pub struct WindowReport {
     /// |arrival interval - expected interval| of every packet after a stream's first, µs.
     pub jitter_micros: Histogram<u64>,
     pub packets_received: u64,
+    /// Received packets whose payload is digital silence (every byte the G.711 code of 0):
+    /// what a bridge sends when it has nothing relayed for a slot, if the voice has none.
+    pub packets_silent: u64,
     /// Sequence numbers skipped (lost or still in flight at the window's end).
     pub packets_lost: u64,
     /// Known streams that sent nothing during the window.
@@ -57,6 +60,7 @@ impl WindowReport {
         WindowReport {
             jitter_micros: new_histogram(),
             packets_received: 0,
+            packets_silent: 0,
             packets_lost: 0,
             silent_streams: 0,
             streams: 0,
@@ -325,6 +329,7 @@ struct ReceiverState {
     streams: HashMap<SocketAddr, StreamIn>,
     jitter_micros: Histogram<u64>,
     packets: u64,
+    silent_packets: u64,
 }
 
 impl ReceiverState {
@@ -333,12 +338,14 @@ impl ReceiverState {
             streams: HashMap::new(),
             jitter_micros: new_histogram(),
             packets: 0,
+            silent_packets: 0,
         }
     }
 
     fn begin_window(&mut self) {
         self.jitter_micros.reset();
         self.packets = 0;
+        self.silent_packets = 0;
         for stream in self.streams.values_mut() {
             stream.window_first = None;
             stream.window_received = 0;
@@ -379,6 +386,7 @@ impl ReceiverState {
     fn add_to(&self, report: &mut WindowReport) {
         let _ = report.jitter_micros.add(&self.jitter_micros);
         report.packets_received += self.packets;
+        report.packets_silent += self.silent_packets;
         report.streams += self.streams.len();
         for stream in self.streams.values() {
             match stream.window_first {
@@ -390,6 +398,12 @@ impl ReceiverState {
             }
         }
     }
+}
+
+/// Whether a G.711 payload is all zero samples (µ-law 0xFF, A-law 0xD5).
+fn is_silence(payload: &[u8]) -> bool {
+    !payload.is_empty()
+        && (payload.iter().all(|&b| b == 0xFF) || payload.iter().all(|&b| b == 0xD5))
 }
 
 /// The extended sequence number closest to `highest` whose low 16 bits are `sequence`.
@@ -405,7 +419,11 @@ fn receive_loop(socket: &UdpSocket, state: &Mutex<ReceiverState>, stop: &AtomicB
             continue; // Timeout (checks the stop flag) or a transient error.
         };
         if let Ok(packet) = parse_rtp(&buffer[..len]) {
-            lock(state).on_packet(source, packet.sequence, now);
+            let mut state = lock(state);
+            state.on_packet(source, packet.sequence, now);
+            if is_silence(packet.payload) {
+                state.silent_packets += 1;
+            }
         }
     }
 }
@@ -416,6 +434,16 @@ mod tests {
 
     fn peer() -> SocketAddr {
         "127.0.0.1:16000".parse().unwrap()
+    }
+
+    #[test]
+    fn silence_is_told_from_voice_in_both_laws() {
+        assert!(is_silence(&[0xFF; 160]));
+        assert!(is_silence(&[0xD5; 160]));
+        let mut voice = [0xFF; 160];
+        voice[80] = 0x7E;
+        assert!(!is_silence(&voice));
+        assert!(!is_silence(&[]));
     }
 
     #[test]

@@ -49,6 +49,13 @@ pub enum Script {
         max_threads: usize,
         early_recognition_ms: u64,
     },
+    /// A dialplan that transfers every caller to queue `cards` (see `bench::bridged`),
+    /// with the agents in the data directory `data_dir`; speech recognition off.
+    Queue {
+        dialplan: PathBuf,
+        data_dir: PathBuf,
+        ring_timeout_secs: u64,
+    },
 }
 
 impl ServerProcess {
@@ -90,6 +97,17 @@ impl ServerProcess {
                 workers: *workers,
                 max_threads: *max_threads,
                 early_recognition_ms: *early_recognition_ms,
+            },
+            Script::Queue {
+                dialplan,
+                data_dir,
+                ring_timeout_secs,
+            } => Script::Queue {
+                dialplan: std::fs::canonicalize(dialplan)
+                    .with_context(|| format!("dialplan {} not found", dialplan.display()))?,
+                data_dir: std::fs::canonicalize(data_dir)
+                    .with_context(|| format!("data directory {} not found", data_dir.display()))?,
+                ring_timeout_secs: *ring_timeout_secs,
             },
         };
         // Absolute, because the child runs in the temporary directory.
@@ -189,6 +207,18 @@ fn config_text(settings: &ServerSettings, prompts: &Path, script: &Script) -> St
             path = path.display().to_string(),
             model_dir = model_dir.display().to_string(),
         ),
+        Script::Queue {
+            dialplan,
+            data_dir,
+            ring_timeout_secs,
+        } => format!(
+            "[dialplan]\ndemo = false\npath = {path:?}\nwatch_interval_ms = 0\n\n\
+             [asr]\nenabled = false\n\n[data]\ndir = {data:?}\n\n\
+             [acd.queues.cards]\nring_timeout_secs = {ring_timeout_secs}\nwrap_up_secs = 0\n\
+             announce = false\n\n[log]\nlevel = \"warn\"\n",
+            path = dialplan.display().to_string(),
+            data = data_dir.display().to_string(),
+        ),
     };
     // Media ports stay below the kernel's ephemeral range, where the bot's sockets live.
     format!(
@@ -272,5 +302,27 @@ mod tests {
             config.dialplan.demo,
             "no speech recognition in a SIP/RTP benchmark"
         );
+    }
+
+    #[test]
+    fn queue_config_parses_with_the_cards_queue_and_no_wrap_up() {
+        let settings = ServerSettings {
+            binary: PathBuf::from("hotline"),
+            prompts: PathBuf::from("prompts"),
+            max_calls: 1000,
+            media_timeout_secs: 5,
+            script: Script::Queue {
+                dialplan: PathBuf::from("/tmp/bridge.yaml"),
+                data_dir: PathBuf::from("/tmp/bridge data"),
+                ring_timeout_secs: 10,
+            },
+        };
+        let text = config_text(&settings, Path::new("/srv/prompts"), &settings.script);
+        let config = hotline::config::Config::parse(&text, Path::new("bench.toml"))
+            .expect("the bridge benchmark configuration must be valid");
+        assert!(!config.dialplan.demo);
+        let cards = &config.acd.queues["cards"];
+        assert_eq!((cards.ring_timeout_secs, cards.wrap_up_secs), (10, 0));
+        assert!(!cards.announce);
     }
 }
