@@ -435,7 +435,8 @@ impl AgentLeg {
                     .answered
                     .send((self.report.call_id.clone(), negotiated))
                     .ok();
-                self.converse(None, behaviour.hangup_after).await
+                self.converse(None, behaviour.hangup_after, behaviour.vanish_after)
+                    .await
             }
             AgentAnswer::AnswerAfter(delay) => {
                 self.ring();
