@@ -543,6 +543,7 @@ async fn register_agents(
                     }),
                     speak: None,
                     hangup_after: None,
+                    vanish_after: None,
                 });
                 tokio::spawn(async move {
                     while let Some((call_id, media)) = answers.recv().await {
