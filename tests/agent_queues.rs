@@ -263,20 +263,25 @@ async fn an_unanswered_offer_moves_the_caller_to_the_next_agent_and_puts_the_fir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_declined_offer_and_a_phone_vanishing_while_it_rings_leave_the_caller_queued() {
+async fn a_declined_offer_a_phone_vanishing_while_it_rings_and_garbage_sdp_leave_the_caller_queued()
+{
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = server(dir.path(), &["alice", "bob", "carol"], "");
+    let server = server(dir.path(), &["alice", "bob", "dave", "carol"], "");
     let decline = AgentAnswer::DeclineAfter(Duration::from_millis(300));
     let mut alice = agent(&server, "alice", decline, 1).await;
     let vanish = AgentAnswer::VanishAfter(Duration::from_millis(200));
     let mut bob = agent(&server, "bob", vanish, 2).await;
     let answer = AgentAnswer::AnswerAfter(Duration::from_millis(300));
+    let mut dave = agent(&server, "dave", AgentAnswer::GarbageSdp, 4).await;
     let mut carol = agent(&server, "carol", answer, 3).await;
     let report = call(&server, "hotline", 10).await.expect("caller");
     let declined = next_call(&mut alice, &server).await;
     assert_eq!(declined.ended_by, AgentEnd::Declined);
     let vanished = next_call(&mut bob, &server).await;
     assert_eq!(vanished.ended_by, AgentEnd::Vanished);
+    // A phone that answers with a body that is not SDP gets our BYE at once.
+    let garbage = next_call(&mut dave, &server).await;
+    assert_eq!(garbage.ended_by, AgentEnd::ServerBye, "{garbage:?}");
     let took = next_call(&mut carol, &server).await;
     assert!(took.answered);
     assert!(
