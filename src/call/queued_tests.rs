@@ -780,3 +780,81 @@ fn star_while_an_agent_rings_asks_for_nothing() {
     call.handle(offer(ann()), t);
     assert!(call.handle(CallEvent::Digit('*'), t).is_empty());
 }
+
+/// A callback call: dialled with the machine's own offer; the answer starts media, the ACD
+/// hears the caller is back, and the reserved agent rings; an unusable answer is a failed
+/// callback.
+#[test]
+fn a_callback_rings_the_reserved_agent_once_the_caller_answers() {
+    let t0 = Instant::now();
+    let arrival = Arrival {
+        call: call_id(),
+        queue: "cards".into(),
+        priority: CallerPriority(2),
+        skills: Vec::new(),
+        callback: false,
+        max_wait: None,
+    };
+    let callback = |t0| {
+        Call::callback(
+            setup(Vec::new(), queue_settings()),
+            arrival.clone(),
+            match offer(ann()) {
+                CallEvent::Queue(notice) => notice,
+                _ => unreachable!("offer() is a queue notice"),
+            },
+            Box::new(super::queued::CalledBack),
+            t0,
+            Utc::now(),
+        )
+    };
+    let mut call = callback(t0);
+    assert!(
+        call.offer().contains("m=audio"),
+        "our INVITE carries our offer"
+    );
+    let mut caller = caller_sdp();
+    let (answer, _) = caller
+        .answer(call.offer())
+        .expect("the caller answers our offer");
+    let t = t0 + Duration::from_secs(3);
+    let out = call.handle(
+        CallEvent::Answered {
+            answer: answer.into_bytes(),
+        },
+        t,
+    );
+    assert!(
+        matches!(out.first(), Some(Command::StartMedia(_))),
+        "{out:?}"
+    );
+    assert_eq!(
+        &out[1..],
+        [
+            Command::ReportAcd(AcdEvent::CallbackConnected { call: call_id() }),
+            Command::HoldMusic(true),
+            dial(1, "ann", 3),
+        ]
+    );
+    // The caller hanging up now is an abandon of the callback, as for any waiting caller.
+    let out = call.handle(CallEvent::DialogEnded(DialogEnd::Bye), t);
+    assert!(out.contains(&Command::HangUpAgent { leg: 1 }), "{out:?}");
+    assert!(out.contains(&Command::ReportAcd(AcdEvent::CallerHungUp {
+        call: call_id()
+    })));
+
+    let mut garbled = callback(t0);
+    let out = garbled.handle(
+        CallEvent::Answered {
+            answer: b"not sdp".to_vec(),
+        },
+        t,
+    );
+    assert_eq!(
+        out.first(),
+        Some(&Command::ReportAcd(AcdEvent::CallbackFailed {
+            call: call_id()
+        }))
+    );
+    assert!(garbled.is_over());
+}
