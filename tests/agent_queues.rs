@@ -639,3 +639,45 @@ async fn a_caller_overflows_to_the_next_queue_after_the_wait_and_is_served_there
     let cards = queue_figures(&server);
     assert_eq!(cards["overflowed"], 1, "{cards}");
 }
+
+/// Guessing an agent's password over HTTP is cut short as over SIP: after the registrar's
+/// per-agent failure limit even the right password waits for the window to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_agent_passwords_over_http_lock_the_login_for_the_window() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server_with(
+        dir.path(),
+        &["alice"],
+        "",
+        "[registrar]\nmax_failures_per_user = 3\n",
+    );
+    let (status, _) = server.http(
+        "POST",
+        "/api/agents/alice/ready",
+        Some(("alice", PASSWORD)),
+        "",
+    );
+    assert_eq!(status, 200, "the right password works at first");
+    for _ in 0..3 {
+        let (status, _) = server.http(
+            "POST",
+            "/api/agents/alice/ready",
+            Some(("alice", "guess")),
+            "",
+        );
+        assert_eq!(status, 401);
+    }
+    let (status, body) = server.http(
+        "POST",
+        "/api/agents/alice/ready",
+        Some(("alice", PASSWORD)),
+        "",
+    );
+    assert_eq!(status, 429, "{body}");
+    let (status, _) = server.http("GET", "/api/contexts/00", Some(("alice", PASSWORD)), "");
+    assert_eq!(
+        status, 429,
+        "every authenticated request of that login waits"
+    );
+    assert!(!server.log().contains("guess"), "no password in the log");
+}

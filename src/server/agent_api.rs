@@ -195,6 +195,20 @@ async fn authenticate(
     let Some(store) = shared.registrar.as_ref().map(|r| r.store()) else {
         return Err(unavailable());
     };
+    let now = std::time::Instant::now();
+    let blocked = shared
+        .api_failures
+        .lock()
+        .map(|limits| limits.is_blocked(&login, now))
+        .unwrap_or(true);
+    if blocked {
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "60")],
+            "too many wrong passwords for this agent: try again later\n",
+        )
+            .into_response());
+    }
     let who = login.clone();
     let matches =
         tokio::task::spawn_blocking(move || agents::password_matches(&store, &who, &password))
@@ -203,6 +217,12 @@ async fn authenticate(
         Ok(Ok(true)) => Ok(login),
         Ok(Ok(false)) => {
             info!(agent = %login, "wrong agent password");
+            if let Ok(mut limits) = shared.api_failures.lock() {
+                limits.sweep(now);
+                if limits.fail(&login, now) {
+                    info!(agent = %login, "agent's HTTP logins blocked for the failure window");
+                }
+            }
             Err(challenge())
         }
         _ => Err(status(

@@ -72,6 +72,9 @@ pub struct Shared {
     /// The registrar for agents' phones (`None`: `[registrar] enabled = false`, or the
     /// agents' database could not be opened; REGISTER then gets 405).
     pub registrar: Option<Arc<registrar::RegistrarService>>,
+    /// Wrong agent passwords over HTTP, per login: the registrar's per-agent limit
+    /// (`[registrar] max_failures_per_user` in `failure_window_secs`) applies to the API too.
+    pub api_failures: std::sync::Mutex<crate::sip::registrar::limiter::FailureLimiter<String>>,
 }
 
 /// The call settings and media session settings the configuration gives.
@@ -264,12 +267,19 @@ impl Server {
         if let Some(orders) = callback_orders {
             tokio::spawn(crate::call::place_callbacks(env.clone(), orders));
         }
+        // Logins tracked at most, so guesses at made-up logins cannot grow it without bound.
+        let api_failures = crate::sip::registrar::limiter::FailureLimiter::new(
+            config.registrar.max_failures_per_user,
+            Duration::from_secs(u64::from(config.registrar.failure_window_secs)),
+            10_000,
+        );
         let shared = Arc::new(Shared {
             config,
             sip,
             calls: CallRegistry::default(),
             env,
             draining,
+            api_failures: std::sync::Mutex::new(api_failures),
             registrar,
         });
         let http_addr = if shared.config.http.enabled {
