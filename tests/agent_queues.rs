@@ -8,7 +8,7 @@
 mod support;
 
 use hotline::media::port_allocator::PortAllocator;
-use sip_testbench::agent::{AgentPhone, ContactChoice};
+use sip_testbench::agent::AgentPhone;
 use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
 use sip_testbench::caller::{CallPlan, CallReport, Dial, find_exact, place_call_with};
 use sip_testbench::uac::{SipTransport, Uac};
@@ -105,17 +105,7 @@ async fn agent_vanishing(
         hangup_after: None,
         vanish_after,
     });
-    let (_, ok) = phone
-        .register(
-            server.sip_udp,
-            PASSWORD,
-            "SHA-256",
-            ContactChoice::Own,
-            Some(600),
-        )
-        .await
-        .expect("register");
-    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    support::register(&phone, server, PASSWORD).await;
     let (status, agents) = wait_for_agent(server, login).await;
     assert_eq!(status, 200, "{agents}");
     Agent {

@@ -8,7 +8,7 @@
 mod support;
 
 use hotline::media::port_allocator::PortAllocator;
-use sip_testbench::agent::{AgentPhone, ContactChoice};
+use sip_testbench::agent::AgentPhone;
 use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
 use sip_testbench::caller::{CallPlan, CallReport, place_call};
 use sip_testbench::uac::{SipTransport, Uac};
@@ -42,17 +42,7 @@ async fn registered_phone(server: &TestServer, login: &str) -> AgentPhone {
     let phone = AgentPhone::start(LOOPBACK, login)
         .await
         .expect("agent phone");
-    let (_, ok) = phone
-        .register(
-            server.sip_udp,
-            PASSWORD,
-            "SHA-256",
-            ContactChoice::Own,
-            Some(600),
-        )
-        .await
-        .expect("register");
-    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    support::register(&phone, server, PASSWORD).await;
     phone
 }
 

@@ -17,8 +17,7 @@ use rsipstack::sip::{Method, Request, Response, SipMessage};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::transaction::Transaction;
-use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::{SipAddr, TransportLayer};
+use rsipstack::transport::SipAddr;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -116,15 +115,7 @@ impl AgentPhone {
     /// Starts an endpoint on a free UDP port of `ip` for agent `login`.
     pub async fn start(ip: std::net::IpAddr, login: &str) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
-        let transport = TransportLayer::new(cancel.child_token());
-        let udp = UdpConnection::create_connection(
-            SocketAddr::new(ip, 0),
-            None,
-            Some(cancel.child_token()),
-        )
-        .await?;
-        let local = udp.get_addr().get_socketaddr()?;
-        transport.add_transport(udp.into());
+        let (transport, local) = crate::uac::udp_transport(ip, &cancel).await?;
         let vanished = Vanished::default();
         let endpoint = EndpointBuilder::new()
             .with_user_agent("hotline-agent-bot")

@@ -49,15 +49,7 @@ impl Uac {
     /// Starts an endpoint bound to a free port on `ip`.
     pub async fn start(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
-        let transport = TransportLayer::new(cancel.child_token());
-        let udp = UdpConnection::create_connection(
-            SocketAddr::new(ip, 0),
-            None,
-            Some(cancel.child_token()),
-        )
-        .await?;
-        let local = udp.get_addr().get_socketaddr()?;
-        transport.add_transport(udp.into());
+        let (transport, local) = udp_transport(ip, &cancel).await?;
         let endpoint = EndpointBuilder::new()
             .with_user_agent("hotline-sip-testbench")
             .with_transport_layer(transport)
@@ -216,4 +208,19 @@ impl Drop for Uac {
 /// True once the dialog reports it ended (the server hung up, or it failed).
 pub fn is_terminated(state: &DialogState) -> bool {
     matches!(state, DialogState::Terminated(_, _))
+}
+
+/// A transport layer with one UDP socket on a free port of `ip` (the bots' endpoints),
+/// and that socket's address.
+pub async fn udp_transport(
+    ip: std::net::IpAddr,
+    cancel: &CancellationToken,
+) -> anyhow::Result<(TransportLayer, SocketAddr)> {
+    let transport = TransportLayer::new(cancel.child_token());
+    let udp =
+        UdpConnection::create_connection(SocketAddr::new(ip, 0), None, Some(cancel.child_token()))
+            .await?;
+    let local = udp.get_addr().get_socketaddr()?;
+    transport.add_transport(udp.into());
+    Ok((transport, local))
 }

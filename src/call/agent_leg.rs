@@ -109,10 +109,7 @@ async fn run(
         rand::random::<u32>().into(),
     );
     let offer = sdp.offer();
-    let host = dial.our_contact.host_with_port.to_string();
-    let caller_user = sip_user(&dial.caller);
-    let caller = Uri::try_from(format!("sip:{caller_user}@{host}").as_str())
-        .map_err(|e| format!("our From URI: {e}"))?;
+    let caller = from_uri(&dial.our_contact, &dial.caller)?;
     let callee = Uri::try_from(dial.contact.uri.as_str())
         .map_err(|e| format!("the agent's contact {:?}: {e}", dial.contact.uri))?;
     let transport = if dial.contact.tcp {
@@ -220,6 +217,14 @@ fn failure(status: u16) -> LegFailure {
         487 => LegFailure::HungUp,
         _ => LegFailure::Error,
     }
+}
+
+/// The From URI of an INVITE we send: `user` (a caller number; anything odd becomes
+/// `anonymous`) at the host and port of our own Contact.
+pub(super) fn from_uri(our_contact: &Uri, user: &str) -> Result<Uri, String> {
+    let host = our_contact.host_with_port.to_string();
+    Uri::try_from(format!("sip:{}@{host}", sip_user(user)).as_str())
+        .map_err(|e| format!("our From URI: {e}"))
 }
 
 /// A caller number as a SIP user part (anything odd becomes `anonymous`).

@@ -212,9 +212,7 @@ impl<'a> Shell<'a> {
             leg.close().await;
             return failed(env);
         };
-        let host = env.contact.host_with_port.to_string();
-        let Ok(caller) = crate::sip::message::Uri::try_from(format!("sip:hotline@{host}").as_str())
-        else {
+        let Ok(caller) = agent_leg::from_uri(&env.contact, "hotline") else {
             leg.close().await;
             return failed(env);
         };

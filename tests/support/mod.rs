@@ -351,3 +351,23 @@ pub fn frames_found(said: &[i16], heard: &[i16], from: usize, frames: usize) -> 
         })
         .count()
 }
+
+/// Registers `phone` with `server` (SHA-256 digest, 600 s) and checks the 200.
+#[allow(dead_code)]
+pub async fn register(
+    phone: &sip_testbench::agent::AgentPhone,
+    server: &TestServer,
+    password: &str,
+) {
+    let (_, ok) = phone
+        .register(
+            server.sip_udp,
+            password,
+            "SHA-256",
+            sip_testbench::agent::ContactChoice::Own,
+            Some(600),
+        )
+        .await
+        .expect("register");
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+}
