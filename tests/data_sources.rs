@@ -1,6 +1,7 @@
 //! The data sources as the call shell uses them: a fresh data folder gets a migrated,
 //! demo-seeded database and the acme-bank sources; lookups answer found / not found /
-//! error; PIN verification locks out per account and per caller id; SQL-looking input,
+//! error; PIN verification locks out per account and per caller id, also for calls that
+//! guess at the same time; SQL-looking input,
 //! unknown sources, and corrupt or locked database files give clear outcomes.
 
 use hotline::data::config::{SourceConfig, SqlSource, VerifyConfig};
@@ -217,6 +218,53 @@ async fn pin_verification_reports_method_and_locks_out() {
         )
         .await;
     assert_eq!(found(&after_restart)["status"], "locked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_calls_get_no_more_guesses_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Arc::new(demo(dir.path()));
+    // Twelve calls from twelve phones guess the same account's PIN at once; three
+    // failures (the default) lock it.
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let data = data.clone();
+            tokio::spawn(async move {
+                let args = vec![
+                    arg("account", "12345678"),
+                    arg("pin", &format!("{:04}", 5000 + i)),
+                ];
+                data.lookup("verify_pin", &args, &call(&format!("+1555777{i:04}")))
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for guess in guesses {
+        outcomes.push(guess.await.expect("lookup task"));
+    }
+    let rejected = outcomes
+        .iter()
+        .filter(|o| **o == LookupResult::NotFound)
+        .count();
+    assert!(
+        rejected <= 2,
+        "at most two wrong guesses are told 'wrong' before the third locks: {outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == LookupResult::NotFound || found(o)["status"] == "locked"),
+        "{outcomes:?}"
+    );
+    let right = data
+        .lookup(
+            "verify_pin",
+            &[arg("account", "12345678"), arg("pin", "1234")],
+            &call("+15551230001"),
+        )
+        .await;
+    assert_eq!(found(&right)["status"], "locked", "the account ends locked");
 }
 
 #[tokio::test]

@@ -109,7 +109,7 @@ fn check_everything(bytes: &[u8]) -> Result<(), TestCaseError> {
     let parsed = SipMessage::try_from(bytes);
     let judged = match &parsed {
         Ok(SipMessage::Request(request)) => {
-            if let Some(refusal) = admission::judge_request(request) {
+            if let Some(refusal) = admission::judge_request(request, false) {
                 prop_assert!(
                     [406, 415, 416, 420].contains(&refusal.status),
                     "admission status {}",

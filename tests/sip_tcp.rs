@@ -2,7 +2,8 @@
 //! connection, each gets the answer it gets over UDP (the stream guard and admission),
 //! and the connection still serves an OPTIONS afterwards. wsinv.dat, which rsipstack's
 //! stream codec cannot frame (docs/architecture.md, "Known limits"), costs its own
-//! connection and nothing more.
+//! connection and nothing more. The connection limits and the idle timeout close what
+//! they must, and a dialog set up over TCP is told to stay on TCP (our Contact).
 
 mod sip_wire;
 mod support;
@@ -126,5 +127,107 @@ fn a_connection_the_codec_cannot_frame_costs_only_itself() {
         Some(200),
         "{}",
         server.log()
+    );
+}
+
+/// Whether the server closed `stream` within `PATIENCE` (reads see the end or a reset).
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let end = Instant::now() + PATIENCE;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < end {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+fn options_answered(stream: &mut TcpStream, server: SocketAddr, n: u32) -> Option<u16> {
+    let (options, key) = options_request(stream, server, n);
+    stream.write_all(options.as_bytes()).ok()?;
+    final_answer(stream, &mut Vec::new(), &key).and_then(|m| m.status())
+}
+
+#[test]
+fn connections_beyond_the_per_source_limit_are_closed_and_a_freed_place_is_reused() {
+    let server = TestServer::start("[sip]\nmax_connections_per_source = 3\n");
+    let mut open: Vec<TcpStream> = (0..3).map(|_| connect(server.sip_tcp)).collect();
+    for (n, stream) in open.iter_mut().enumerate() {
+        assert_eq!(
+            options_answered(stream, server.sip_tcp, 10 + n as u32),
+            Some(200),
+            "connection {n} within the limit\n{}",
+            server.log()
+        );
+    }
+    let mut extra = connect(server.sip_tcp);
+    assert!(
+        closed_by_server(&mut extra),
+        "a fourth connection from the same address is closed\n{}",
+        server.log()
+    );
+    // The ones within the limit still work.
+    assert_eq!(
+        options_answered(&mut open[0], server.sip_tcp, 20),
+        Some(200)
+    );
+
+    drop(open.pop());
+    // The server frees the place when it sees the close: try until it has.
+    let end = Instant::now() + PATIENCE;
+    let mut served = false;
+    let mut n = 30;
+    while !served && Instant::now() < end {
+        let mut again = connect(server.sip_tcp);
+        served = options_answered(&mut again, server.sip_tcp, n) == Some(200);
+        n += 1;
+        if !served {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    assert!(
+        served,
+        "a closed connection frees its place\n{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let server = TestServer::start("[sip]\nconnection_idle_secs = 1\n");
+    let mut silent = connect(server.sip_tcp);
+    assert!(
+        closed_by_server(&mut silent),
+        "an idle connection is closed\n{}",
+        server.log()
+    );
+}
+
+#[test]
+fn our_contact_on_a_tcp_dialog_says_transport_tcp() {
+    let server = TestServer::start("");
+    let mut stream = connect(server.sip_tcp);
+    let here = stream.local_addr().expect("local address");
+    let sdp = "v=0\r\no=peer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    let server_addr = server.sip_tcp;
+    let invite = format!(
+        "INVITE sip:ivr@{server_addr} SIP/2.0\r\nVia: SIP/2.0/TCP {here};branch=z9hG4bK-tcp-inv\r\nFrom: <sip:peer@{here}>;tag=tcpinv\r\nTo: <sip:ivr@{server_addr}>\r\nCall-ID: tcp-invite-1\r\nCSeq: 1 INVITE\r\nContact: <sip:peer@{here};transport=tcp>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    let key = Key::of(&Message::parse(invite.as_bytes()).expect("ours parses"));
+    stream.write_all(invite.as_bytes()).expect("send INVITE");
+    let answer = final_answer(&mut stream, &mut Vec::new(), &key).expect("a final answer");
+    assert_eq!(answer.status(), Some(200), "{}", server.log());
+    let contact = answer.header("contact").unwrap_or_default().to_owned();
+    assert!(
+        contact.contains(";transport=tcp"),
+        "Contact {contact:?} keeps the dialog on TCP"
     );
 }

@@ -55,6 +55,13 @@ pub struct SipConfig {
     /// RFC 3261 timer T1 (round-trip estimate) in milliseconds; retransmission and
     /// transaction timeouts scale with it (64×T1 = 32 s by default).
     pub timer_t1_ms: u64,
+    /// Stream (TCP) connections kept open at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Stream connections kept open at once from one source address.
+    pub max_connections_per_source: usize,
+    /// A stream connection on which nothing arrives (not even a CRLF keep-alive) for
+    /// this many seconds is closed.
+    pub connection_idle_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -203,6 +210,9 @@ impl Default for SipConfig {
             public_address: None,
             user_agent: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
             timer_t1_ms: 500,
+            max_connections: 4096,
+            max_connections_per_source: 64,
+            connection_idle_secs: 300,
         }
     }
 }

@@ -178,30 +178,21 @@ impl DataSources {
             .collect();
         let (rules, now) = (self.verify.clone(), (self.clock)());
         let outcome = tokio::task::spawn_blocking(move || -> Result<VerifyOutcome, DataError> {
-            let (acc, cal) = (account.clone(), caller.clone());
-            let creds = store.with(|c| verify::credentials(c, &acc, &cal, now))?;
-            if let Some(until) = creds.locked_until {
-                return Ok(VerifyOutcome::Locked { until });
-            }
-            // The slow hash check runs without holding the database.
-            let matched = match &creds.pin_hash {
-                Some(hash) => pin_matches(hash, &pin),
-                None => {
-                    decoy_check(&pin);
-                    false
-                }
-            };
-            store.with(|c| {
-                verify::record(
-                    c,
-                    &rules,
-                    &account,
-                    &caller,
-                    matched,
-                    creds.phone.as_deref(),
-                    now,
-                )
-            })
+            // The slow hash check runs between two short transactions (see `verify`).
+            verify::check(
+                &store,
+                &rules,
+                &account,
+                &caller,
+                now,
+                |creds| match &creds.pin_hash {
+                    Some(hash) => pin_matches(hash, &pin),
+                    None => {
+                        decoy_check(&pin);
+                        false
+                    }
+                },
+            )
         })
         .await
         .map_err(|e| format!("verification task failed: {e}"))?

@@ -47,7 +47,11 @@ async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
     if has_to_tag(&tx) {
         return in_dialog(shared, tx).await;
     }
-    if let Some(refusal) = admission::judge_request(&tx.original) {
+    let over_tls = tx
+        .connection
+        .as_ref()
+        .is_some_and(|c| c.transport() == rsipstack::sip::transport::Transport::Tls);
+    if let Some(refusal) = admission::judge_request(&tx.original, over_tls) {
         info!(status = refusal.status, detail = %refusal.detail, "refused a request");
         let headers = refusal
             .headers

@@ -1,5 +1,5 @@
 //! Application-level admission of a new, well-formed INVITE or OPTIONS (RFC 3261 §8.2.2,
-//! §8.2.3): the Request-URI scheme (416), required extensions (420 with Unsupported),
+//! §8.2.3): the Request-URI scheme (416; `sips` only over TLS), required extensions (420 with Unsupported),
 //! the body's type and encoding (415 with Accept / Accept-Encoding) and, for an INVITE,
 //! whether the caller accepts the SDP our answer must carry (406).
 //!
@@ -25,6 +25,8 @@ pub struct RequestView<'a> {
     pub request_uri: &'a str,
     pub headers: &'a [(&'a str, &'a str)],
     pub body_len: usize,
+    /// Whether the request arrived over TLS.
+    pub over_tls: bool,
 }
 
 /// The only body type this server reads: the session description of a call.
@@ -35,8 +37,8 @@ const SCHEMES: &[&str] = &["sip", "sips", "tel"];
 /// provisionals (100rel) and session timers (timer) are not implemented.
 const SUPPORTED_OPTIONS: &[&str] = &[];
 
-/// Judges a parsed request from rsipstack; `None` admits it.
-pub fn judge_request(request: &Request) -> Option<Refusal> {
+/// Judges a parsed request from rsipstack that arrived over TLS or not; `None` admits it.
+pub fn judge_request(request: &Request, over_tls: bool) -> Option<Refusal> {
     let method = request.method.to_string();
     let uri = request.uri.to_string();
     let owned: Vec<(String, String)> = request
@@ -53,6 +55,7 @@ pub fn judge_request(request: &Request) -> Option<Refusal> {
         request_uri: &uri,
         headers: &headers,
         body_len: request.body.len(),
+        over_tls,
     })
 }
 
@@ -63,7 +66,7 @@ pub fn judge(request: &RequestView<'_>) -> Option<Refusal> {
     if !is_invite && request.method != "OPTIONS" {
         return None;
     }
-    if let Some(refusal) = scheme_rule(request.request_uri) {
+    if let Some(refusal) = scheme_rule(request.request_uri, request.over_tls) {
         return Some(refusal);
     }
     if let Some(refusal) = require_rule(request) {
@@ -110,12 +113,21 @@ fn media_type(item: &str) -> &str {
     item.split(';').next().unwrap_or_default().trim()
 }
 
-/// RFC 3261 §8.2.2.1 and RFC 4475 §3.3.2-3: a scheme we never serve is 416.
-fn scheme_rule(request_uri: &str) -> Option<Refusal> {
+/// RFC 3261 §8.2.2.1 and RFC 4475 §3.3.2-3: a scheme we never serve is 416. A `sips`
+/// URI asks for TLS on every hop (RFC 3261 §19.1, RFC 5630 §3.1): it is served only on a
+/// request that came over TLS, and refused like an unknown scheme otherwise.
+fn scheme_rule(request_uri: &str, over_tls: bool) -> Option<Refusal> {
     let scheme = request_uri
         .split_once(':')
         .map(|(scheme, _)| scheme)
         .unwrap_or_default();
+    if scheme.eq_ignore_ascii_case("sips") && !over_tls {
+        return Some(Refusal {
+            status: 416,
+            headers: vec![],
+            detail: "a sips Request-URI on a request that did not come over TLS".into(),
+        });
+    }
     if SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
         return None;
     }
@@ -209,6 +221,7 @@ mod tests {
             request_uri: uri,
             headers,
             body_len,
+            over_tls: false,
         }
     }
 
@@ -217,9 +230,21 @@ mod tests {
     #[test]
     fn plain_invite_and_options_are_admitted() {
         assert_eq!(judge(&view("INVITE", "sip:ivr@x", SDP_BODY, 100)), None);
-        assert_eq!(judge(&view("OPTIONS", "sips:ivr@x", &[], 0)), None);
         assert_eq!(judge(&view("INVITE", "tel:+15551234", &[], 0)), None);
         assert_eq!(judge(&view("INVITE", "SIP:ivr@x", SDP_BODY, 100)), None);
+    }
+
+    #[test]
+    fn sips_is_served_only_over_tls() {
+        let plain = judge(&view("OPTIONS", "sips:ivr@x", &[], 0));
+        assert_eq!(plain.map(|r| r.status), Some(416));
+        let invite = judge(&view("INVITE", "SIPS:ivr@x", SDP_BODY, 100));
+        assert_eq!(invite.map(|r| r.status), Some(416));
+        let over_tls = RequestView {
+            over_tls: true,
+            ..view("OPTIONS", "sips:ivr@x", &[], 0)
+        };
+        assert_eq!(judge(&over_tls), None);
     }
 
     #[test]
@@ -344,7 +369,11 @@ mod tests {
             let Ok(SipMessage::Request(request)) = SipMessage::try_from(raw.as_slice()) else {
                 panic!("{name} does not parse");
             };
-            assert_eq!(judge_request(&request).map(|r| r.status), status, "{name}");
+            assert_eq!(
+                judge_request(&request, false).map(|r| r.status),
+                status,
+                "{name}"
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 //! missing mandatory headers, `Max-Forwards: 0`) are answered statelessly here and never
 //! reach the transactions; From/To parameters the stack would misread are tidied first.
 
+use super::log_limit::LogLimit;
 use super::reject::{self, Rejection};
 use super::tidy;
 use rsipstack::platform::net::UdpSocket as PlatformUdpSocket;
@@ -13,6 +14,7 @@ use rsipstack::transport::SipConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tokio::net::UdpSocket;
 use tracing::{debug, info};
 
@@ -27,6 +29,7 @@ pub struct GuardedUdpSocket {
     socket: UdpSocket,
     user_agent: String,
     stats: Arc<GuardStats>,
+    log_limit: LogLimit,
 }
 
 impl GuardedUdpSocket {
@@ -35,21 +38,56 @@ impl GuardedUdpSocket {
             socket,
             user_agent,
             stats,
+            log_limit: LogLimit::default(),
         }
     }
+}
 
-    /// What to do with one datagram: `None` lets it through.
-    fn judge(packet: &[u8], from: SocketAddr) -> Option<Option<Rejection>> {
-        if packet.iter().all(|b| b.is_ascii_whitespace()) {
-            return None; // keep-alives are the stack's business
+/// What the guard does with one datagram.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Pass,
+    Drop,
+    /// Refused; `response` is `None` when it cannot be answered (no Via, or an ACK).
+    Refuse {
+        rejection: Rejection,
+        response: Option<Vec<u8>>,
+    },
+}
+
+impl Verdict {
+    fn refuse(head: &reject::RawRequest, rejection: Rejection, user_agent: &str) -> Self {
+        let response = head.response(&rejection, user_agent);
+        Verdict::Refuse {
+            rejection,
+            response,
         }
-        match SipMessage::try_from(packet) {
-            Ok(SipMessage::Request(request)) => reject::judge_parsed(packet)
-                .or_else(|| unkeyable(request, from, Transport::Udp))
-                .map(Some),
-            Ok(SipMessage::Response(_)) => None,
-            Err(_) => Some(reject::judge_unparseable(packet)),
-        }
+    }
+}
+
+/// Judges one datagram. Its head is read once and the SIP parser runs at most once, and
+/// only on what the cheap raw rules let through.
+pub(super) fn judge(packet: &[u8], from: SocketAddr, user_agent: &str) -> Verdict {
+    if packet.iter().all(|b| b.is_ascii_whitespace()) {
+        return Verdict::Pass; // keep-alives are the stack's business
+    }
+    let Some(head) = reject::read_request(packet) else {
+        // Not a request: a response the parser reads goes on, anything else is junk.
+        return match SipMessage::try_from(packet) {
+            Ok(SipMessage::Response(_)) => Verdict::Pass,
+            _ => Verdict::Drop,
+        };
+    };
+    if let Some(rejection) = head.judge() {
+        return Verdict::refuse(&head, rejection, user_agent);
+    }
+    match SipMessage::try_from(packet) {
+        Ok(SipMessage::Request(request)) => match unkeyable(request, from, Transport::Udp) {
+            Some(rejection) => Verdict::refuse(&head, rejection, user_agent),
+            None => Verdict::Pass,
+        },
+        Ok(SipMessage::Response(_)) => Verdict::Drop,
+        Err(_) => Verdict::refuse(&head, reject::malformed(), user_agent),
     }
 }
 
@@ -92,23 +130,31 @@ impl PlatformUdpSocket for GuardedUdpSocket {
                 len = tidied.len();
             }
             let packet = &buf[..len];
-            match Self::judge(packet, from) {
-                None => return Ok((len, from)),
-                Some(None) => {
+            match judge(packet, from, &self.user_agent) {
+                Verdict::Pass => return Ok((len, from)),
+                Verdict::Drop => {
                     self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                     debug!(%from, len, "dropped a datagram that is not a SIP request");
                 }
-                Some(Some(rejection)) => {
-                    let Some(response) = reject::response_for(packet, &rejection, &self.user_agent)
-                    else {
-                        // No Via to answer by: as good as junk, and a flood of it must
-                        // not flood the log either.
-                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                        debug!(%from, len, detail = %rejection.detail, "dropped an unanswerable request");
-                        continue;
-                    };
+                Verdict::Refuse {
+                    rejection,
+                    response: None,
+                } => {
+                    // No Via to answer by: as good as junk, and a flood of it must not
+                    // flood the log either.
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    debug!(%from, len, detail = %rejection.detail, "dropped an unanswerable request");
+                }
+                Verdict::Refuse {
+                    rejection,
+                    response: Some(response),
+                } => {
                     self.stats.rejected.fetch_add(1, Ordering::Relaxed);
-                    info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
+                    if let Some(held_back) = self.log_limit.admit(Instant::now()) {
+                        info!(%from, status = rejection.status, detail = %rejection.detail, held_back, "refused a SIP request");
+                    } else {
+                        debug!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
+                    }
                     // The response goes back to the source address: the Via of a
                     // message we refused is not trustworthy enough to route by.
                     if let Err(err) = self.socket.send_to(&response, from).await {
@@ -144,11 +190,24 @@ mod tests {
         "127.0.0.1:5070".parse().expect("address")
     }
 
+    fn verdict(packet: &[u8]) -> Verdict {
+        judge(packet, from(), "test")
+    }
+
+    fn status(packet: &[u8]) -> Option<u16> {
+        match verdict(packet) {
+            Verdict::Refuse { rejection, .. } => Some(rejection.status),
+            _ => None,
+        }
+    }
+
     #[test]
     fn a_request_rsipstack_cannot_key_is_refused_rather_than_dropped() {
-        let rejection = GuardedUdpSocket::judge(&torture("inv2543"), from());
-        let status = rejection.flatten().map(|r| r.status);
-        assert_eq!(status, Some(400), "RFC 2543 INVITE without a From tag");
+        assert_eq!(
+            status(&torture("inv2543")),
+            Some(400),
+            "RFC 2543 INVITE without a From tag"
+        );
     }
 
     #[test]
@@ -161,36 +220,37 @@ mod tests {
             "badbranch",
             "unksm2",
         ] {
-            assert_eq!(
-                GuardedUdpSocket::judge(&torture(name), from()),
-                None,
-                "{name}"
-            );
+            assert_eq!(verdict(&torture(name)), Verdict::Pass, "{name}");
         }
-        assert_eq!(GuardedUdpSocket::judge(&torture("unreason"), from()), None);
-        assert_eq!(
-            GuardedUdpSocket::judge(b"\r\n\r\n", from()),
-            None,
-            "keep-alive"
-        );
+        assert_eq!(verdict(&torture("unreason")), Verdict::Pass);
+        assert_eq!(verdict(b"\r\n\r\n"), Verdict::Pass, "keep-alive");
     }
 
     #[test]
     fn junk_is_dropped_and_bad_requests_are_refused() {
-        assert_eq!(
-            GuardedUdpSocket::judge(b"\x16\x03\x01junk", from()),
-            Some(None)
-        );
-        let refused = GuardedUdpSocket::judge(&torture("badinv01"), from());
-        assert_eq!(refused.flatten().map(|r| r.status), Some(400));
+        assert_eq!(verdict(b"\x16\x03\x01junk"), Verdict::Drop);
+        assert_eq!(verdict(b"SIP/2.0 200 OK\r\nnot a response"), Verdict::Drop);
+        assert_eq!(status(&torture("badinv01")), Some(400));
+        match verdict(&torture("badinv01")) {
+            Verdict::Refuse {
+                response: Some(response),
+                ..
+            } => assert!(response.starts_with(b"SIP/2.0 400 Bad Request\r\n")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn a_tidied_wsinv_keeps_its_tags_and_passes() {
         let tidied = tidy::tidy_from_to(&torture("wsinv")).expect("tidied");
-        assert_eq!(GuardedUdpSocket::judge(&tidied, from()), None);
+        assert_eq!(verdict(&tidied), Verdict::Pass);
         // untidied, rsipstack could not read its From tag: the guard would refuse it
-        let raw = GuardedUdpSocket::judge(&torture("wsinv"), from());
-        assert_eq!(raw.flatten().map(|r| r.status), Some(400));
+        assert_eq!(status(&torture("wsinv")), Some(400));
+    }
+
+    #[test]
+    fn an_unknown_method_is_refused_without_the_sip_parser() {
+        let raw = b"FOO sip:a@x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:b@x>;tag=1\r\nTo: <sip:a@x>\r\nCall-ID: c\r\nCSeq: 1 FOO\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(status(raw), Some(501));
     }
 }

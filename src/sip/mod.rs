@@ -4,13 +4,16 @@
 //! stack through `SipStack`, and requests the stack must not see are refused in `guard`.
 
 pub mod admission;
+mod contact;
 pub mod digest;
 pub mod dtmf_relay;
 mod guard;
+mod log_limit;
 pub mod registrar;
 pub mod reject;
 mod stack;
 mod stream_guard;
+mod stream_limit;
 pub mod tidy;
 
 pub use guard::GuardStats;

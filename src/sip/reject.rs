@@ -75,8 +75,9 @@ const SINGLE_VALUED: &[(&str, &str)] = &[
 const ADDRESS_HEADERS: &[(&str, &str)] =
     &[("to", "t"), ("from", "f"), ("contact", "m"), ("via", "v")];
 
-/// The head of a raw message, unfolded: what is needed to judge and answer it.
-struct RawRequest {
+/// The head of a raw request, unfolded: what is needed to judge and answer it. Read once
+/// per message by [`read_request`]; every judgement and the response work on it.
+pub struct RawRequest {
     method: String,
     uri: String,
     version: String,
@@ -88,6 +89,8 @@ struct RawRequest {
     stray_line: bool,
     /// Octets after the blank line that ends the head.
     body_len: usize,
+    /// The To tag a stateless response adds (see [`stateless_tag`]).
+    tag: String,
 }
 
 /// Where the head ends and the body begins.
@@ -104,6 +107,12 @@ fn split_message(raw: &[u8]) -> (&[u8], usize) {
 
 fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
+/// Reads the head of a request; `None` when `raw` is not recognisably a request (a
+/// response, a keep-alive, binary junk).
+pub fn read_request(raw: &[u8]) -> Option<RawRequest> {
+    split_head(raw).filter(|req| !req.is_response())
 }
 
 fn split_head(raw: &[u8]) -> Option<RawRequest> {
@@ -154,6 +163,7 @@ fn split_head(raw: &[u8]) -> Option<RawRequest> {
         headers,
         stray_line,
         body_len,
+        tag: stateless_tag(raw),
     })
 }
 
@@ -179,66 +189,98 @@ impl RawRequest {
 /// Judges a datagram the SIP parser could not read. Returns `None` when it is not a
 /// request at all (a response, a keep-alive, binary junk): those are dropped.
 pub fn judge_unparseable(raw: &[u8]) -> Option<Rejection> {
-    let req = split_head(raw)?;
-    if let Some(rejection) = version_rule(&req) {
-        return Some(rejection);
-    }
-    if !KNOWN_METHODS.contains(&req.method.as_str()) {
-        // RFC 4475 §3.1.2.18: an unknown method is 501 even when the rest is broken.
-        return Some(Rejection {
-            status: 501,
-            reason: "Not Implemented",
-            detail: format!("method {}", req.method),
-        });
-    }
-    Some(structure_rule(&req).unwrap_or_else(|| Rejection::bad_request("malformed message")))
+    split_head(raw)?.judge_unparseable()
 }
 
-/// Judges a request that parsed: what rsipstack's lenient parser let through
-/// (a loose request line, a bad Request-URI, bad or duplicated framing and single-value
-/// headers, unbalanced quotes, empty parameters), missing mandatory headers, a CSeq whose
-/// method differs from the request line, and `Max-Forwards: 0`. `None` means it may go on.
+/// Judges a request that parsed (see [`RawRequest::judge_parsed`]); `None` means it may go
+/// on.
 pub fn judge_parsed(raw: &[u8]) -> Option<Rejection> {
-    let req = split_head(raw)?;
-    if req.is_response() {
-        return None;
-    }
-    if let Some(rejection) = version_rule(&req) {
-        return Some(rejection);
-    }
-    if req.method == "ACK" {
-        return None; // never answered (RFC 3261 §17.2.3); the stack absorbs it
-    }
-    if let Some(rejection) = structure_rule(&req) {
-        return Some(rejection);
-    }
-    for (long, short) in MANDATORY {
-        if !req.has(long, short) {
-            return Some(Rejection::bad_request(format!("missing {long} header")));
+    split_head(raw)?.judge_parsed()
+}
+
+/// What a request the raw rules let through is refused with when the SIP parser still
+/// cannot read it.
+pub fn malformed() -> Rejection {
+    Rejection::bad_request("malformed message")
+}
+
+impl RawRequest {
+    /// Judges a request before the SIP parser has seen it: an unknown method (which the
+    /// parser cannot read) is 501, everything else as [`RawRequest::judge_parsed`]. `None`
+    /// means the parser may try it; if it fails, the answer is [`malformed`].
+    pub fn judge(&self) -> Option<Rejection> {
+        if self.is_response() {
+            return None;
         }
+        if !KNOWN_METHODS.contains(&self.method.as_str()) {
+            return self.judge_unparseable();
+        }
+        self.judge_parsed()
     }
-    let cseq = req.values("cseq", "").next().unwrap_or_default();
-    let mut cseq_parts = cseq.split_whitespace();
-    let seq_ok = cseq_parts.next().is_some_and(|n| n.parse::<u32>().is_ok());
-    if !seq_ok || cseq_parts.next() != Some(req.method.as_str()) || cseq_parts.next().is_some() {
-        return Some(Rejection::bad_request(format!(
-            "CSeq {cseq:?} does not match method {}",
-            req.method
-        )));
+
+    /// Judges a request the SIP parser could not read.
+    pub fn judge_unparseable(&self) -> Option<Rejection> {
+        if let Some(rejection) = version_rule(self) {
+            return Some(rejection);
+        }
+        if !KNOWN_METHODS.contains(&self.method.as_str()) {
+            // RFC 4475 §3.1.2.18: an unknown method is 501 even when the rest is broken.
+            return Some(Rejection {
+                status: 501,
+                reason: "Not Implemented",
+                detail: format!("method {}", self.method),
+            });
+        }
+        Some(structure_rule(self).unwrap_or_else(malformed))
     }
-    // RFC 4475 §3.3.11 lets an endpoint serve such a request; the project decided to
-    // refuse it as a proxy would (sip-testbench/sipp/malformed.xml holds that choice).
-    if req
-        .values("max-forwards", "")
-        .any(|v| v.parse::<u32>() == Ok(0))
-    {
-        return Some(Rejection {
-            status: 483,
-            reason: "Too Many Hops",
-            detail: "Max-Forwards is 0".into(),
-        });
+    /// Judges a request that parsed: what rsipstack's lenient parser let through
+    /// (a loose request line, a bad Request-URI, bad or duplicated framing and
+    /// single-value headers, unbalanced quotes, empty parameters), missing mandatory
+    /// headers, a CSeq whose method differs from the request line, and
+    /// `Max-Forwards: 0`. `None` means it may go on.
+    pub fn judge_parsed(&self) -> Option<Rejection> {
+        let req = self;
+        if req.is_response() {
+            return None;
+        }
+        if let Some(rejection) = version_rule(req) {
+            return Some(rejection);
+        }
+        if req.method == "ACK" {
+            return None; // never answered (RFC 3261 §17.2.3); the stack absorbs it
+        }
+        if let Some(rejection) = structure_rule(req) {
+            return Some(rejection);
+        }
+        for (long, short) in MANDATORY {
+            if !req.has(long, short) {
+                return Some(Rejection::bad_request(format!("missing {long} header")));
+            }
+        }
+        let cseq = req.values("cseq", "").next().unwrap_or_default();
+        let mut cseq_parts = cseq.split_whitespace();
+        let seq_ok = cseq_parts.next().is_some_and(|n| n.parse::<u32>().is_ok());
+        if !seq_ok || cseq_parts.next() != Some(req.method.as_str()) || cseq_parts.next().is_some()
+        {
+            return Some(Rejection::bad_request(format!(
+                "CSeq {cseq:?} does not match method {}",
+                req.method
+            )));
+        }
+        // RFC 4475 §3.3.11 lets an endpoint serve such a request; the project decided to
+        // refuse it as a proxy would (sip-testbench/sipp/malformed.xml holds that choice).
+        if req
+            .values("max-forwards", "")
+            .any(|v| v.parse::<u32>() == Ok(0))
+        {
+            return Some(Rejection {
+                status: 483,
+                reason: "Too Many Hops",
+                detail: "Max-Forwards is 0".into(),
+            });
+        }
+        None
     }
-    None
 }
 
 fn version_rule(req: &RawRequest) -> Option<Rejection> {
@@ -397,40 +439,47 @@ fn address_problem(value: &str) -> Option<&'static str> {
 /// Builds the stateless response to `raw`, or `None` when it cannot be routed back
 /// (no Via) or must not be answered (ACK).
 pub fn response_for(raw: &[u8], rejection: &Rejection, user_agent: &str) -> Option<Vec<u8>> {
-    let req = split_head(raw)?;
-    if req.method == "ACK" {
-        return None;
-    }
-    let vias: Vec<&str> = req.values("via", "v").collect();
-    if vias.is_empty() {
-        return None;
-    }
-    let mut out = format!("SIP/2.0 {} {}\r\n", rejection.status, rejection.reason);
-    for via in vias {
-        push_header(&mut out, "Via", via);
-    }
-    for (long, short, name) in [
-        ("from", "f", "From"),
-        ("to", "t", "To"),
-        ("call-id", "i", "Call-ID"),
-        ("cseq", "", "CSeq"),
-    ] {
-        // With duplicates (the request was refused for them) the first one is echoed.
-        if let Some(value) = req.values(long, short).next() {
-            if name == "To" && !value.contains("tag=") {
-                let tag = stateless_tag(raw);
-                push_header(&mut out, name, &format!("{value};tag={tag}"));
-            } else {
-                push_header(&mut out, name, value);
+    split_head(raw)?.response(rejection, user_agent)
+}
+
+impl RawRequest {
+    /// The stateless response to this request, or `None` when it cannot be routed back
+    /// (no Via) or must not be answered (ACK).
+    pub fn response(&self, rejection: &Rejection, user_agent: &str) -> Option<Vec<u8>> {
+        let req = self;
+        if req.is_response() || req.method == "ACK" {
+            return None;
+        }
+        let vias: Vec<&str> = req.values("via", "v").collect();
+        if vias.is_empty() {
+            return None;
+        }
+        let mut out = format!("SIP/2.0 {} {}\r\n", rejection.status, rejection.reason);
+        for via in vias {
+            push_header(&mut out, "Via", via);
+        }
+        for (long, short, name) in [
+            ("from", "f", "From"),
+            ("to", "t", "To"),
+            ("call-id", "i", "Call-ID"),
+            ("cseq", "", "CSeq"),
+        ] {
+            // With duplicates (the request was refused for them) the first one is echoed.
+            if let Some(value) = req.values(long, short).next() {
+                if name == "To" && !value.contains("tag=") {
+                    push_header(&mut out, name, &format!("{value};tag={}", req.tag));
+                } else {
+                    push_header(&mut out, name, value);
+                }
             }
         }
+        if rejection.status == 501 || rejection.status == 405 {
+            push_header(&mut out, "Allow", ALLOWED_METHODS);
+        }
+        push_header(&mut out, "Server", user_agent);
+        out.push_str("Content-Length: 0\r\n\r\n");
+        Some(out.into_bytes())
     }
-    if rejection.status == 501 || rejection.status == 405 {
-        push_header(&mut out, "Allow", ALLOWED_METHODS);
-    }
-    push_header(&mut out, "Server", user_agent);
-    out.push_str("Content-Length: 0\r\n\r\n");
-    Some(out.into_bytes())
 }
 
 /// Appends one header line; CR and LF in a copied value (possible only through a

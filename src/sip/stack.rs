@@ -1,8 +1,11 @@
 //! The SIP stack, bound and running: rsipstack's transport, transaction and dialog layers
 //! behind one value. This and `guard.rs` are the only files that open SIP sockets.
 
+use super::contact::ContactTransport;
 use super::guard::{GuardStats, GuardedUdpSocket};
+use super::log_limit::LogLimit;
 use super::stream_guard::StreamGuard;
+use super::stream_limit::{Full, StreamLimit};
 use crate::config::{SipConfig, Transport};
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -13,8 +16,9 @@ use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// Errors while bringing the SIP stack up.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +95,18 @@ impl SipStack {
         }
         let tcp_addr = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
 
-        let t1 = std::time::Duration::from_millis(config.timer_t1_ms);
+        let contact_host = config.public_address.unwrap_or(config.listen.ip());
+        let contact_port = udp_addr.or(tcp_addr).map(|a| a.port()).unwrap_or(5060);
+        let host = match contact_host {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        let contact =
+            rsipstack::sip::Uri::try_from(format!("sip:hotline@{host}:{contact_port}").as_str())
+                .map_err(|err| SipError::Stack(err.into()))?;
+        transport_layer
+            .set_stream_idle_timeout(Duration::from_secs(config.connection_idle_secs.max(1)));
+        let t1 = Duration::from_millis(config.timer_t1_ms);
         let option = EndpointOption {
             t1,
             t1x64: t1 * 64,
@@ -102,7 +117,9 @@ impl SipStack {
             .with_transport_inspector(Box::new(StreamGuard {
                 user_agent: config.user_agent.clone(),
                 stats: guard_stats.clone(),
+                log_limit: Default::default(),
             }))
+            .with_inspector(Box::new(ContactTransport::new(&contact)))
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transport_layer)
             .with_cancel_token(cancel.child_token())
@@ -121,24 +138,17 @@ impl SipStack {
             let public = config
                 .public_address
                 .map(|ip| SocketAddr::new(ip, local.port()));
+            let limit = StreamLimit::new(config.max_connections, config.max_connections_per_source);
             tokio::spawn(accept_tcp(
                 listener,
                 local,
                 public,
+                limit,
                 inner.clone(),
                 cancel.clone(),
             ));
         }
 
-        let contact_host = config.public_address.unwrap_or(config.listen.ip());
-        let contact_port = udp_addr.or(tcp_addr).map(|a| a.port()).unwrap_or(5060);
-        let host = match contact_host {
-            IpAddr::V6(v6) => format!("[{v6}]"),
-            IpAddr::V4(v4) => v4.to_string(),
-        };
-        let contact =
-            rsipstack::sip::Uri::try_from(format!("sip:hotline@{host}:{contact_port}").as_str())
-                .map_err(|err| SipError::Stack(err.into()))?;
         Ok(Self {
             endpoint: inner,
             dialogs,
@@ -170,14 +180,17 @@ impl SipStack {
 }
 
 /// Accepts SIP over TCP on a listener we bound ourselves (so a busy port is a start-up
-/// error rather than a log line) and hands each stream to rsipstack.
+/// error rather than a log line) and hands each stream to rsipstack, within the
+/// connection limits.
 async fn accept_tcp(
     listener: tokio::net::TcpListener,
     local: SocketAddr,
     public: Option<SocketAddr>,
+    limit: StreamLimit,
     endpoint: EndpointInnerRef,
     cancel: CancellationToken,
 ) {
+    let refusals = LogLimit::default();
     let local_sip = SipAddr {
         r#type: Some(rsipstack::sip::transport::Transport::Tcp),
         addr: public.unwrap_or(local).into(),
@@ -195,12 +208,33 @@ async fn accept_tcp(
                 continue;
             }
         };
-        match TcpConnection::from_stream(stream, local_sip.clone(), Some(cancel.child_token())) {
+        let slot = match limit.admit(remote.ip()) {
+            Ok(slot) => slot,
+            Err(full) => {
+                // Dropping the stream closes it before anything is read.
+                if let Some(held_back) = refusals.admit(Instant::now()) {
+                    let which = match full {
+                        Full::Total => "all sources",
+                        Full::Source => "this source",
+                    };
+                    info!(%remote, limit = which, held_back, "refused a TCP connection: too many open");
+                }
+                continue;
+            }
+        };
+        // rsipstack cancels a connection's token when its serve loop ends (closed by
+        // the peer, idle, or broken): the slot lives until then.
+        let token = cancel.child_token();
+        match TcpConnection::from_stream(stream, local_sip.clone(), Some(token.clone())) {
             Ok(conn) => {
                 debug!(%remote, "SIP over TCP connection");
                 endpoint
                     .transport_layer
                     .add_connection(SipConnection::Tcp(conn));
+                tokio::spawn(async move {
+                    token.cancelled().await;
+                    drop(slot);
+                });
             }
             Err(err) => warn!(%remote, error = %err, "cannot set up a TCP connection"),
         }

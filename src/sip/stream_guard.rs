@@ -4,6 +4,7 @@
 //! (A TCP message that does not parse at all is rsipstack's stream codec's business.)
 
 use super::guard::{GuardStats, unkeyable};
+use super::log_limit::LogLimit;
 use super::reject;
 use rsipstack::sip::SipMessage;
 use rsipstack::sip::transport::Transport;
@@ -11,11 +12,13 @@ use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transport::TransportEvent;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use tracing::{debug, info};
 
 pub struct StreamGuard {
     pub user_agent: String,
     pub stats: Arc<GuardStats>,
+    pub log_limit: LogLimit,
 }
 
 #[async_trait::async_trait]
@@ -29,8 +32,11 @@ impl TransportEventInspector for StreamGuard {
             return Some(event); // datagrams were judged by the UDP guard already
         }
         let raw = request.to_string();
+        let Some(head) = reject::read_request(raw.as_bytes()) else {
+            return Some(event);
+        };
         let transport = connection.get_addr().r#type.unwrap_or(Transport::Tcp);
-        let verdict = reject::judge_parsed(raw.as_bytes()).or_else(|| {
+        let verdict = head.judge().or_else(|| {
             from.get_socketaddr()
                 .ok()
                 .and_then(|addr| unkeyable(request.clone(), addr, transport))
@@ -39,8 +45,13 @@ impl TransportEventInspector for StreamGuard {
             return Some(event);
         };
         self.stats.rejected.fetch_add(1, Ordering::Relaxed);
-        info!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
-        let response = reject::response_for(raw.as_bytes(), &rejection, &self.user_agent)
+        if let Some(held_back) = self.log_limit.admit(Instant::now()) {
+            info!(%from, status = rejection.status, detail = %rejection.detail, held_back, "refused a SIP request");
+        } else {
+            debug!(%from, status = rejection.status, detail = %rejection.detail, "refused a SIP request");
+        }
+        let response = head
+            .response(&rejection, &self.user_agent)
             .and_then(|bytes| SipMessage::try_from(bytes.as_slice()).ok());
         if let Some(response) = response
             && let Err(err) = connection.send(response, None).await

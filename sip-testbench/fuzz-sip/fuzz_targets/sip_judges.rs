@@ -19,7 +19,7 @@ use rsipstack::sip::SipMessage;
 fuzz_target!(|data: &[u8]| {
     let judged = match SipMessage::try_from(data) {
         Ok(SipMessage::Request(request)) => {
-            if let Some(refusal) = admission::judge_request(&request) {
+            if let Some(refusal) = admission::judge_request(&request, false) {
                 assert!([406, 415, 416, 420].contains(&refusal.status));
             }
             reject::judge_parsed(data)
