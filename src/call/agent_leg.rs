@@ -6,6 +6,7 @@
 use super::event::AgentLegEvent;
 use super::media_leg::MediaLeg;
 use crate::acd::{AgentContact, LegFailure};
+use crate::media::engine::MediaEngine;
 use crate::media::port_allocator::PortAllocator;
 use crate::media::sdp::{MediaCapabilities, SdpSession};
 use crate::media::session::SessionConfig;
@@ -58,6 +59,7 @@ pub(super) fn place(
     dial: Dial,
     dialogs: Arc<DialogLayer>,
     ports: &PortAllocator,
+    engine: &Arc<MediaEngine>,
     session: SessionConfig,
     reports: mpsc::UnboundedSender<LegReport>,
 ) -> Placed {
@@ -67,7 +69,7 @@ pub(super) fn place(
         cancel: cancel.clone(),
     };
     let leg = dial.leg;
-    let media = match MediaLeg::bind(ports, session) {
+    let media = match MediaLeg::bind(ports, engine, session) {
         Ok(media) => media,
         Err(err) => {
             warn!(error = %err, "no RTP port for the agent's leg");

@@ -8,6 +8,7 @@ use crate::acd::{AcdHandle, ContextBoard};
 use crate::asr::Pool;
 use crate::data::DataSources;
 use crate::dialplan::DialplanStore;
+use crate::media::engine::MediaEngine;
 use crate::media::port_allocator::PortAllocator;
 use crate::media::session::SessionConfig;
 use crate::prompts::PromptCatalog;
@@ -26,6 +27,8 @@ pub struct CallEnv {
     pub contact: crate::sip::message::Uri,
     /// The RTP port range.
     pub ports: PortAllocator,
+    /// Drives every leg's RTP from a few shared tasks (one per worker thread).
+    pub media: Arc<MediaEngine>,
     /// The address written into SDP instead of the bound one (NAT, a public address).
     pub rtp_public_address: Option<IpAddr>,
     /// Media session settings (latching, jitter buffer, RTP timeout).

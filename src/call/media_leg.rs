@@ -6,6 +6,7 @@
 //! it until its audio is ready. Synthesis still running when the call ends is cancelled.
 
 use super::behaviour::Sound;
+use crate::media::engine::MediaEngine;
 use crate::media::events::{MediaEvent, MediaEvents, PlaybackId};
 use crate::media::port_allocator::PortAllocator;
 use crate::media::sdp::NegotiatedMedia;
@@ -23,7 +24,7 @@ const NOTHING_PLAYED: PlaybackId = PlaybackId::MAX;
 
 /// The bound socket waiting for the negotiation, then the running session.
 enum State {
-    Waiting(MediaSocket),
+    Waiting(MediaSocket, Arc<MediaEngine>),
     Running(MediaSession, MediaEvents),
     Closed,
 }
@@ -55,10 +56,14 @@ pub struct MediaLeg {
 }
 
 impl MediaLeg {
-    /// Binds a port pair; the session starts when the negotiation is known.
-    pub fn bind(ports: &PortAllocator, config: SessionConfig) -> Result<Self, SessionError> {
+    /// Binds a port pair; the session starts on `engine` when the negotiation is known.
+    pub fn bind(
+        ports: &PortAllocator,
+        engine: &Arc<MediaEngine>,
+        config: SessionConfig,
+    ) -> Result<Self, SessionError> {
         Ok(MediaLeg {
-            state: State::Waiting(MediaSocket::bind(ports)?),
+            state: State::Waiting(MediaSocket::bind(ports)?, engine.clone()),
             config,
             audio: false,
             waiting: Mutex::default(),
@@ -68,7 +73,7 @@ impl MediaLeg {
     /// Our RTP address (`None` once closed).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         match &self.state {
-            State::Waiting(socket) => Some(socket.local_addr()),
+            State::Waiting(socket, _) => Some(socket.local_addr()),
             State::Running(session, _) => Some(session.local_addr()),
             State::Closed => None,
         }
@@ -77,8 +82,9 @@ impl MediaLeg {
     /// Starts RTP with `negotiated`, or applies it to the running session.
     pub fn apply(&mut self, negotiated: &NegotiatedMedia) -> Result<(), SessionError> {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Waiting(socket) => {
-                let (session, mut events) = socket.start(negotiated, self.config.clone())?;
+            State::Waiting(socket, engine) => {
+                let (session, mut events) =
+                    engine.start(socket, negotiated, self.config.clone())?;
                 events.set_audio(self.audio);
                 self.state = State::Running(session, events);
             }

@@ -120,7 +120,7 @@ impl<'a> Shell<'a> {
                 debug!(error = %err, "INVITE transaction ended with an error");
             }
         });
-        let leg = match MediaLeg::bind(&env.ports, env.session.clone()) {
+        let leg = match MediaLeg::bind(&env.ports, &env.media, env.session.clone()) {
             Ok(leg) => leg,
             Err(err) => {
                 warn!(error = %err, "no RTP port: refusing the call");
@@ -167,7 +167,7 @@ impl<'a> Shell<'a> {
                 });
             }
         };
-        let mut leg = match MediaLeg::bind(&env.ports, env.session.clone()) {
+        let mut leg = match MediaLeg::bind(&env.ports, &env.media, env.session.clone()) {
             Ok(leg) => leg,
             Err(err) => {
                 warn!(error = %err, "no RTP port for a callback");
@@ -735,6 +735,7 @@ impl<'a> Shell<'a> {
             dial,
             env.dialogs.clone(),
             &env.ports,
+            &env.media,
             env.session.clone(),
             self.legs.0.clone(),
         );

@@ -18,7 +18,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::events::MediaEvents;
 use super::sdp::NegotiatedMedia;
-use super::session::{Command, LegState, MediaSession, MediaSocket, SessionConfig, SessionError};
+use super::session::{
+    Command, LegState, MediaSession, MediaSocket, SessionConfig, SessionError, StepBuffers,
+};
 
 /// Buckets per shard: one per millisecond of a 20 ms frame.
 const BUCKETS: usize = 20;
@@ -81,7 +83,7 @@ async fn run_shard(mut incoming: mpsc::UnboundedReceiver<NewLeg>) {
     // Buckets served so far; bucket n is due at `started + n ms`.
     let mut served: u64 = 0;
     let mut open = true;
-    let mut out = [0u8; 256];
+    let mut buffers = StepBuffers::default();
     loop {
         tokio::select! {
             biased;
@@ -100,7 +102,8 @@ async fn run_shard(mut incoming: mpsc::UnboundedReceiver<NewLeg>) {
                 let target = started.elapsed().as_millis() as u64 + 1;
                 let first = served.max(target.saturating_sub(BUCKETS as u64));
                 for n in first..target {
-                    serve_bucket(&mut buckets[(n % BUCKETS as u64) as usize], &mut out);
+                    let slot = started + TICK * u32::try_from(n).unwrap_or(u32::MAX);
+                    serve_bucket(&mut buckets[(n % BUCKETS as u64) as usize], slot, &mut buffers);
                 }
                 served = target;
                 if !open && buckets.iter().all(Vec::is_empty) {
@@ -111,8 +114,10 @@ async fn run_shard(mut incoming: mpsc::UnboundedReceiver<NewLeg>) {
     }
 }
 
-/// Serves every leg of one bucket: commands, then one step.
-fn serve_bucket(bucket: &mut Vec<Entry>, out: &mut [u8]) {
+/// Serves every leg of one bucket, scheduled for `slot`: commands, then one step. The
+/// slot (not the wake-up time) paces sending, so each leg sends exactly one frame per
+/// round of the buckets however early or late within its millisecond the shard woke.
+fn serve_bucket(bucket: &mut Vec<Entry>, slot: Instant, buffers: &mut StepBuffers) {
     let now = Instant::now();
     let mut index = 0;
     while index < bucket.len() {
@@ -133,15 +138,60 @@ fn serve_bucket(bucket: &mut Vec<Entry>, out: &mut [u8]) {
             bucket.swap_remove(index);
             continue;
         }
-        let late = entry
-            .leg
-            .next_deadline()
-            .map_or(Duration::ZERO, |deadline| {
-                now.saturating_duration_since(deadline)
-            });
-        // The bucket comes round every 20 ms: send a frame due within the next tick now
-        // rather than a whole frame late.
-        entry.leg.step(now + TICK, late, out);
+        entry.leg.step(now, slot, buffers);
         index += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::port_allocator::PortAllocator;
+    use crate::media::sdp::{MediaCapabilities, SdpSession};
+    use std::net::UdpSocket;
+
+    /// A leg whose peer is a plain socket, not latching (it sends to the SDP address).
+    fn leg_towards(peer: &UdpSocket) -> (LegState, MediaSession) {
+        // The process id keeps parallel test binaries' ranges apart.
+        let first = 42_000 + (std::process::id() % 50) as u16 * 20;
+        let ports = PortAllocator::new("127.0.0.1".parse().unwrap(), first, first + 19).unwrap();
+        let socket = MediaSocket::bind(&ports).unwrap();
+        let offer = SdpSession::new(peer.local_addr().unwrap(), MediaCapabilities::default(), 1)
+            .offer();
+        let mut ours = SdpSession::new(socket.local_addr(), MediaCapabilities::default(), 2);
+        let (_, media) = ours.answer(&offer).unwrap();
+        let config = SessionConfig {
+            latching: false,
+            ..SessionConfig::default()
+        };
+        let (leg, _commands, session, _events) = socket.prepare(&media, config).unwrap();
+        (leg, session)
+    }
+
+    fn packets_waiting(peer: &UdpSocket) -> usize {
+        let mut buffer = [0u8; 512];
+        let mut count = 0;
+        while peer.recv_from(&mut buffer).is_ok() {
+            count += 1;
+        }
+        count
+    }
+
+    #[tokio::test]
+    async fn a_leg_sends_one_frame_per_round_however_late_its_bucket_is_served() {
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.set_nonblocking(true).unwrap();
+        let (mut leg, _session) = leg_towards(&peer);
+        let mut buffers = StepBuffers::default();
+        let t0 = Instant::now();
+        let frame = Duration::from_millis(20);
+        // The first round is served 0.9 ms after its slot, later ones 0.1 or 0.9 ms after:
+        // pacing by the wake-up time would send none in a round and two in the next.
+        for round in 0..40u32 {
+            let slot = t0 + frame * round;
+            let late = if round % 2 == 0 { 900 } else { 100 };
+            leg.step(slot + Duration::from_micros(late), slot, &mut buffers);
+            assert_eq!(packets_waiting(&peer), 1, "round {round}");
+        }
     }
 }

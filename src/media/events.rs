@@ -41,6 +41,28 @@ pub enum MediaEvent {
     RtpTimeout,
 }
 
+/// The events that must not be lost, as they travel from the session to its owner: kept
+/// apart from [`MediaEvent`] so the channel's slots are a few bytes, not a frame each
+/// (a channel allocates its first block of slots when it is made, for every leg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ControlEvent {
+    Dtmf(char),
+    PlaybackFinished { id: PlaybackId, completed: bool },
+    RtpTimeout,
+}
+
+impl From<ControlEvent> for MediaEvent {
+    fn from(event: ControlEvent) -> Self {
+        match event {
+            ControlEvent::Dtmf(digit) => MediaEvent::Dtmf(digit),
+            ControlEvent::PlaybackFinished { id, completed } => {
+                MediaEvent::PlaybackFinished { id, completed }
+            }
+            ControlEvent::RtpTimeout => MediaEvent::RtpTimeout,
+        }
+    }
+}
+
 /// The owner's end of a session's events, on two channels so that audio can never crowd
 /// out what must not be lost: control events (digits, playback ends, RTP timeout) travel
 /// on an unbounded channel and are never dropped; audio frames on a bounded one that drops
@@ -49,14 +71,14 @@ pub enum MediaEvent {
 /// the session then decodes nothing for it, which is most of a call's life.
 #[derive(Debug)]
 pub struct MediaEvents {
-    control: tokio::sync::mpsc::UnboundedReceiver<MediaEvent>,
+    control: tokio::sync::mpsc::UnboundedReceiver<ControlEvent>,
     audio: tokio::sync::mpsc::Receiver<AudioFrame>,
     audio_wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MediaEvents {
     pub(super) fn new(
-        control: tokio::sync::mpsc::UnboundedReceiver<MediaEvent>,
+        control: tokio::sync::mpsc::UnboundedReceiver<ControlEvent>,
         audio: tokio::sync::mpsc::Receiver<AudioFrame>,
         audio_wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
     ) -> Self {
@@ -71,7 +93,7 @@ impl MediaEvents {
     pub async fn recv(&mut self) -> Option<MediaEvent> {
         tokio::select! {
             biased;
-            event = self.control.recv() => event,
+            event = self.control.recv() => event.map(MediaEvent::from),
             Some(frame) = self.audio.recv() => Some(MediaEvent::Audio(frame)),
         }
     }
@@ -79,7 +101,7 @@ impl MediaEvents {
     /// The next event if one is waiting (control events first).
     pub fn try_recv(&mut self) -> Result<MediaEvent, tokio::sync::mpsc::error::TryRecvError> {
         match self.control.try_recv() {
-            Ok(event) => Ok(event),
+            Ok(event) => Ok(event.into()),
             Err(closed @ tokio::sync::mpsc::error::TryRecvError::Disconnected) => self
                 .audio
                 .try_recv()

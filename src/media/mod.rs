@@ -58,4 +58,5 @@ pub mod rtcp;
 pub mod rtp_packet;
 pub mod sdp;
 pub mod session;
+pub mod udp_batch;
 pub mod vad;

@@ -4,7 +4,7 @@
 //!
 //! `MediaSocket::bind` takes a port pair before the SDP is written (its address goes into
 //! the offer or answer); `MediaSocket::start` spawns the task with what the negotiation
-//! gave and returns a `MediaSession` handle plus a receiver of [`MediaEvent`]s. The task
+//! gave and returns a `MediaSession` handle plus a receiver of [`MediaEvent`](super::events::MediaEvent)s. The task
 //! drives the sans-IO [`AudioSender`] every 20 ms and feeds datagrams to the
 //! [`AudioReceiver`]; the handle sends it commands. Role-neutral: the server and the
 //! caller bot use it alike. Events reach the owner as [`MediaEvents`]: control events
@@ -27,7 +27,7 @@ use std::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::events::{AudioFrame, MediaEvent, MediaEvents, PlaybackId};
+use super::events::{AudioFrame, ControlEvent, MediaEvents, PlaybackId};
 use super::inbound::{AudioReceiver, ReceiveConfig, ReceiveStats, Received, Rejected};
 use super::lateness::LatenessHistogram;
 use super::outbound::{AudioSender, IdlePolicy, SendConfig, SendDtmfError, SendStats};
@@ -37,6 +37,7 @@ use super::relay::{RelaySink, RelaySource};
 use super::rtcp::{SenderReportInfo, build_sender_report, ntp_timestamp, parse_rtcp};
 use super::rtp_packet::looks_like_rtcp;
 use super::sdp::NegotiatedMedia;
+use super::udp_batch::{self, ReceiveBatch};
 
 /// Audio frames buffered for the owner before new ones are dropped (about 10 s of audio).
 const AUDIO_CAPACITY: usize = 512;
@@ -57,7 +58,7 @@ pub struct SessionConfig {
     pub jitter_depth: usize,
     /// Longest wait for a missing packet.
     pub jitter_max_delay: Duration,
-    /// Report [`MediaEvent::RtpTimeout`] after this long without RTP while receiving.
+    /// Report [`MediaEvent::RtpTimeout`](super::events::MediaEvent::RtpTimeout) after this long without RTP while receiving.
     pub rtp_timeout: Option<Duration>,
     /// Interval between RTCP sender reports.
     pub rtcp_interval: Duration,
@@ -259,7 +260,7 @@ impl MediaSession {
     }
 
     /// Queues samples (8 kHz mono) after anything already playing; a
-    /// [`MediaEvent::PlaybackFinished`] with this id follows when they are sent or stopped.
+    /// [`MediaEvent::PlaybackFinished`](super::events::MediaEvent::PlaybackFinished) with this id follows when they are sent or stopped.
     pub fn play(&self, samples: Arc<[i16]>) -> PlaybackId {
         let id = self.next_playback.fetch_add(1, Ordering::Relaxed);
         let _ = self.commands.send(Command::Play(id, samples));
@@ -314,6 +315,22 @@ impl MediaSession {
     }
 }
 
+/// Scratch space a driver lends its legs' steps: one per task, whatever its leg count.
+#[derive(Debug)]
+pub(super) struct StepBuffers {
+    out: [u8; 256],
+    received: ReceiveBatch,
+}
+
+impl Default for StepBuffers {
+    fn default() -> Self {
+        StepBuffers {
+            out: [0; 256],
+            received: ReceiveBatch::default(),
+        }
+    }
+}
+
 /// One leg's state, driven by its own task ([`LegState::run`]) or by an engine shard.
 pub(super) struct LegState {
     rtp: UdpSocket,
@@ -324,7 +341,7 @@ pub(super) struct LegState {
     remote_rtcp: Option<SocketAddr>,
     receiving: bool,
     /// Digits, playback ends, timeouts: never dropped.
-    control: mpsc::UnboundedSender<MediaEvent>,
+    control: mpsc::UnboundedSender<ControlEvent>,
     /// Caller audio: dropped (counted) when the owner falls behind.
     audio: mpsc::Sender<AudioFrame>,
     /// The owner listens: off, decoded frames are not queued at all.
@@ -344,7 +361,7 @@ pub(super) struct LegState {
 
 impl LegState {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut out = [0u8; 256];
+        let mut buffers = StepBuffers::default();
         let tick = tokio::time::sleep_until(Instant::now());
         tokio::pin!(tick);
         loop {
@@ -356,8 +373,7 @@ impl LegState {
                 },
                 () = &mut tick => {
                     let now = Instant::now();
-                    let late = now.saturating_duration_since(tick.deadline());
-                    self.step(now, late, &mut out);
+                    self.step(now, tick.deadline(), &mut buffers);
                     let next = self.next_deadline();
                     tick.as_mut().reset(next.unwrap_or(now + super::outbound::FRAME_DURATION));
                 }
@@ -370,38 +386,67 @@ impl LegState {
         self.sender.next_deadline().map(Instant::from_std)
     }
 
-    /// One 20 ms step: read what arrived, send what is due at `now`, report. `late` is how
-    /// far after its deadline this step runs (for the lateness histogram).
-    pub(super) fn step(&mut self, now: Instant, late: Duration, out: &mut [u8]) {
-        self.stats.send_lateness.record(late);
+    /// One 20 ms step at `now`: read what arrived, send the frames due by `slot` (the
+    /// time this step was scheduled for), report. Pacing by the scheduled time rather than
+    /// the wake-up keeps a driver that wakes a little early or late from sending two
+    /// frames one step and none the next; how late it woke goes to the histogram.
+    pub(super) fn step(&mut self, now: Instant, slot: Instant, buffers: &mut StepBuffers) {
+        self.stats
+            .send_lateness
+            .record(now.saturating_duration_since(slot));
         self.ticks = self.ticks.wrapping_add(1);
-        self.receive_pending(now, self.ticks.is_multiple_of(RTCP_READ_EVERY_TICKS));
-        self.on_tick(now, out);
+        let read_rtcp = self.ticks.is_multiple_of(RTCP_READ_EVERY_TICKS);
+        self.receive_pending(now, read_rtcp, &mut buffers.received);
+        self.on_tick(now, slot, &mut buffers.out);
         if now >= self.next_rtcp {
             self.send_sender_report(now);
             self.next_rtcp = now + self.config.rtcp_interval;
         }
     }
 
-    /// Reads what arrived since the last tick. The sockets are non-blocking and not
-    /// registered with the reactor: one wake-up per 20 ms serves sending and receiving.
-    fn receive_pending(&mut self, now: Instant, read_rtcp: bool) {
-        let mut buf = [0u8; 2048];
-        for _ in 0..MAX_DATAGRAMS_PER_TICK {
-            match self.rtp.recv_from(&mut buf) {
-                Ok((len, source)) => self.handle_rtp(&buf[..len], source, now),
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => self.stats.receive_errors += 1,
+    /// Reads what arrived since the last tick, a batch per system call. The sockets are
+    /// non-blocking and not registered with the reactor: one wake-up per 20 ms serves
+    /// sending and receiving.
+    fn receive_pending(&mut self, now: Instant, read_rtcp: bool, batch: &mut ReceiveBatch) {
+        for _ in 0..MAX_DATAGRAMS_PER_TICK / udp_batch::BATCH {
+            match udp_batch::receive(&self.rtp, batch) {
+                Ok(0) => break,
+                Ok(count) => {
+                    for index in 0..count {
+                        if let Some((datagram, Some(source))) = batch.get(index) {
+                            self.handle_rtp(datagram, source, now);
+                        }
+                    }
+                    if count < udp_batch::BATCH {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    self.stats.receive_errors += 1;
+                    break;
+                }
             }
         }
         if !read_rtcp {
             return;
         }
-        for _ in 0..MAX_DATAGRAMS_PER_TICK {
-            match self.rtcp.recv_from(&mut buf) {
-                Ok((len, _)) => self.handle_rtcp(&buf[..len]),
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => self.stats.receive_errors += 1,
+        for _ in 0..MAX_DATAGRAMS_PER_TICK / udp_batch::BATCH {
+            match udp_batch::receive(&self.rtcp, batch) {
+                Ok(0) => break,
+                Ok(count) => {
+                    for index in 0..count {
+                        if let Some((datagram, _)) = batch.get(index) {
+                            self.handle_rtcp(datagram);
+                        }
+                    }
+                    if count < udp_batch::BATCH {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    self.stats.receive_errors += 1;
+                    break;
+                }
             }
         }
     }
@@ -482,12 +527,12 @@ impl LegState {
         while let Some(received) = self.receiver.poll(now.into_std()) {
             match received {
                 Received::Audio(frame) => self.emit_audio(frame),
-                Received::Dtmf(digit) => self.emit(MediaEvent::Dtmf(digit)),
+                Received::Dtmf(digit) => self.emit(ControlEvent::Dtmf(digit)),
             }
         }
     }
 
-    fn emit(&mut self, event: MediaEvent) {
+    fn emit(&mut self, event: ControlEvent) {
         // The owner has gone only when the call is over: nothing left to tell.
         let _ = self.control.send(event);
     }
@@ -508,18 +553,18 @@ impl LegState {
 
     fn forward_finished(&mut self) {
         while let Some((id, completed)) = self.sender.poll_finished() {
-            self.emit(MediaEvent::PlaybackFinished { id, completed });
+            self.emit(ControlEvent::PlaybackFinished { id, completed });
         }
     }
 
-    fn on_tick(&mut self, now: Instant, out: &mut [u8]) {
+    fn on_tick(&mut self, now: Instant, slot: Instant, out: &mut [u8]) {
         let std_now = now.into_std();
         if let Some(source) = self.relay_source.as_mut() {
             while let Ok(frame) = source.try_recv() {
                 self.sender.push_relayed(frame.samples);
             }
         }
-        while let Some(len) = self.sender.poll_transmit(std_now, out) {
+        while let Some(len) = self.sender.poll_transmit(slot.into_std(), out) {
             if let Some(destination) = self.peer.destination()
                 && self.rtp.send_to(&out[..len], destination).is_err()
             {
@@ -545,7 +590,7 @@ impl LegState {
             .map_or(self.quiet_since, |t| t.max(self.quiet_since));
         if now.saturating_duration_since(last) >= timeout {
             self.timed_out = true;
-            self.emit(MediaEvent::RtpTimeout);
+            self.emit(ControlEvent::RtpTimeout);
         }
     }
 

@@ -97,6 +97,12 @@ fn call_settings(config: &Config, speech: bool) -> (CallSettings, SessionConfig)
     (settings, session)
 }
 
+/// Media engine shards: one per runtime worker thread (the runtime's default count), so
+/// every core paces its share of the legs.
+fn media_shards() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// The tickets of the embedded database (`None`, logged, when it cannot be opened).
 fn open_tickets(config: &Config) -> Option<crate::data::Tickets> {
     let path = config.data.dir.join(&config.data.database);
@@ -249,6 +255,7 @@ impl Server {
             dialogs: sip.dialogs.clone(),
             contact: sip.contact_uri(),
             ports,
+            media: crate::media::engine::MediaEngine::spawn(media_shards()),
             rtp_public_address: config.rtp.public_address,
             session,
             prompts,

@@ -12,6 +12,7 @@ mod held_calls;
 pub mod listening;
 mod proc_stats;
 mod rtp_load;
+mod send_batch;
 mod server_process;
 mod setup_rate;
 mod table;

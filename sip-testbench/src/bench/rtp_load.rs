@@ -5,6 +5,7 @@
 //! measures its interval against the 20 ms ptime.
 
 use super::arrival_stamp;
+use super::send_batch::send_batch;
 use hdrhistogram::Histogram;
 use hotline::media::g711::G711Law;
 use hotline::media::rtp_packet::{OutgoingHeader, parse_rtp, write_rtp};
@@ -272,7 +273,9 @@ fn send_loop(
     let slot_length = PTIME / SLOTS as u32;
     let start = Instant::now();
     let mut streams: Vec<StreamOut> = Vec::new();
-    let mut buffer = [0u8; 12 + SAMPLES_PER_PACKET];
+    // One slot's packets, grouped by socket, go out in one system call per socket.
+    let mut packets_of: Vec<Vec<u8>> = Vec::new();
+    let mut batch: Vec<(usize, usize, SocketAddr)> = Vec::new();
     let mut slot: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
         let deadline = start + slot_length * u32::try_from(slot).unwrap_or(u32::MAX);
@@ -286,7 +289,7 @@ fn send_loop(
             ssrc: rand::random(),
             sent: 0,
         }));
-        let (mut packets, mut errors) = (0, 0);
+        batch.clear();
         let first = (slot % SLOTS as u64) as usize;
         for stream in streams.iter_mut().skip(first).step_by(SLOTS) {
             let header = OutgoingHeader {
@@ -298,13 +301,29 @@ fn send_loop(
             };
             let payload = voice.packet(stream.target.law, stream.sent);
             stream.sent += 1;
-            let Some(len) = write_rtp(&header, payload, &mut buffer) else {
+            let index = batch.len();
+            if packets_of.len() <= index {
+                packets_of.push(vec![0u8; 12 + SAMPLES_PER_PACKET]);
+            }
+            let Some(len) = write_rtp(&header, payload, &mut packets_of[index]) else {
                 continue;
             };
-            match sockets[stream.target.socket].send_to(&buffer[..len], stream.target.destination) {
-                Ok(_) => packets += 1,
-                Err(_) => errors += 1,
+            batch.push((stream.target.socket, len, stream.target.destination));
+        }
+        let (mut packets, mut errors) = (0, 0);
+        for (index, socket) in sockets.iter().enumerate() {
+            let datagrams: Vec<(&[u8], SocketAddr)> = batch
+                .iter()
+                .enumerate()
+                .filter(|(_, (s, _, _))| *s == index)
+                .map(|(i, (_, len, destination))| (&packets_of[i][..*len], *destination))
+                .collect();
+            if datagrams.is_empty() {
+                continue;
             }
+            let (sent, failed) = send_batch(socket, &datagrams);
+            packets += sent;
+            errors += failed;
         }
         let mut state = lock(state);
         state.packets += packets;
@@ -413,13 +432,16 @@ fn extend_sequence(highest: u64, sequence: u16) -> u64 {
 }
 
 fn receive_loop(socket: &UdpSocket, state: &Mutex<ReceiverState>, stop: &AtomicBool) {
-    let mut buffer = [0u8; 2048];
+    let mut batch = arrival_stamp::Batch::default();
     while !stop.load(Ordering::Relaxed) {
-        let Ok((len, source, now)) = arrival_stamp::recv_from(socket, &mut buffer) else {
+        if arrival_stamp::recv_batch(socket, &mut batch).is_err() {
             continue; // Timeout (checks the stop flag) or a transient error.
-        };
-        if let Ok(packet) = parse_rtp(&buffer[..len]) {
-            let mut state = lock(state);
+        }
+        let mut state = lock(state);
+        for (datagram, source, now) in batch.datagrams() {
+            let (Some(source), Ok(packet)) = (source, parse_rtp(datagram)) else {
+                continue;
+            };
             state.on_packet(source, packet.sequence, now);
             if is_silence(packet.payload) {
                 state.silent_packets += 1;
