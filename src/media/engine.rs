@@ -156,8 +156,8 @@ mod tests {
         let first = 42_000 + (std::process::id() % 50) as u16 * 20;
         let ports = PortAllocator::new("127.0.0.1".parse().unwrap(), first, first + 19).unwrap();
         let socket = MediaSocket::bind(&ports).unwrap();
-        let offer = SdpSession::new(peer.local_addr().unwrap(), MediaCapabilities::default(), 1)
-            .offer();
+        let offer =
+            SdpSession::new(peer.local_addr().unwrap(), MediaCapabilities::default(), 1).offer();
         let mut ours = SdpSession::new(socket.local_addr(), MediaCapabilities::default(), 2);
         let (_, media) = ours.answer(&offer).unwrap();
         let config = SessionConfig {

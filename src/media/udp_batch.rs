@@ -47,8 +47,12 @@ impl ReceiveBatch {
     /// Datagram `index` of the last [`receive`]: its bytes and source (`None` for an
     /// address family other than IPv4/IPv6).
     pub fn get(&self, index: usize) -> Option<(&[u8], Option<SocketAddr>)> {
-        (index < self.count)
-            .then(|| (&self.data[index][..self.lengths[index]], socket_addr(&self.sources[index])))
+        (index < self.count).then(|| {
+            (
+                &self.data[index][..self.lengths[index]],
+                socket_addr(&self.sources[index]),
+            )
+        })
     }
 
     /// How many datagrams the last [`receive`] read.
@@ -156,8 +160,7 @@ mod tests {
         let mut batch = ReceiveBatch::default();
         // Loopback delivers synchronously, but be patient with a loaded machine.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while receive(&socket, &mut batch).unwrap() == 0 && std::time::Instant::now() < deadline
-        {
+        while receive(&socket, &mut batch).unwrap() == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(batch.len(), BATCH);
@@ -176,7 +179,10 @@ mod tests {
             while receive(&v6, &mut batch).unwrap() == 0 {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            assert_eq!(batch.get(0).unwrap(), (&b"six"[..], Some(from.local_addr().unwrap())));
+            assert_eq!(
+                batch.get(0).unwrap(),
+                (&b"six"[..], Some(from.local_addr().unwrap()))
+            );
         }
     }
 

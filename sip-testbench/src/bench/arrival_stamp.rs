@@ -192,7 +192,9 @@ mod tests {
         let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
         let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
         for i in 0..3u8 {
-            sender.send_to(&[i; 100], receiver.local_addr().unwrap()).unwrap();
+            sender
+                .send_to(&[i; 100], receiver.local_addr().unwrap())
+                .unwrap();
         }
         let after_send = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
         std::thread::sleep(Duration::from_millis(30));
@@ -205,5 +207,4 @@ mod tests {
             assert!(before <= *stamp && *stamp <= after_send, "{stamp:?}");
         }
     }
-
 }
