@@ -121,6 +121,8 @@ pub fn recv_batch(socket: &UdpSocket, batch: &mut Batch) -> io::Result<usize> {
     for (i, header) in headers.iter().enumerate().take(count) {
         batch.lengths[i] = (header.msg_len as usize).min(SLOT_BYTES);
         // The kernel rewrote the control length; keep only what it filled in.
+        // `msg_controllen` is `size_t` on glibc but `socklen_t` on other libcs.
+        #[allow(clippy::unnecessary_cast)]
         let used = header.msg_hdr.msg_controllen as usize;
         let words = used.div_ceil(8).min(batch.controls[i].len());
         batch.controls[i][words..].fill(0);
