@@ -6,6 +6,7 @@
 pub mod acd;
 pub mod asr;
 pub mod call;
+pub mod cdr;
 pub mod config;
 pub mod data;
 pub mod dialplan;

@@ -43,6 +43,8 @@ enum Command {
     Db(cli::db::Args),
     /// Agents who take transferred calls: `agents add|list|remove|passwd`.
     Agents(cli::agents::Args),
+    /// Call detail records: `cdr list|show|export`.
+    Cdr(cli::cdr::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Some(Command::Transcribe(args)) => cli::transcribe::run(args),
         Some(Command::Db(args)) => cli::db::run(args),
         Some(Command::Agents(args)) => cli::agents::run(args),
+        Some(Command::Cdr(args)) => cli::cdr::run(args),
     };
     match result {
         Ok(code) => code,

@@ -70,6 +70,18 @@ pub enum Sound {
     Text(String),
 }
 
+/// What a behaviour tells the call's detail record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// The dialplan's name and version (`None`: the demo).
+    pub dialplan: Option<String>,
+    pub version: Option<String>,
+    /// The steps walked, as `flow.step`.
+    pub path: Vec<String>,
+    /// The latest intent understood.
+    pub intent: Option<String>,
+}
+
 /// A call's behaviour from answer to hangup. Every method but `start` has a default that
 /// ignores the happening, so a simple behaviour (the demo) implements only what it uses.
 pub trait Behaviour: Send {
@@ -142,4 +154,9 @@ pub trait Behaviour: Send {
 
     /// The caller hung up.
     fn on_hangup(&mut self, _at: Moment) {}
+
+    /// What the call's record says of it.
+    fn summary(&self) -> Summary {
+        Summary::default()
+    }
 }

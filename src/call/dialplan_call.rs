@@ -43,6 +43,9 @@ pub struct DialplanCall {
     after_playback: VecDeque<Action>,
     gather: Option<Gather>,
     ended: bool,
+    /// The latest intent understood, for the call's record (a later turn that
+    /// understands none, a yes or a PIN, does not erase it).
+    intent: Option<String>,
 }
 
 impl DialplanCall {
@@ -53,6 +56,7 @@ impl DialplanCall {
             after_playback: VecDeque::new(),
             gather: None,
             ended: false,
+            intent: None,
         }
     }
 
@@ -66,6 +70,9 @@ impl DialplanCall {
 
     fn feed(&mut self, event: Event, now: Instant, wall: DateTime<Utc>) -> Vec<Cue> {
         let actions = self.runtime.handle(event, wall);
+        if let Some(intent) = &self.runtime.last_understood().intent {
+            self.intent = Some(intent.clone());
+        }
         let mut out = Vec::new();
         for action in actions {
             out.extend(self.apply(action, now));
@@ -137,6 +144,16 @@ impl DialplanCall {
 }
 
 impl Behaviour for DialplanCall {
+    fn summary(&self) -> super::behaviour::Summary {
+        let plan = self.runtime.plan();
+        super::behaviour::Summary {
+            dialplan: Some(plan.doc.name.value.clone()),
+            version: Some(plan.version.clone()),
+            path: self.runtime.path().to_vec(),
+            intent: self.intent.clone(),
+        }
+    }
+
     /// The call was answered.
     fn start(&mut self, parties: &Parties, at: Moment) -> Vec<Cue> {
         let event = Event::CallStarted {

@@ -24,4 +24,20 @@ impl EndReason {
             EndReason::CallerHungUp | EndReason::NoAck | EndReason::Cancelled
         )
     }
+
+    /// The record's wording.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::CallerHungUp => "caller hung up",
+            EndReason::Cancelled => "cancelled",
+            EndReason::MaxDuration => "maximum duration",
+            EndReason::DemoFinished => "demo finished",
+            EndReason::MediaTimeout => "media timeout",
+            EndReason::Shutdown => "server shutting down",
+            EndReason::NoAck => "no ACK",
+            EndReason::Refused => "refused",
+            EndReason::DialplanHangup => "dialplan hung up",
+            EndReason::AgentHungUp => "agent hung up",
+        }
+    }
 }

@@ -56,9 +56,25 @@ pub struct CallEnv {
     pub http_base: std::sync::OnceLock<String>,
     /// Tickets, one per transfer (`None`: no database).
     pub tickets: Option<crate::data::Tickets>,
+    /// Call detail records (`None`: `[cdr] enabled = false`).
+    pub cdr: Option<crate::cdr::CdrWriter>,
 }
 
 impl CallEnv {
+    /// Hands a call's start to the CDR writer.
+    pub fn call_started(&self, start: crate::cdr::CallStart) {
+        if let Some(cdr) = &self.cdr {
+            cdr.call_started(start);
+        }
+    }
+
+    /// Hands a call's record to the CDR writer.
+    pub fn call_ended(&self, record: crate::cdr::CallRecord) {
+        if let Some(cdr) = &self.cdr {
+            cdr.call_ended(record);
+        }
+    }
+
     /// A fresh behaviour for a new call: the current dialplan version, or the demo.
     pub fn behaviour(&self) -> Box<dyn super::Behaviour> {
         match &self.dialplans {

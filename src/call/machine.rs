@@ -16,9 +16,11 @@ use super::behaviour::{Behaviour, Cue, Moment, Parties};
 use super::command::Command;
 use super::end::EndReason;
 use super::event::{AgentLegEvent, CallEvent, DialogEnd, RequestId};
+use super::ledger::{Ledger, failure_reason};
 use super::listen::{Heard, SpeechListener, Turn};
 use super::queued::{Queued, announcement};
 use crate::acd::{AcdEvent, Arrival, CallerPriority, LegFailure, NotQueuedReason, QueueNotice};
+use crate::cdr::{CallRecord, CallStart, Direction};
 use crate::dialplan::format::InputMode;
 use crate::media::sdp::{MediaCapabilities, NegotiatedMedia, SdpError, SdpSession};
 use chrono::{DateTime, Utc};
@@ -124,6 +126,13 @@ pub struct Call {
     /// A callback's reserved agent, rung once the caller answers.
     pending_offer: Option<QueueNotice>,
     end: Option<EndReason>,
+    /// What the call's detail record will say.
+    ledger: Ledger,
+    direction: Direction,
+    /// When `Command::Release` was given.
+    ended_at: Option<Instant>,
+    /// The latest time the machine was given.
+    clock: Instant,
 }
 
 impl Call {
@@ -165,6 +174,10 @@ impl Call {
             queued: None,
             pending_offer: None,
             end: None,
+            ledger: Ledger::default(),
+            direction: Direction::Inbound,
+            ended_at: None,
+            clock: now,
         }
         .with_offer(&setup.offer)
     }
@@ -183,6 +196,8 @@ impl Call {
     ) -> Self {
         let mut call = Call::new(setup, behaviour, now, wall);
         call.phase = Phase::Dialling;
+        call.direction = Direction::Callback;
+        call.ledger.queued(&arrival.queue, now);
         call.queued = Some(Queued::new(arrival, now));
         call.pending_offer = Some(offer);
         call
@@ -210,6 +225,7 @@ impl Call {
         }
         info!("the caller answered their callback");
         self.phase = Phase::Active;
+        self.ledger.answered(now);
         self.max_end = Some(now + self.settings.max_duration);
         out.push(Command::ReportAcd(AcdEvent::CallbackConnected { call }));
         out.push(Command::HoldMusic(true));
@@ -247,6 +263,34 @@ impl Call {
         &self.call_id
     }
 
+    /// The call's detail record as it starts (caller, dialled number, the time).
+    pub fn start_record(&self) -> CallStart {
+        let (caller, dialled) = match self.direction {
+            Direction::Inbound => (&self.parties.from, &self.parties.to),
+            Direction::Callback => (&self.parties.to, &self.parties.from),
+        };
+        CallStart::new(
+            &self.call_id,
+            self.direction,
+            caller,
+            dialled,
+            self.anchor.1,
+        )
+    }
+
+    /// The call's detail record, once it is over.
+    pub fn record(&self) -> Option<CallRecord> {
+        let end = self.ended_at?;
+        let why = self.end.unwrap_or(EndReason::CallerHungUp);
+        Some(self.ledger.record(
+            self.start_record(),
+            end,
+            why,
+            self.behaviour.summary(),
+            |at| self.moment(at).wall,
+        ))
+    }
+
     /// Why the call ended; `None` while it goes on.
     pub fn end_reason(&self) -> Option<EndReason> {
         self.end
@@ -263,6 +307,7 @@ impl Call {
         if self.phase != Phase::New {
             return out;
         }
+        self.clock = self.clock.max(now);
         if let Some(status) = self.refusal {
             out.push(Command::Refuse { status });
             self.finish(EndReason::Refused, &mut out);
@@ -308,6 +353,7 @@ impl Call {
         if matches!(self.phase, Phase::New | Phase::Ended) {
             return out;
         }
+        self.clock = self.clock.max(now);
         self.fire_timers(now, &mut out);
         if self.phase == Phase::Ended {
             return out;
@@ -378,7 +424,7 @@ impl Call {
                 }
             }
             CallEvent::Queue(notice) => self.on_queue_notice(notice, now, &mut out),
-            CallEvent::AgentLeg { leg, event } => self.on_agent_leg(leg, event, &mut out),
+            CallEvent::AgentLeg { leg, event } => self.on_agent_leg(leg, event, now, &mut out),
             CallEvent::TransferFailed { reason } => {
                 if self.queued.take().is_some() {
                     out.push(Command::HoldMusic(false));
@@ -417,6 +463,7 @@ impl Call {
                     sdp: self.answer_sdp.clone(),
                 });
                 self.phase = Phase::Answered;
+                self.ledger.answered(now);
                 self.max_end = Some(now + self.settings.max_duration);
             }
             Phase::Ending { bye_at } if bye_at <= now => {
@@ -642,6 +689,7 @@ impl Call {
                         max_wait,
                     };
                     info!(%queue, priority = context.priority.as_str(), "queued for an agent");
+                    self.ledger.queued(&queue, now);
                     self.queued = Some(Queued::new(arrival.clone(), now));
                     out.push(Command::HoldMusic(true));
                     out.push(Command::Enqueue { arrival, context });
@@ -709,10 +757,12 @@ impl Call {
                 agent, contacts, ..
             } => {
                 if let Some(old) = queued.leg.take() {
+                    self.ledger.leg_ended(old.id, now, "withdrawn");
                     out.push(Command::HangUpAgent { leg: old.id });
                 }
                 let waited_secs = queued.waited(now).as_secs();
                 let leg = queued.open_leg(agent.clone());
+                self.ledger.ringing(leg, &agent.0, now);
                 info!(%agent, leg, "ringing an agent");
                 out.push(Command::DialAgent {
                     leg,
@@ -725,6 +775,7 @@ impl Call {
                 if queued.leg_of(&agent).is_some()
                     && let Some(leg) = queued.leg.take()
                 {
+                    self.ledger.leg_ended(leg.id, now, "withdrawn");
                     out.push(Command::HangUpAgent { leg: leg.id });
                 }
             }
@@ -734,6 +785,7 @@ impl Call {
                     return;
                 };
                 queued.bridged = Some(agent.clone());
+                self.ledger.bridged(&agent.0, now);
                 info!(%agent, waited_ms = queued.waited(now).as_millis() as u64, "caller bridged to an agent");
                 out.push(Command::HoldMusic(false));
                 out.push(Command::Bridge { leg });
@@ -765,6 +817,7 @@ impl Call {
             }
             QueueNotice::TimedOut => {
                 if let Some(leg) = queued.leg.take() {
+                    self.ledger.leg_ended(leg.id, now, "withdrawn");
                     out.push(Command::HangUpAgent { leg: leg.id });
                 }
                 self.queued = None;
@@ -776,7 +829,13 @@ impl Call {
     }
 
     /// What became of the leg towards the agent.
-    fn on_agent_leg(&mut self, leg: u64, event: AgentLegEvent, out: &mut Vec<Command>) {
+    fn on_agent_leg(
+        &mut self,
+        leg: u64,
+        event: AgentLegEvent,
+        now: Instant,
+        out: &mut Vec<Command>,
+    ) {
         let Some(queued) = self.queued.as_mut() else {
             return;
         };
@@ -790,10 +849,12 @@ impl Call {
                 if let Some(leg) = queued.leg.as_mut() {
                     leg.answered = true;
                 }
+                self.ledger.leg_answered(leg, now);
                 out.push(Command::ReportAcd(AcdEvent::OfferAnswered { call, agent }));
             }
             AgentLegEvent::Failed(cause) => {
                 queued.leg = None;
+                self.ledger.leg_ended(leg, now, failure_reason(cause));
                 info!(%agent, ?cause, "the agent's leg failed");
                 out.push(Command::ReportAcd(AcdEvent::OfferFailed {
                     call,
@@ -803,6 +864,7 @@ impl Call {
             }
             AgentLegEvent::Lost if queued.bridged.is_some() => {
                 warn!(%agent, "the agent's phone vanished mid-call: the caller is queued again");
+                self.ledger.leg_ended(leg, now, "agent's phone lost");
                 out.push(Command::HangUpAgent { leg });
                 out.push(Command::ReportAcd(AcdEvent::CallEnded { call }));
                 let arrival = queued.requeue();
@@ -811,6 +873,7 @@ impl Call {
             }
             AgentLegEvent::Lost => {
                 queued.leg = None;
+                self.ledger.leg_ended(leg, now, "agent's phone lost");
                 out.push(Command::HangUpAgent { leg });
                 out.push(Command::ReportAcd(AcdEvent::OfferFailed {
                     call,
@@ -820,6 +883,7 @@ impl Call {
             }
             AgentLegEvent::Ended if queued.bridged.is_some() => {
                 info!(%agent, "the agent hung up");
+                self.ledger.leg_ended(leg, now, "agent hung up");
                 // The ACD hears `CallEnded` from `release`.
                 queued.leg = None;
                 self.end_now(EndReason::AgentHungUp, out);
@@ -827,6 +891,7 @@ impl Call {
             AgentLegEvent::Ended => {
                 // Answered, then gone before the bridge: the caller keeps their place.
                 queued.leg = None;
+                self.ledger.leg_ended(leg, now, "agent hung up before the bridge");
                 out.push(Command::ReportAcd(AcdEvent::OfferFailed {
                     call,
                     agent,
@@ -884,6 +949,7 @@ impl Call {
         }
         self.lookup = None;
         self.phase = Phase::Ended;
+        self.ended_at = Some(self.clock);
         out.push(Command::Release);
     }
 }

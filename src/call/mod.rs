@@ -13,13 +13,14 @@ mod end;
 mod env;
 mod event;
 mod hold;
+mod ledger;
 mod listen;
 mod machine;
 mod media_leg;
 mod queued;
 mod shell;
 
-pub use behaviour::{Behaviour, Cue, Moment, Parties, Sound};
+pub use behaviour::{Behaviour, Cue, Moment, Parties, Sound, Summary};
 pub use command::Command;
 pub use demo::{Demo, digit_prompt, required_prompts};
 pub use dialplan_call::{DialplanCall, sounds};

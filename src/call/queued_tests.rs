@@ -858,3 +858,71 @@ fn a_callback_rings_the_reserved_agent_once_the_caller_answers() {
     );
     assert!(garbled.is_over());
 }
+
+#[test]
+fn the_record_of_a_bridged_call_has_the_queue_the_wait_the_talk_and_every_ring() {
+    let t0 = Instant::now();
+    let wall0 = Utc::now();
+    let offer_sdp = caller_sdp().offer().into_bytes();
+    let behaviour = Box::new(DialplanCall::new(Runtime::new(queued_dialplan())));
+    let mut call = Call::new(setup(offer_sdp, queue_settings()), behaviour, t0, wall0);
+    assert_eq!(call.start_record().started_at, wall0);
+    call.start(t0);
+    call.handle(CallEvent::Acked { answer: None }, t0);
+    assert!(call.record().is_none(), "no record while the call goes on");
+    // bob declines at 5 s, ann rings at 8 s, answers at 12 s, talks for a minute.
+    let t = |secs| t0 + Duration::from_secs(secs);
+    call.handle(offer(bob()), t(2));
+    call.handle(leg(1, AgentLegEvent::Failed(LegFailure::Declined)), t(5));
+    call.handle(offer(ann()), t(8));
+    call.handle(leg(2, AgentLegEvent::Answered), t(12));
+    call.handle(CallEvent::Queue(QueueNotice::Bridge { agent: ann() }), t(12));
+    call.handle(CallEvent::DialogEnded(DialogEnd::Bye), t(72));
+    let record = call.record().expect("the call is over");
+    let wall = |secs| wall0 + chrono::Duration::seconds(secs);
+    assert_eq!(record.end_reason, "caller hung up");
+    assert_eq!(record.answered_at, Some(wall0));
+    assert_eq!(record.ended_at, wall(72));
+    assert_eq!(record.dialplan.as_deref(), Some("queued"));
+    assert_eq!(record.dialplan_version.as_ref().map(String::len), Some(12));
+    assert_eq!(record.path, ["main.cards"]);
+    assert_eq!(record.queue.as_deref(), Some("cards"));
+    assert_eq!(record.agent.as_deref(), Some("ann"));
+    assert_eq!(record.wait, Some(Duration::from_secs(12)));
+    assert_eq!(record.talk, Some(Duration::from_secs(60)));
+    let legs: Vec<(&str, &str, Option<_>, _, &str)> = record
+        .legs
+        .iter()
+        .map(|l| {
+            (
+                l.kind.as_str(),
+                l.party.as_str(),
+                l.answered_at,
+                l.ended_at,
+                l.end_reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            ("caller", "5551234", Some(wall0), wall(72), "caller hung up"),
+            ("agent", "bob", None, wall(5), "declined"),
+            ("agent", "ann", Some(wall(12)), wall(72), "caller hung up"),
+        ]
+    );
+}
+
+#[test]
+fn the_record_of_a_caller_who_gave_up_waiting_has_the_wait_and_no_agent() {
+    let t0 = Instant::now();
+    let (mut call, _, _) = queued_call(t0);
+    let t = t0 + Duration::from_secs(30);
+    call.handle(offer(ann()), t0 + Duration::from_secs(20));
+    call.handle(CallEvent::DialogEnded(DialogEnd::Bye), t);
+    let record = call.record().expect("over");
+    assert_eq!(record.wait, Some(Duration::from_secs(30)));
+    assert_eq!((record.agent, record.talk), (None, None));
+    assert_eq!(record.legs[1].end_reason, "caller hung up");
+    assert_eq!(record.legs[1].answered_at, None);
+}

@@ -18,6 +18,7 @@ use super::{CallError, Parties};
 use crate::acd::envelope::ContextEnvelope;
 use crate::acd::{AgentId, LegFailure, QueueNotice};
 use crate::asr::Pool;
+use crate::cdr::{CallRecord, CallStart, Direction};
 use crate::data::CallFacts;
 use crate::media::events::MediaEvent;
 use crate::sip::message::{Header, StatusCode};
@@ -120,16 +121,30 @@ impl<'a> Shell<'a> {
                 debug!(error = %err, "INVITE transaction ended with an error");
             }
         });
+        let started = Utc::now();
+        let refused = |env: &CallEnv| {
+            let start = CallStart::new(
+                &call_id,
+                Direction::Inbound,
+                &parties.from,
+                &parties.to,
+                started,
+            );
+            let why = super::EndReason::Refused.as_str();
+            env.call_ended(CallRecord::unanswered(start, Utc::now(), why));
+        };
         let leg = match MediaLeg::bind(&env.ports, &env.media, env.session.clone()) {
             Ok(leg) => leg,
             Err(err) => {
                 warn!(error = %err, "no RTP port: refusing the call");
+                refused(env);
                 dialog.reject(Some(StatusCode::ServiceUnavailable), None)?;
                 env.dialogs.remove_dialog(&dialog.id());
                 return Ok(super::EndReason::Refused);
             }
         };
         let Some(bound) = leg.local_addr() else {
+            refused(env);
             return Ok(super::EndReason::Refused);
         };
         let written =
@@ -147,11 +162,15 @@ impl<'a> Shell<'a> {
             call_id,
         };
         let now = Instant::now();
-        let mut call = Call::new(setup, env.behaviour(), now.into_std(), Utc::now());
+        let mut call = Call::new(setup, env.behaviour(), now.into_std(), started);
+        env.call_started(call.start_record());
         let mut shell = Shell::new(env, dialog, leg, facts);
         shell.contact = contact_of(&tx_original);
         let first = call.start(now.into_std());
         shell.run(&mut call, first, &mut states).await;
+        if let Some(record) = call.record() {
+            env.call_ended(record);
+        }
         Ok(call.end_reason().unwrap_or(super::EndReason::CallerHungUp))
     }
 
@@ -160,7 +179,16 @@ impl<'a> Shell<'a> {
     /// not answered is reported as failed (the ACD retries or gives up).
     async fn call_back(env: Arc<CallEnv>, order: crate::acd::CallbackOrder) {
         let env = &*env;
+        let started = Utc::now();
         let failed = |env: &CallEnv| {
+            let start = CallStart::new(
+                &order.call.0,
+                Direction::Callback,
+                &order.target.caller,
+                "hotline",
+                started,
+            );
+            env.call_ended(CallRecord::unanswered(start, Utc::now(), "not answered"));
             if let Some(acd) = &env.acd {
                 acd.report(crate::acd::AcdEvent::CallbackFailed {
                     call: order.call.clone(),
@@ -205,7 +233,7 @@ impl<'a> Shell<'a> {
             order.offer.clone(),
             Box::new(super::queued::CalledBack),
             now.into_std(),
-            Utc::now(),
+            started,
         );
         let Ok(callee) = crate::sip::message::Uri::try_from(order.target.uri.as_str()) else {
             warn!(uri = %order.target.uri, "the caller's Contact is not a SIP URI: no callback");
@@ -269,8 +297,12 @@ impl<'a> Shell<'a> {
         shell.queue = Some(order.notices);
         shell.envelope = Some(*order.envelope);
         shell.ticket = order.ticket;
+        env.call_started(call.start_record());
         let first = call.handle(CallEvent::Answered { answer }, Instant::now().into_std());
         shell.run(&mut call, first, &mut states).await;
+        if let Some(record) = call.record() {
+            env.call_ended(record);
+        }
         info!(reason = ?call.end_reason(), "callback ended");
     }
 

@@ -582,3 +582,24 @@ fn nothing_is_done_for_a_caller_who_has_hung_up() {
     );
     assert_eq!(call.next_deadline(), None);
 }
+
+#[test]
+fn the_record_of_a_call_cancelled_while_ringing_was_never_answered() {
+    let t0 = Instant::now();
+    let wall0 = Utc::now();
+    let offer = caller_sdp().offer().into_bytes();
+    let demo = Box::new(Demo::new(Duration::from_secs(30)));
+    let mut call = Call::new(setup(offer, settings()), demo, t0, wall0);
+    call.start(t0);
+    call.handle(
+        CallEvent::DialogEnded(DialogEnd::Cancel),
+        t0 + Duration::from_millis(100),
+    );
+    let record = call.record().expect("over");
+    assert_eq!(record.answered_at, None);
+    assert_eq!(record.end_reason, "cancelled");
+    assert_eq!(record.ended_at, wall0 + chrono::Duration::milliseconds(100));
+    assert_eq!((record.start.caller.as_str(), record.start.dialled.as_str()), ("5551234", "hotline"));
+    assert_eq!(record.dialplan, None, "the demo has no dialplan");
+    assert_eq!(record.legs.len(), 1);
+}

@@ -1,6 +1,7 @@
 //! One file per subcommand: argument parsing and friendly reporting at the CLI edge.
 
 pub mod agents;
+pub mod cdr;
 pub mod check;
 pub mod db;
 pub mod graph;

@@ -33,6 +33,8 @@ pub struct Config {
     pub registrar: crate::sip::registrar::RegistrarConfig,
     /// Agent queues: routing, waits, overflow, callbacks (`[acd]`, `[acd.queues.NAME]`).
     pub acd: crate::acd::AcdConfig,
+    /// Call detail records (`[cdr]`).
+    pub cdr: crate::cdr::CdrConfig,
 }
 
 /// Which SIP transports to listen on.

@@ -104,4 +104,47 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX queue_events_by_call ON queue_events(call_id, id);
     CREATE INDEX queue_events_by_time ON queue_events(at);",
+    // 5: call detail records, one row per call and one per leg (cdr/). Times are RFC 3339
+    // UTC with milliseconds; a row with no `ended_at` is a call in progress, or one a
+    // crash interrupted (closed as 'server stopped' at the next start).
+    "CREATE TABLE cdr_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('inbound', 'callback')),
+        caller TEXT NOT NULL,
+        dialled TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        answered_at TEXT,
+        ended_at TEXT,
+        end_reason TEXT,
+        dialplan TEXT,
+        dialplan_version TEXT,
+        -- The steps walked, `flow.step` joined by ' > '.
+        path TEXT,
+        intent TEXT,
+        queue TEXT,
+        agent TEXT,
+        wait_ms INTEGER,
+        talk_ms INTEGER,
+        duration_ms INTEGER
+    );
+    CREATE INDEX cdr_calls_by_start ON cdr_calls(started_at);
+    CREATE INDEX cdr_calls_by_call_id ON cdr_calls(call_id);
+    CREATE INDEX cdr_calls_open ON cdr_calls(ended_at) WHERE ended_at IS NULL;
+    CREATE TABLE cdr_legs (
+        id INTEGER PRIMARY KEY,
+        call INTEGER NOT NULL REFERENCES cdr_calls(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('caller', 'agent')),
+        party TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        answered_at TEXT,
+        ended_at TEXT,
+        end_reason TEXT
+    );
+    CREATE INDEX cdr_legs_by_call ON cdr_legs(call, id);
+    -- The CDR writer's last sign of life: a crash's calls are closed at this time.
+    CREATE TABLE cdr_heartbeat (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at TEXT NOT NULL
+    );",
 ];

@@ -178,6 +178,7 @@ fn build(
         .collect();
     Dialplan {
         file: file.to_string(),
+        version: String::new(),
         language: doc
             .language
             .as_ref()

@@ -39,6 +39,8 @@ pub struct Dialplan {
     pub doc: DialplanDoc,
     /// The file it was loaded from (for messages).
     pub file: String,
+    /// A hash of the text it was loaded from (the loader sets it; CDRs record it).
+    pub version: String,
     pub language: String,
     pub timezone: Tz,
     pub start_flow: String,

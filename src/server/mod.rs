@@ -116,6 +116,24 @@ fn open_tickets(config: &Config) -> Option<crate::data::Tickets> {
     }
 }
 
+/// The CDR writer on the embedded database (`None`: `[cdr] enabled = false`). It opens
+/// the database itself, and keeps trying when it cannot: calls are answered either way.
+fn start_cdr(config: &Config) -> Option<crate::cdr::CdrWriter> {
+    if !config.cdr.enabled {
+        return None;
+    }
+    let path = config.data.dir.join(&config.data.database);
+    let busy = Duration::from_millis(config.data.busy_timeout_ms);
+    let settings = crate::cdr::WriterSettings {
+        retention: config.cdr.retention(),
+        ..crate::cdr::WriterSettings::default()
+    };
+    Some(crate::cdr::CdrWriter::start(
+        move || crate::data::Store::open(&path, busy),
+        settings,
+    ))
+}
+
 /// Loads and checks the configured dialplan (nothing in demo mode).
 fn open_dialplan(config: &Config) -> Result<Option<Arc<DialplanStore>>, ServerError> {
     if config.dialplan.demo {
@@ -270,6 +288,7 @@ impl Server {
             contexts: Arc::default(),
             http_base: std::sync::OnceLock::new(),
             tickets,
+            cdr: start_cdr(&config),
         });
         if let Some(orders) = callback_orders {
             tokio::spawn(crate::call::place_callbacks(env.clone(), orders));
@@ -352,6 +371,14 @@ impl Server {
         }
         // In-flight BYE transactions need a moment to be answered before the stack stops.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(cdr) = self.shared.env.cdr.clone() {
+            let written = tokio::task::spawn_blocking(move || cdr.flush(Duration::from_secs(2)))
+                .await
+                .unwrap_or(false);
+            if !written {
+                warn!("call records still unwritten at shutdown: they are lost");
+            }
+        }
         self.stop.cancel();
         self.shared.sip.shutdown();
         self.dispatcher.abort();
