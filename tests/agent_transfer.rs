@@ -250,4 +250,92 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
             ("completed".to_string(), alice),
         ]
     );
+
+    // The call's detail record: the IVR's part, the queue, the agent, the wrap-up's
+    // disposition, a leg each; the PIN nowhere in the export.
+    let records = cdr_of(&store, &report.call_id).await;
+    let [record] = records.as_slice() else {
+        panic!("one record per call: {records:?}")
+    };
+    assert_eq!(record.end_reason.as_deref(), Some("caller hung up"));
+    assert_eq!(record.dialplan.as_deref(), Some("acme-bank"));
+    assert_eq!(record.intent.as_deref(), Some("lost_card"), "{record:?}");
+    assert_eq!(record.queue.as_deref(), Some("cards"));
+    assert_eq!(record.agent.as_deref(), Some("alice"));
+    assert_eq!(record.disposition.as_deref(), Some("card_blocked"));
+    assert!(
+        record.path.as_deref().is_some_and(|p| p.contains(" > ")),
+        "{record:?}"
+    );
+    let (wait, talk) = (record.wait_ms.unwrap_or(0), record.talk_ms.unwrap_or(0));
+    assert!(wait > 0 && talk > 0, "{record:?}");
+    assert!(talk + wait <= record.duration_ms.unwrap_or(0), "{record:?}");
+    let legs: Vec<(&str, &str)> = record
+        .legs
+        .iter()
+        .map(|l| (l.kind.as_str(), l.party.as_str()))
+        .collect();
+    assert_eq!(legs[1], ("agent", "alice"), "{legs:?}");
+    assert_eq!(legs.len(), 2, "{legs:?}");
+    assert!(record.legs[1].answered_at.is_some());
+    for format in ["json", "csv"] {
+        let export = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["cdr", "export", "--format", format, "--dir"])
+            .arg(dir.path().join("data"))
+            .output()
+            .expect("hotline cdr export");
+        assert!(export.status.success(), "{export:?}");
+        let text = String::from_utf8_lossy(&export.stdout);
+        assert!(text.contains(&report.call_id), "{text}");
+        assert!(text.contains("card_blocked"), "{text}");
+        // Every text field but the call id (random, and ours) and the stamps.
+        let fields: Vec<String> = if format == "json" {
+            let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let mut out = Vec::new();
+            strings(&value, &mut out);
+            out
+        } else {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            reader
+                .records()
+                .flat_map(|r| {
+                    r.expect("CSV")
+                        .iter()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        for field in fields {
+            let ours = field == report.call_id || field.ends_with('Z');
+            assert!(
+                ours || !field.contains("1234"),
+                "the PIN reached the CDR export: {field}"
+            );
+        }
+    }
+}
+
+/// Every string in a JSON value.
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// The call's detail records, once the writer has closed them.
+async fn cdr_of(store: &hotline::data::Store, call_id: &str) -> Vec<hotline::cdr::db::CdrRow> {
+    for _ in 0..100 {
+        let rows = store
+            .with(|c| hotline::cdr::db::show(c, call_id))
+            .expect("read the CDRs");
+        if rows.iter().all(|r| r.ended_at.is_some()) && !rows.is_empty() {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no finished record for {call_id}")
 }

@@ -891,7 +891,8 @@ impl Call {
             AgentLegEvent::Ended => {
                 // Answered, then gone before the bridge: the caller keeps their place.
                 queued.leg = None;
-                self.ledger.leg_ended(leg, now, "agent hung up before the bridge");
+                self.ledger
+                    .leg_ended(leg, now, "agent hung up before the bridge");
                 out.push(Command::ReportAcd(AcdEvent::OfferFailed {
                     call,
                     agent,

@@ -876,7 +876,10 @@ fn the_record_of_a_bridged_call_has_the_queue_the_wait_the_talk_and_every_ring()
     call.handle(leg(1, AgentLegEvent::Failed(LegFailure::Declined)), t(5));
     call.handle(offer(ann()), t(8));
     call.handle(leg(2, AgentLegEvent::Answered), t(12));
-    call.handle(CallEvent::Queue(QueueNotice::Bridge { agent: ann() }), t(12));
+    call.handle(
+        CallEvent::Queue(QueueNotice::Bridge { agent: ann() }),
+        t(12),
+    );
     call.handle(CallEvent::DialogEnded(DialogEnd::Bye), t(72));
     let record = call.record().expect("the call is over");
     let wall = |secs| wall0 + chrono::Duration::seconds(secs);

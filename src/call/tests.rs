@@ -599,7 +599,10 @@ fn the_record_of_a_call_cancelled_while_ringing_was_never_answered() {
     assert_eq!(record.answered_at, None);
     assert_eq!(record.end_reason, "cancelled");
     assert_eq!(record.ended_at, wall0 + chrono::Duration::milliseconds(100));
-    assert_eq!((record.start.caller.as_str(), record.start.dialled.as_str()), ("5551234", "hotline"));
+    assert_eq!(
+        (record.start.caller.as_str(), record.start.dialled.as_str()),
+        ("5551234", "hotline")
+    );
     assert_eq!(record.dialplan, None, "the demo has no dialplan");
     assert_eq!(record.legs.len(), 1);
 }

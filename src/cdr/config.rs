@@ -25,6 +25,7 @@ impl Default for CdrConfig {
 
 impl CdrConfig {
     pub fn retention(&self) -> Option<Duration> {
-        (self.retention_days > 0).then(|| Duration::from_secs(u64::from(self.retention_days) * 86_400))
+        (self.retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(self.retention_days) * 86_400))
     }
 }

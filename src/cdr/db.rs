@@ -104,7 +104,9 @@ pub fn heartbeat(conn: &Connection, at: DateTime<Utc>) -> rusqlite::Result<()> {
 /// many calls it closed.
 pub fn recover(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
     let last_seen: Option<String> = conn
-        .query_row("SELECT at FROM cdr_heartbeat WHERE id = 1", [], |r| r.get(0))
+        .query_row("SELECT at FROM cdr_heartbeat WHERE id = 1", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     let at = last_seen.unwrap_or_else(|| stamp(now));
     let open: Vec<(i64, String)> = conn
@@ -264,8 +266,7 @@ pub fn list(conn: &Connection, filter: &Filter, legs: bool) -> rusqlite::Result<
 /// Every record of `call_id` (a SIP Call-ID may come back, so there may be several),
 /// with their legs, oldest first.
 pub fn show(conn: &Connection, call_id: &str) -> rusqlite::Result<Vec<CdrRow>> {
-    let sql =
-        format!("SELECT {CALL_COLUMNS} FROM cdr_calls c WHERE c.call_id = ?1 ORDER BY c.id");
+    let sql = format!("SELECT {CALL_COLUMNS} FROM cdr_calls c WHERE c.call_id = ?1 ORDER BY c.id");
     let rows: Vec<(i64, CdrRow)> = conn
         .prepare(&sql)?
         .query_map([call_id], call_row)?

@@ -158,7 +158,11 @@ mod tests {
             "5551000",
             Utc::now(),
         );
-        assert!(!start.caller.contains("4111111111111111"), "{}", start.caller);
+        assert!(
+            !start.caller.contains("4111111111111111"),
+            "{}",
+            start.caller
+        );
         assert!(start.caller.ends_with("1111"), "{}", start.caller);
         assert_eq!(start.dialled, "5551000", "other numbers are kept");
     }

@@ -375,7 +375,10 @@ mod tests {
         let writer = CdrWriter::start(open, quick());
         writer.call_started(start("a"));
         writer.call_ended(end(start("a")));
-        assert!(!writer.flush(Duration::from_millis(200)), "nothing written yet");
+        assert!(
+            !writer.flush(Duration::from_millis(200)),
+            "nothing written yet"
+        );
         assert_eq!(writer.stats().waiting.load(Ordering::Relaxed), 2);
         assert!(writer.stats().failures.load(Ordering::Relaxed) >= 1);
         *available.lock().unwrap() = true;
