@@ -11,6 +11,7 @@ pub mod config;
 pub mod data;
 pub mod dialplan;
 pub mod media;
+pub mod metrics;
 pub mod nlu;
 pub mod prompts;
 pub mod server;

@@ -314,6 +314,43 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
             );
         }
     }
+
+    // The figures: a transferred call, answered in the cards queue, after lookups.
+    let (status, text) = server.http("GET", "/metrics", None, "");
+    assert_eq!(status, 200);
+    let figure = |series: &str| support::metric(&text, series);
+    assert_eq!(
+        figure("hotline_calls_transferred_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        figure("hotline_calls_self_service_total"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        figure("hotline_queue_answered_total{queue=\"cards\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        figure("hotline_queue_waiting{queue=\"cards\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        figure("hotline_answer_to_transfer_seconds_count"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("hotline_lookups_total{outcome=\"found\"")),
+        "{text}"
+    );
+    let (ok, said) = support::promtool(&text);
+    assert!(ok, "promtool refused the figures: {said}\n{text}");
 }
 
 /// Every string in a JSON value.

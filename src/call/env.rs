@@ -58,6 +58,8 @@ pub struct CallEnv {
     pub tickets: Option<crate::data::Tickets>,
     /// Call detail records (`None`: `[cdr] enabled = false`).
     pub cdr: Option<crate::cdr::CdrWriter>,
+    /// The figures `GET /metrics` shows.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl CallEnv {
@@ -68,8 +70,13 @@ impl CallEnv {
         }
     }
 
-    /// Hands a call's record to the CDR writer.
+    /// Counts a finished call and hands its record to the CDR writer.
     pub fn call_ended(&self, record: crate::cdr::CallRecord) {
+        self.metrics.call_ended(
+            &record.end_reason,
+            record.answered_at.is_some(),
+            record.queue.is_some(),
+        );
         if let Some(cdr) = &self.cdr {
             cdr.call_ended(record);
         }

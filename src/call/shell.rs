@@ -89,6 +89,10 @@ struct Shell<'a> {
     agent: Option<AgentSide>,
     /// Where to call this caller back: the Contact of their INVITE.
     contact: Option<String>,
+    /// When our 200 went out, for the time to a transfer.
+    answered: Option<Instant>,
+    /// When the turn under way was handed to the recogniser, until its answer plays.
+    turn: Option<Instant>,
 }
 
 /// The leg to the agent: placed, then answered with its media and dialog.
@@ -324,6 +328,8 @@ impl<'a> Shell<'a> {
             legs: mpsc::unbounded_channel(),
             agent: None,
             contact: None,
+            answered: None,
+            turn: None,
         }
     }
 
@@ -457,6 +463,17 @@ impl<'a> Shell<'a> {
 
     async fn perform(&mut self, command: Command) {
         let env = self.env;
+        if let Some(since) = self.turn
+            && matches!(
+                command,
+                Command::Play(_) | Command::Speak(_) | Command::Enqueue { .. } | Command::Bye
+            )
+        {
+            self.turn = None;
+            env.metrics
+                .turn_response
+                .observe(since.elapsed().as_secs_f64());
+        }
         match command {
             Command::Ring => {
                 if let Err(err) = self.dialog.ringing(None, None) {
@@ -464,6 +481,8 @@ impl<'a> Shell<'a> {
                 }
             }
             Command::Answer { sdp } => {
+                env.metrics.call_setup(200);
+                self.answered = Some(Instant::now());
                 let sdp_type = Header::ContentType("application/sdp".into());
                 if let Err(err) = self
                     .dialog
@@ -474,6 +493,7 @@ impl<'a> Shell<'a> {
             }
             Command::Refuse { status } => {
                 info!(status, "refusing the call");
+                env.metrics.call_setup(status);
                 if let Err(err) = self.dialog.reject(Some(StatusCode::from(status)), None) {
                     debug!(error = %err, "could not refuse the call");
                 }
@@ -534,12 +554,28 @@ impl<'a> Shell<'a> {
                     return;
                 };
                 let facts = self.facts.clone();
+                let metrics = env.metrics.clone();
                 self.work.spawn(async move {
                     let result = data.lookup(&source, &args, &facts).await;
+                    let outcome = match &result {
+                        crate::dialplan::LookupResult::Found(_) => "found",
+                        crate::dialplan::LookupResult::NotFound => "not_found",
+                        crate::dialplan::LookupResult::Error(_) => "error",
+                    };
+                    // Only configured names become labels: an unknown name is one label.
+                    let known = data.names().any(|name| name == source);
+                    metrics.lookup(if known { &source } else { "unknown" }, outcome);
                     CallEvent::LookupDone { id, result }
                 });
             }
-            Command::Enqueue { arrival, context } => self.enqueue(arrival, &context),
+            Command::Enqueue { arrival, context } => {
+                if let Some(answered) = self.answered {
+                    env.metrics
+                        .answer_to_transfer
+                        .observe(answered.elapsed().as_secs_f64());
+                }
+                self.enqueue(arrival, &context)
+            }
             Command::Requeue(arrival) => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 match &env.acd {
@@ -628,8 +664,15 @@ impl<'a> Shell<'a> {
         }
         match pool.submit(pcm, hints) {
             Ok(pending) => {
+                let submitted = Instant::now();
+                self.turn.get_or_insert(submitted);
+                let metrics = self.env.metrics.clone();
                 self.work.spawn(async move {
-                    let result = match pending.await {
+                    let answer = pending.await;
+                    metrics
+                        .recognition
+                        .observe(submitted.elapsed().as_secs_f64());
+                    let result = match answer {
                         Ok(Ok(transcript)) => Ok(transcript),
                         Ok(Err(err)) => {
                             warn!(error = %err, "recognition failed");

@@ -103,6 +103,14 @@ pub fn heartbeat(conn: &Connection, at: DateTime<Utc>) -> rusqlite::Result<()> {
 /// heartbeat (or `now` when there was none; never before the call started). Returns how
 /// many calls it closed.
 pub fn recover(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    // One transaction: a reader never sees a call closed with its legs still open.
+    let tx = conn.unchecked_transaction()?;
+    let closed = close_open(&tx, now)?;
+    tx.commit()?;
+    Ok(closed)
+}
+
+fn close_open(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
     let last_seen: Option<String> = conn
         .query_row("SELECT at FROM cdr_heartbeat WHERE id = 1", [], |r| {
             r.get(0)
@@ -237,6 +245,9 @@ fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, CdrRow)> {
 
 /// The calls `filter` selects; with `legs`, each with its legs.
 pub fn list(conn: &Connection, filter: &Filter, legs: bool) -> rusqlite::Result<Vec<CdrRow>> {
+    // One read transaction: calls and legs from the same moment of the writer's work.
+    let snapshot = conn.unchecked_transaction()?;
+    let conn = &*snapshot;
     let since = filter
         .since
         .map(stamp)
@@ -266,6 +277,8 @@ pub fn list(conn: &Connection, filter: &Filter, legs: bool) -> rusqlite::Result<
 /// Every record of `call_id` (a SIP Call-ID may come back, so there may be several),
 /// with their legs, oldest first.
 pub fn show(conn: &Connection, call_id: &str) -> rusqlite::Result<Vec<CdrRow>> {
+    let snapshot = conn.unchecked_transaction()?;
+    let conn = &*snapshot;
     let sql = format!("SELECT {CALL_COLUMNS} FROM cdr_calls c WHERE c.call_id = ?1 ORDER BY c.id");
     let rows: Vec<(i64, CdrRow)> = conn
         .prepare(&sql)?

@@ -102,6 +102,17 @@ impl DataSources {
         self.sources.keys().map(String::as_str)
     }
 
+    /// Each webhook source's circuit breaker, by source name.
+    pub fn breakers(&self) -> Vec<(String, super::breaker::BreakerState)> {
+        self.sources
+            .iter()
+            .filter_map(|(name, source)| match source {
+                Source::Webhook(hook) => Some((name.clone(), hook.breaker_state())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The embedded database, when it opened.
     pub fn store(&self) -> Option<&Store> {
         self.store.as_ref().ok()

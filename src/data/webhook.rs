@@ -213,6 +213,11 @@ impl Webhook {
         }
     }
 
+    /// Where the circuit breaker stands now.
+    pub fn breaker_state(&self) -> super::breaker::BreakerState {
+        self.breaker().state(Instant::now())
+    }
+
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
         self.breaker
             .lock()

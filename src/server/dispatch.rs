@@ -53,6 +53,9 @@ async fn dispatch(shared: &Arc<Shared>, mut tx: Transaction) {
         .is_some_and(|c| c.transport() == rsipstack::sip::transport::Transport::Tls);
     if let Some(refusal) = admission::judge_request(&tx.original, over_tls) {
         info!(status = refusal.status, detail = %refusal.detail, "refused a request");
+        if method == Method::Invite && !has_to_tag(&tx) {
+            shared.env.metrics.call_setup(refusal.status);
+        }
         let headers = refusal
             .headers
             .into_iter()
@@ -122,6 +125,7 @@ async fn in_dialog(shared: &Arc<Shared>, mut tx: Transaction) {
 async fn new_call(shared: &Arc<Shared>, mut tx: Transaction) {
     if shared.draining.is_cancelled() {
         info!("refusing a call while shutting down");
+        shared.env.metrics.call_setup(503);
         let retry = vec![Header::Other("Retry-After".into(), RETRY_AFTER_SECS.into())];
         return reply(tx, StatusCode::ServiceUnavailable, retry).await;
     }
@@ -148,6 +152,7 @@ async fn new_call(shared: &Arc<Shared>, mut tx: Transaction) {
             .admit(summary, shared.config.calls.max_concurrent)
         else {
             warn!("at capacity: refusing the call");
+            shared.env.metrics.call_setup(503);
             let retry = vec![Header::Other("Retry-After".into(), RETRY_AFTER_SECS.into())];
             if let Err(err) = tx
                 .reply_with(StatusCode::ServiceUnavailable, retry, None)

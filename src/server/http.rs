@@ -1,5 +1,5 @@
-//! The HTTP API: a health endpoint that load balancers and tests can poll, and the
-//! agents' and wallboard's API (agent_api.rs).
+//! The HTTP API: a health endpoint that load balancers and tests can poll, the figures
+//! for Prometheus (`/metrics`), and the agents' and wallboard's API (agent_api.rs).
 
 use super::{ServerError, Shared};
 use axum::extract::State;
@@ -22,6 +22,7 @@ pub async fn start(
         .map_err(|source| ServerError::HttpBind { addr, source })?;
     let app = Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/api/queues", get(super::agent_api::queues))
         .route("/api/agents", get(super::agent_api::list))
         .route("/api/agents/{login}/{action}", post(super::agent_api::act))
@@ -34,6 +35,37 @@ pub async fn start(
         }
     });
     Ok(local)
+}
+
+/// The figures in Prometheus text format.
+async fn metrics(State(shared): State<Arc<Shared>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let env = &shared.env;
+    let queues = match &env.acd {
+        Some(acd) => acd.figures().await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let snapshot = crate::metrics::Snapshot {
+        active_calls: shared.calls.len(),
+        pool: env.asr.as_ref().map(|pool| pool.stats()),
+        breakers: env.data.as_ref().map(|d| d.breakers()).unwrap_or_default(),
+        queues,
+        cdr: env.cdr.as_ref().map(|cdr| &**cdr.stats()),
+    };
+    match env.metrics.render(&snapshot) {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                crate::metrics::Metrics::content_type(),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "metrics could not be rendered");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {

@@ -51,6 +51,8 @@ pub enum ServerError {
     Dialplan(String),
     #[error("RTP ports: {0}")]
     Ports(#[from] crate::media::port_allocator::PortError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 impl From<SipError> for ServerError {
@@ -289,6 +291,7 @@ impl Server {
             http_base: std::sync::OnceLock::new(),
             tickets,
             cdr: start_cdr(&config),
+            metrics: Arc::new(crate::metrics::Metrics::new()?),
         });
         if let Some(orders) = callback_orders {
             tokio::spawn(crate::call::place_callbacks(env.clone(), orders));

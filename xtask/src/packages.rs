@@ -57,6 +57,10 @@ const TESTS: &[Package] = &[
         "sox",
         "the prompt and utterance render scripts, whose output formats tests check",
     ),
+    package(
+        "prometheus",
+        "promtool, which checks the server's /metrics text in the tests (no daemon is started)",
+    ),
 ];
 
 /// Every package `task` needs, in the order they are reported.
@@ -118,7 +122,7 @@ mod tests {
         ] {
             assert!(run.contains(&name) && test.contains(&name), "{name}");
         }
-        for name in ["sip-tester", "flite", "sox"] {
+        for name in ["sip-tester", "flite", "sox", "prometheus"] {
             assert!(test.contains(&name) && !run.contains(&name), "{name}");
         }
     }

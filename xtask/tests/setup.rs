@@ -45,6 +45,7 @@ fn debian_without(dir: &Path, absent: &[&str]) {
         "sip-tester",
         "flite",
         "sox",
+        "prometheus",
     ] {
         if !absent.contains(&name) {
             answer.push_str(&format!("printf '%s\\tii \\n' '{name}'\n"));
