@@ -17,3 +17,4 @@ pub mod prompts;
 pub mod server;
 pub mod sip;
 pub mod tts;
+pub mod web;

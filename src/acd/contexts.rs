@@ -1,7 +1,8 @@
 //! The context envelopes agents fetch: one per offer, under a random token that travels
 //! in the INVITE (`User-to-User`, `Call-Info`). Only the agent offered the call may read
 //! it, and only for a while: the token is a key to a caller's masked details, so it
-//! expires (and the board never holds more than a bounded number).
+//! expires (and the board never holds more than a bounded number). The agent desktop
+//! hears of each posting (`subscribe`), so the page can show the card while the phone rings.
 
 use super::envelope::ContextEnvelope;
 use super::ids::AgentId;
@@ -32,10 +33,28 @@ pub enum ContextRefusal {
     NotYours,
 }
 
+/// A context was posted for `agent`'s offer: what the desktop is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextPosted {
+    pub agent: AgentId,
+    pub token: String,
+    /// The call, as the ACD names it (`QueuedCallId`'s text).
+    pub call: String,
+}
+
 /// The posted envelopes, by token.
-#[derive(Default)]
 pub struct ContextBoard {
     inner: Mutex<(HashMap<String, Posted>, VecDeque<String>)>,
+    posted: tokio::sync::broadcast::Sender<ContextPosted>,
+}
+
+impl Default for ContextBoard {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            posted: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl ContextBoard {
@@ -48,6 +67,11 @@ impl ContextBoard {
         now: Instant,
     ) -> String {
         let token = format!("{:032x}", rand::random::<u128>());
+        let notice = ContextPosted {
+            agent: agent.clone(),
+            token: token.clone(),
+            call: envelope.call_id.clone(),
+        };
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let (posted, order) = &mut *guard;
         while order.len() >= MAX_CONTEXTS {
@@ -65,7 +89,15 @@ impl ContextBoard {
             },
         );
         order.push_back(token.clone());
+        drop(guard);
+        // Nobody listening (no desktop open) is the usual case, not an error.
+        let _ = self.posted.send(notice);
         token
+    }
+
+    /// Every posting from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ContextPosted> {
+        self.posted.subscribe()
     }
 
     /// Whether `agent` was offered the call of ticket `ticket` (their wrap-up may close it).
@@ -132,8 +164,18 @@ mod tests {
         let t0 = Instant::now();
         let alice = AgentId::from("alice");
         let ticket = Arc::new(OnceLock::new());
+        let mut posted = board.subscribe();
         let token = board.post(&alice, envelope(), ticket.clone(), t0);
         assert_eq!(token.len(), 32);
+        assert_eq!(
+            posted.try_recv().ok(),
+            Some(ContextPosted {
+                agent: alice.clone(),
+                token: token.clone(),
+                call: "c1".into()
+            }),
+            "the desktop hears of the posting"
+        );
         let read = board.read(&token, &alice, t0).expect("alice reads it");
         assert!(
             read.contains("lost_card") && read.contains("\"ticket_id\":null"),

@@ -2,7 +2,8 @@
 //! themselves and report their agent legs, the HTTP API logs agents in and asks for the
 //! figures. Every request goes through one channel to the one task that owns [`super::Acd`],
 //! so decisions stay atomic; what the ACD decides for a call comes back to that call as
-//! [`QueueNotice`]s on the channel it gave when it queued.
+//! [`QueueNotice`]s on the channel it gave when it queued. What the agent desktop and the
+//! wallboard show (agents' states, offers) is broadcast as [`AcdUpdate`]s.
 
 use super::agent::AgentState;
 use super::decisions::NotQueuedReason;
@@ -13,7 +14,7 @@ use super::ids::AgentId;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Where a call leg to an agent goes: one of their phone's registered contacts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +91,29 @@ pub struct AgentView {
     pub agent: AgentId,
     #[serde(flatten)]
     pub state: AgentState,
+    /// When they entered this state (`None`: not since this server started).
+    pub since: Option<String>,
     pub queues: Vec<String>,
     pub registered: bool,
+}
+
+/// What the ACD decided that desktops and wallboards show, as it is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AcdUpdate {
+    /// An agent's state changed.
+    Agent {
+        view: AgentView,
+        decided_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// `agent`'s phone is about to ring with `call` (the context follows when the call
+    /// posts it).
+    Offered {
+        agent: AgentId,
+        call: super::ids::QueuedCallId,
+        queue: String,
+        ring_timeout: Duration,
+        decided_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// One request to the owner task.
@@ -119,6 +141,12 @@ pub enum AcdRequest {
         envelope: Box<super::envelope::ContextEnvelope>,
         ticket: std::sync::Arc<std::sync::OnceLock<i64>>,
     },
+    /// The agent declined their ringing offer of `call` on the desktop: their phone stops
+    /// ringing and the caller keeps their place.
+    Decline {
+        call: super::ids::QueuedCallId,
+        agent: AgentId,
+    },
     Figures(oneshot::Sender<Vec<QueueFigures>>),
     Agents(oneshot::Sender<Vec<AgentView>>),
 }
@@ -127,13 +155,33 @@ pub enum AcdRequest {
 #[derive(Debug, Clone)]
 pub struct AcdHandle {
     requests: mpsc::UnboundedSender<AcdRequest>,
+    updates: broadcast::Sender<AcdUpdate>,
 }
+
+/// Updates kept for a slow desktop before it misses some (it then asks for the states).
+const UPDATES_BACKLOG: usize = 4096;
 
 impl AcdHandle {
     /// A handle and the receiving end the owner task reads.
     pub fn channel() -> (AcdHandle, mpsc::UnboundedReceiver<AcdRequest>) {
         let (requests, rx) = mpsc::unbounded_channel();
-        (AcdHandle { requests }, rx)
+        let (updates, _) = broadcast::channel(UPDATES_BACKLOG);
+        (AcdHandle { requests, updates }, rx)
+    }
+
+    /// Every update from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<AcdUpdate> {
+        self.updates.subscribe()
+    }
+
+    /// Sends an update to the desktops listening (none is fine).
+    pub fn publish(&self, update: AcdUpdate) {
+        let _ = self.updates.send(update);
+    }
+
+    /// Declines a ringing offer (see [`AcdRequest::Decline`]).
+    pub fn decline(&self, call: super::ids::QueuedCallId, agent: AgentId) {
+        let _ = self.requests.send(AcdRequest::Decline { call, agent });
     }
 
     /// Queues a call. `false` when the ACD has stopped (the server is going down).

@@ -38,7 +38,7 @@ pub use config::{
     AcdConfig, AcdConfigProblem, CallbackConfig, Overflow, PROFICIENCY_RANGE, QueueConfig,
     RoutingStrategy, WidenStep,
 };
-pub use contexts::{CONTEXT_TTL, ContextBoard, ContextRefusal};
+pub use contexts::{CONTEXT_TTL, ContextBoard, ContextPosted, ContextRefusal};
 pub use core::Acd;
 pub use decisions::{Decision, Ignored, NotQueuedReason, OfferReach, QueueRecord, RecordKind};
 pub use entry::{Entry, EntryStatus, Place, Reach};
@@ -46,7 +46,8 @@ pub use estimate::{HandleTimeAverage, WaitEstimate, estimate};
 pub use events::{AcdEvent, Arrival, LegFailure};
 pub use figures::{AgentCounts, QueueCounters, QueueFigures};
 pub use handle::{
-    AcdHandle, AcdRequest, AgentContact, AgentView, CallbackOrder, CallbackTarget, QueueNotice,
+    AcdHandle, AcdRequest, AcdUpdate, AgentContact, AgentView, CallbackOrder, CallbackTarget,
+    QueueNotice,
 };
 pub use ids::{AgentId, CallerPriority, QueuedCallId};
 pub use memory::MemoryStore;

@@ -35,6 +35,8 @@ pub struct Config {
     pub acd: crate::acd::AcdConfig,
     /// Call detail records (`[cdr]`).
     pub cdr: crate::cdr::CdrConfig,
+    /// The agent desktop: dispositions, away reasons, sessions (`[desk]`).
+    pub desk: crate::web::DeskConfig,
 }
 
 /// Which SIP transports to listen on.

@@ -44,6 +44,10 @@ pub struct AcdService {
     callbacks: HashMap<QueuedCallId, Callback>,
     /// Where callback calls are placed (the server's callback task).
     orders: mpsc::UnboundedSender<CallbackOrder>,
+    /// Where updates for desktops and wallboards go.
+    desk: AcdHandle,
+    /// When each agent entered their present state.
+    since: HashMap<AgentId, chrono::DateTime<Utc>>,
 }
 
 /// A caller who asked to be called back.
@@ -77,6 +81,8 @@ impl AcdService {
             orders,
             registrations,
             store,
+            desk: handle.clone(),
+            since: HashMap::new(),
         };
         tokio::spawn(service.run(requests, events, stop));
         (handle, placed)
@@ -177,6 +183,27 @@ impl AcdService {
                 self.logged_out_by_hand.remove(&agent.0);
                 self.log_in(agent, skills);
             }
+            AcdRequest::Decline { call, agent } => {
+                let ringing = self
+                    .acd
+                    .entry(&call)
+                    .is_some_and(|e| e.offered_to() == Some(&agent));
+                if ringing {
+                    info!(%call, %agent, "offer declined on the desktop");
+                    // The leg first, so a new offer this decline leads to is not cancelled.
+                    self.notify(
+                        &call,
+                        QueueNotice::CancelOffer {
+                            agent: agent.clone(),
+                        },
+                    );
+                    self.feed(AcdEvent::OfferFailed {
+                        call,
+                        agent,
+                        cause: crate::acd::LegFailure::Declined,
+                    });
+                }
+            }
             AcdRequest::Figures(reply) => {
                 let _ = reply.send(self.acd.figures(Utc::now()));
             }
@@ -184,17 +211,26 @@ impl AcdService {
                 let views = self
                     .agents
                     .iter()
-                    .filter_map(|id| self.acd.agent(id))
-                    .map(|agent| AgentView {
-                        agent: agent.id.clone(),
-                        state: agent.state.clone(),
-                        queues: agent.queues.clone(),
-                        registered: agent.registered,
-                    })
+                    .filter_map(|id| self.view(id))
                     .collect();
                 let _ = reply.send(views);
             }
         }
+    }
+
+    /// An agent as desktops show them.
+    fn view(&self, id: &AgentId) -> Option<AgentView> {
+        let agent = self.acd.agent(id)?;
+        Some(AgentView {
+            agent: agent.id.clone(),
+            state: agent.state.clone(),
+            since: self
+                .since
+                .get(id)
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            queues: agent.queues.clone(),
+            registered: agent.registered,
+        })
     }
 
     fn log_in(&mut self, agent: AgentId, skills: Vec<(String, u8)>) {
@@ -279,6 +315,13 @@ impl AcdService {
             } => {
                 let contacts = self.contacts(&agent);
                 info!(%call, %agent, %queue, ?reach, contacts = contacts.len(), "offer");
+                self.desk.publish(crate::acd::AcdUpdate::Offered {
+                    agent: agent.clone(),
+                    call: call.clone(),
+                    queue: queue.clone(),
+                    ring_timeout,
+                    decided_at: Utc::now(),
+                });
                 if let OfferReach::CallBack { attempt } = reach {
                     let offer = QueueNotice::Offer {
                         agent: agent.clone(),
@@ -345,6 +388,15 @@ impl AcdService {
             }
             Decision::AgentChanged { agent, state } => {
                 debug!(%agent, state = state.name(), "agent state");
+                let now = Utc::now();
+                self.since.insert(agent.clone(), now);
+                // The decision's state, not the agent's latest: one batch may hold several.
+                if let Some(view) = self.view(&agent).map(|v| AgentView { state, ..v }) {
+                    self.desk.publish(crate::acd::AcdUpdate::Agent {
+                        view,
+                        decided_at: now,
+                    });
+                }
                 self.agents.insert(agent);
             }
             Decision::Record(record) => {

@@ -1,12 +1,13 @@
 //! The agents' and the wallboard's HTTP API over the ACD: queue figures, agents' states,
 //! an agent logging in, going ready or away and logging out, and the context envelope
 //! of a call offered to them. State-changing requests and contexts need the agent's own
-//! password (HTTP Basic, checked against the agent store's argon2 hash on a blocking
-//! thread); an agent acts only as themselves and reads only the contexts of their offers.
+//! password (HTTP Basic, checked by `crate::web::auth` as the desktop's sign-in is); an
+//! agent acts only as themselves and reads only the contexts of their offers.
 
 use super::Shared;
 use crate::acd::{AcdEvent, AgentId, ContextRefusal};
 use crate::data::agents;
+use crate::web::auth::{Refusal, check_password};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -107,29 +108,26 @@ pub async fn act(
                     "wrapup needs JSON {\"ticket\": N, \"disposition\": \"...\", \"notes\": \"...\"}",
                 );
             };
-            if !shared.env.contexts.offered(&agent, wrap.ticket) {
-                return status(
-                    StatusCode::FORBIDDEN,
-                    "that ticket is not one of your calls",
-                );
-            }
-            let Some(tickets) = shared.env.tickets.clone() else {
-                return unavailable();
-            };
-            let closing = crate::data::Closing {
-                agent: login.clone(),
-                disposition: wrap.disposition,
-                notes: wrap.notes,
-            };
-            let ticket = wrap.ticket;
-            let closed = tokio::task::spawn_blocking(move || {
-                tickets.close(ticket, &closing, chrono::Utc::now())
-            })
+            let saved = crate::web::wrap_up(
+                &shared.desk,
+                &login,
+                wrap.ticket,
+                wrap.disposition,
+                wrap.notes,
+            )
             .await;
-            match closed {
-                Ok(Ok(_)) => acd.report(AcdEvent::AgentReady { agent }),
-                Ok(Err(err)) => return status(StatusCode::CONFLICT, &err.to_string()),
-                Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot close it"),
+            match saved {
+                Ok(()) => {}
+                Err(crate::web::WrapUpRefusal::NotYours) => {
+                    return status(
+                        StatusCode::FORBIDDEN,
+                        "that ticket is not one of your calls",
+                    );
+                }
+                Err(crate::web::WrapUpRefusal::Unavailable) => return unavailable(),
+                Err(crate::web::WrapUpRefusal::Refused(why)) => {
+                    return status(StatusCode::CONFLICT, &why);
+                }
             }
         }
         _ => {
@@ -195,37 +193,16 @@ async fn authenticate(
     let Some(store) = shared.registrar.as_ref().map(|r| r.store()) else {
         return Err(unavailable());
     };
-    let now = std::time::Instant::now();
-    let blocked = shared
-        .api_failures
-        .lock()
-        .map(|limits| limits.is_blocked(&login, now))
-        .unwrap_or(true);
-    if blocked {
-        return Err((
+    match check_password(&store, &shared.desk.failures, &login, &password).await {
+        Ok(_) => Ok(login),
+        Err(Refusal::Wrong) => Err(challenge()),
+        Err(Refusal::Blocked) => Err((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "60")],
             "too many wrong passwords for this agent: try again later\n",
         )
-            .into_response());
-    }
-    let who = login.clone();
-    let matches =
-        tokio::task::spawn_blocking(move || agents::password_matches(&store, &who, &password))
-            .await;
-    match matches {
-        Ok(Ok(true)) => Ok(login),
-        Ok(Ok(false)) => {
-            info!(agent = %login, "wrong agent password");
-            if let Ok(mut limits) = shared.api_failures.lock() {
-                limits.sweep(now);
-                if limits.fail(&login, now) {
-                    info!(agent = %login, "agent's HTTP logins blocked for the failure window");
-                }
-            }
-            Err(challenge())
-        }
-        _ => Err(status(
+            .into_response()),
+        Err(Refusal::Unavailable) => Err(status(
             StatusCode::INTERNAL_SERVER_ERROR,
             "cannot check the password",
         )),

@@ -1,5 +1,6 @@
 //! The HTTP API: a health endpoint that load balancers and tests can poll, the figures
-//! for Prometheus (`/metrics`), and the agents' and wallboard's API (agent_api.rs).
+//! for Prometheus (`/metrics`), the agents' API (agent_api.rs), and the agent desktop and
+//! wallboard (`crate::web`).
 
 use super::{ServerError, Shared};
 use axum::extract::State;
@@ -27,7 +28,8 @@ pub async fn start(
         .route("/api/agents", get(super::agent_api::list))
         .route("/api/agents/{login}/{action}", post(super::agent_api::act))
         .route("/api/contexts/{token}", get(super::agent_api::context))
-        .with_state(shared);
+        .with_state(shared.clone())
+        .merge(crate::web::router(shared.desk.clone()));
     tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(err) = served.await {

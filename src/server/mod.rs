@@ -74,9 +74,10 @@ pub struct Shared {
     /// The registrar for agents' phones (`None`: `[registrar] enabled = false`, or the
     /// agents' database could not be opened; REGISTER then gets 405).
     pub registrar: Option<Arc<registrar::RegistrarService>>,
-    /// Wrong agent passwords over HTTP, per login: the registrar's per-agent limit
-    /// (`[registrar] max_failures_per_user` in `failure_window_secs`) applies to the API too.
-    pub api_failures: std::sync::Mutex<crate::sip::registrar::limiter::FailureLimiter<String>>,
+    /// The agent desktop and wallboard. Its count of wrong agent passwords per login (the
+    /// registrar's per-agent limit, `[registrar] max_failures_per_user` in
+    /// `failure_window_secs`) is the HTTP API's too.
+    pub desk: Arc<crate::web::Desk>,
 }
 
 /// The call settings and media session settings the configuration gives.
@@ -302,13 +303,21 @@ impl Server {
             Duration::from_secs(u64::from(config.registrar.failure_window_secs)),
             10_000,
         );
+        let desk = Arc::new(crate::web::Desk::new(
+            config.desk.clone(),
+            env.acd.clone(),
+            env.contexts.clone(),
+            registrar.as_ref().map(|r| r.store()),
+            env.tickets.clone(),
+            api_failures,
+        ));
         let shared = Arc::new(Shared {
             config,
             sip,
             calls: CallRegistry::default(),
             env,
             draining,
-            api_failures: std::sync::Mutex::new(api_failures),
+            desk,
             registrar,
         });
         let http_addr = if shared.config.http.enabled {

@@ -299,10 +299,22 @@ pub fn middle(id: &str) -> Vec<i16> {
 /// through `hotline agents add` as an operator would.
 #[allow(dead_code)]
 pub fn add_agent(data: &std::path::Path, login: &str, password: &str, skills: &[&str]) {
+    add_agent_as(data, login, password, skills, "agent");
+}
+
+/// [`add_agent`] with a role (`agent` or `supervisor`).
+#[allow(dead_code)]
+pub fn add_agent_as(
+    data: &std::path::Path,
+    login: &str,
+    password: &str,
+    skills: &[&str],
+    role: &str,
+) {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
-    command.args(["agents", "add", login, "--name", login]);
+    command.args(["agents", "add", login, "--name", login, "--role", role]);
     for skill in skills {
         command.args(["--skill", skill]);
     }

@@ -100,7 +100,10 @@ fn main() -> ExitCode {
 
 /// Installs what `task` needs and the machine lacks; an error is a message for the user.
 fn set_up(task: Task) -> Result<(), String> {
-    let wanted = packages::needed(task);
+    let mut wanted = packages::needed(task);
+    if task == Task::Test && !on_path("npm") {
+        wanted.extend_from_slice(packages::NODE);
+    }
     let machine = Machine {
         apt: on_path("apt-get") && on_path("dpkg-query"),
         root: is_root(),
@@ -111,7 +114,44 @@ fn set_up(task: Task) -> Result<(), String> {
     } else {
         wanted
     };
-    match install::plan(&missing, machine) {
+    install_packages(&missing, machine)?;
+    if task == Task::Test {
+        install_browser_driver()?;
+    }
+    Ok(())
+}
+
+/// The browser tests' npm packages (tests/browser), as the lock file pins them, when they
+/// are not installed yet or the lock file changed since.
+fn install_browser_driver() -> Result<(), String> {
+    let dir = workspace_root().join("tests/browser");
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(lock), Some(installed)) = (modified(&lock), modified(&installed))
+        && installed >= lock
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the browser tests' npm packages (npm ci in tests/browser)");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run npm: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`npm ci` in tests/browser failed ({status}); run it there and try again"
+        ))
+    }
+}
+
+/// Installs the missing Debian packages, saying which and why.
+fn install_packages(missing: &[Package], machine: Machine) -> Result<(), String> {
+    match install::plan(missing, machine) {
         Plan::Nothing => {
             eprintln!("xtask: the system packages Hotline needs are installed");
             Ok(())
@@ -120,7 +160,7 @@ fn set_up(task: Task) -> Result<(), String> {
         Plan::Install(commands) => {
             eprintln!(
                 "xtask: installing the missing Debian packages:\n{}",
-                install::list(&missing)
+                install::list(missing)
             );
             for command in commands {
                 eprintln!("xtask: running: {}", command.join(" "));

@@ -61,6 +61,24 @@ const TESTS: &[Package] = &[
         "prometheus",
         "promtool, which checks the server's /metrics text in the tests (no daemon is started)",
     ),
+    package(
+        "chromium",
+        "the headless browser the agent desktop and wallboard tests drive",
+    ),
+    package(
+        "fonts-dejavu-core",
+        "a font for the browser, so the pages and their screenshots have text",
+    ),
+];
+
+/// Only the tests, and only when the machine has no Node.js of its own: the browser tests'
+/// driver (Playwright, from npm) runs on it.
+pub const NODE: &[Package] = &[
+    package(
+        "nodejs",
+        "runs the browser tests' driver (Playwright, tests/browser)",
+    ),
+    package("npm", "installs that driver from tests/browser/package-lock.json"),
 ];
 
 /// Every package `task` needs, in the order they are reported.
@@ -122,7 +140,7 @@ mod tests {
         ] {
             assert!(run.contains(&name) && test.contains(&name), "{name}");
         }
-        for name in ["sip-tester", "flite", "sox", "prometheus"] {
+        for name in ["sip-tester", "flite", "sox", "prometheus", "chromium"] {
             assert!(test.contains(&name) && !run.contains(&name), "{name}");
         }
     }
