@@ -7,14 +7,10 @@
 
 mod support;
 
-use hotline::media::port_allocator::PortAllocator;
 use sip_testbench::agent::AgentPhone;
 use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AgentCall, AgentEnd};
-use sip_testbench::caller::{CallPlan, CallReport, place_call};
-use sip_testbench::uac::{SipTransport, Uac};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use support::{TestServer, frames_found, noise, repo_root};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -46,30 +42,6 @@ async fn registered_phone(server: &TestServer, login: &str) -> AgentPhone {
     phone
 }
 
-async fn call(server: &TestServer, keys: &str, speak: Arc<[i16]>, seconds: u64) -> CallReport {
-    let uac = Uac::start(LOOPBACK).await.expect("caller bot");
-    let ports = PortAllocator::new(LOOPBACK, 30000, 39999).expect("ports");
-    let mut at = 1500;
-    let mut plan_keys = Vec::new();
-    for key in keys.chars() {
-        if key == ' ' {
-            at += 2500;
-            continue;
-        }
-        plan_keys.push((Duration::from_millis(at), key));
-        at += 300;
-    }
-    let plan = CallPlan {
-        server: server.sip_udp,
-        transport: SipTransport::Udp,
-        speak: Some(speak),
-        keys: plan_keys,
-        hangup_after: Duration::from_secs(seconds),
-        record: true,
-    };
-    place_call(&uac, &ports, &plan).await.expect("call")
-}
-
 async fn next_call(calls: &mut UnboundedReceiver<AgentCall>, server: &TestServer) -> AgentCall {
     match tokio::time::timeout(Duration::from_secs(20), calls.recv()).await {
         Ok(Some(call)) => call,
@@ -96,7 +68,8 @@ async fn a_lost_card_reaches_the_cards_agent_with_its_context_and_both_hear_each
     );
 
     let caller_voice = noise(3, 60);
-    let report = call(&server, LOST_CARD_KEYS, caller_voice.clone(), 32).await;
+    let report =
+        support::keyed_call(server.sip_udp, LOST_CARD_KEYS, caller_voice.clone(), 32).await;
     assert_eq!(report.status, 200);
     let offered = next_call(&mut calls, &server).await;
     let log = server.log();

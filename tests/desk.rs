@@ -49,7 +49,13 @@ impl Answer {
     }
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
     let extra: String = headers
         .iter()
@@ -110,7 +116,10 @@ impl Page {
     }
 
     fn post(&self, path: &str, body: &str) -> Answer {
-        let headers = [("Cookie", self.cookie.as_str()), ("X-CSRF-Token", self.csrf.as_str())];
+        let headers = [
+            ("Cookie", self.cookie.as_str()),
+            ("X-CSRF-Token", self.csrf.as_str()),
+        ];
         request(self.addr, "POST", path, &headers, body)
     }
 
@@ -120,7 +129,9 @@ impl Page {
         request
             .headers_mut()
             .insert("Cookie", self.cookie.parse().expect("cookie"));
-        let tcp = tokio::net::TcpStream::connect(self.addr).await.expect("tcp");
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("tcp");
         let (ws, _) = tokio_tungstenite::client_async(request, tcp)
             .await
             .expect("the WebSocket opens with the session cookie");
@@ -134,7 +145,11 @@ struct Socket {
 
 impl Socket {
     /// The next message for which `wanted` holds (others are skipped).
-    async fn until(&mut self, what: &str, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    async fn until(
+        &mut self,
+        what: &str,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let found = tokio::time::timeout(PATIENCE, async {
             while let Some(Ok(message)) = self.ws.next().await {
                 if let Message::Text(text) = message {
@@ -147,7 +162,10 @@ impl Socket {
             None
         })
         .await;
-        found.ok().flatten().unwrap_or_else(|| panic!("no {what} on the socket"))
+        found
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no {what} on the socket"))
     }
 
     async fn agent_state(&mut self, login: &str, state: &str) -> serde_json::Value {
@@ -177,9 +195,14 @@ async fn an_agent_signs_in_sets_their_state_and_hears_it_over_the_socket() {
     let csp = page.header("content-security-policy").expect("a CSP");
     assert!(csp.contains("script-src 'self'"), "{csp}");
 
-    let refused = Page::sign_in(addr, "alice", "wrong").err().expect("refused");
+    let refused = Page::sign_in(addr, "alice", "wrong")
+        .err()
+        .expect("refused");
     assert_eq!(refused.status, 401, "{}", refused.body);
-    assert!(refused.header("set-cookie").is_none(), "no session for a wrong password");
+    assert!(
+        refused.header("set-cookie").is_none(),
+        "no session for a wrong password"
+    );
     let alice = Page::sign_in(addr, "alice", PASSWORD).unwrap_or_else(|a| panic!("{}", a.body));
     let me = alice.get("/desk/api/me");
     assert_eq!(me.status, 200);
@@ -187,17 +210,33 @@ async fn an_agent_signs_in_sets_their_state_and_hears_it_over_the_socket() {
     assert_eq!(me.json()["role"], "agent");
 
     // A forged cookie is nobody.
-    let forged = request(addr, "GET", "/desk/api/me", &[("Cookie", "hotline_session=00ff00ff")], "");
+    let forged = request(
+        addr,
+        "GET",
+        "/desk/api/me",
+        &[("Cookie", "hotline_session=00ff00ff")],
+        "",
+    );
     assert_eq!(forged.status, 401);
 
     let mut socket = alice.socket().await;
     let hello = socket.until("hello", |m| m["type"] == "hello").await;
     assert_eq!(hello["login"], "alice");
-    assert!(hello["dispositions"].as_array().is_some_and(|d| !d.is_empty()));
+    assert!(
+        hello["dispositions"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+    );
 
     // A change needs the session's CSRF token, and the page's own origin.
     let body = r#"{"state": "available"}"#;
-    let no_csrf = request(addr, "POST", "/desk/api/state", &[("Cookie", &alice.cookie)], body);
+    let no_csrf = request(
+        addr,
+        "POST",
+        "/desk/api/state",
+        &[("Cookie", &alice.cookie)],
+        body,
+    );
     assert_eq!(no_csrf.status, 403, "{}", no_csrf.body);
     let foreign = request(
         addr,
@@ -239,12 +278,17 @@ async fn an_agent_signs_in_sets_their_state_and_hears_it_over_the_socket() {
     assert_eq!(alice.get("/desk/api/history").status, 403);
 
     // Oversized bodies are refused before they are read.
-    let huge = format!(r#"{{"state": "away", "reason": "{}"}}"#, "x".repeat(32 * 1024));
+    let huge = format!(
+        r#"{{"state": "away", "reason": "{}"}}"#,
+        "x".repeat(32 * 1024)
+    );
     assert_eq!(alice.post("/desk/api/state", &huge).status, 413);
 
     // Without a session there is no socket.
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-    let url = format!("ws://{addr}/desk/ws").into_client_request().expect("request");
+    let url = format!("ws://{addr}/desk/ws")
+        .into_client_request()
+        .expect("request");
     assert!(
         tokio_tungstenite::client_async(url, tcp).await.is_err(),
         "a socket without a session is refused"
@@ -265,13 +309,20 @@ async fn a_supervisor_sees_every_agent_and_the_figures_and_logs_a_stuck_agent_ou
     assert_eq!(sue.get("/desk/api/me").json()["role"], "supervisor");
     let mut alices = alice.socket().await;
     let mut sues = sue.socket().await;
-    assert_eq!(alice.post("/desk/api/state", r#"{"state": "available"}"#).status, 200);
+    assert_eq!(
+        alice
+            .post("/desk/api/state", r#"{"state": "available"}"#)
+            .status,
+        200
+    );
     alices.agent_state("alice", "available").await;
     sues.agent_state("alice", "available").await;
     let figures = sues.until("figures", |m| m["type"] == "figures").await;
     let queues = figures["queues"].as_array().expect("queues");
     assert!(
-        queues.iter().any(|q| q["queue"] == "cards" && q["agents"]["unregistered"] == 1),
+        queues
+            .iter()
+            .any(|q| q["queue"] == "cards" && q["agents"]["unregistered"] == 1),
         "alice is counted in cards (available, no phone): {figures}"
     );
     let history = sue.get("/desk/api/history");
@@ -291,7 +342,12 @@ async fn an_agent_whose_page_is_gone_is_put_away_and_comes_back_on_reconnecting(
     let addr = server.http.expect("http");
     let alice = Page::sign_in(addr, "alice", PASSWORD).unwrap_or_else(|a| panic!("{}", a.body));
     let mut socket = alice.socket().await;
-    assert_eq!(alice.post("/desk/api/state", r#"{"state": "available"}"#).status, 200);
+    assert_eq!(
+        alice
+            .post("/desk/api/state", r#"{"state": "available"}"#)
+            .status,
+        200
+    );
     socket.agent_state("alice", "available").await;
     drop(socket);
     assert!(
@@ -315,15 +371,31 @@ async fn password_guessing_is_locked_out_on_the_desktop_and_the_api_alike() {
     let addr = server.http.expect("http");
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        let refused = Page::sign_in(addr, "alice", "guess").err().expect("refused");
+        let refused = Page::sign_in(addr, "alice", "guess")
+            .err()
+            .expect("refused");
         statuses.push(refused.status);
     }
-    assert_eq!(statuses, [401, 401, 401, 429, 429], "locked out after 3 wrong passwords");
-    let locked = Page::sign_in(addr, "alice", PASSWORD).err().expect("still locked");
-    assert_eq!(locked.status, 429, "even the right password waits out the window");
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429],
+        "locked out after 3 wrong passwords"
+    );
+    let locked = Page::sign_in(addr, "alice", PASSWORD)
+        .err()
+        .expect("still locked");
+    assert_eq!(
+        locked.status, 429,
+        "even the right password waits out the window"
+    );
     assert!(locked.header("retry-after").is_some());
     // The HTTP API shares the count.
-    let (status, _) = server.http("POST", "/api/agents/alice/ready", Some(("alice", PASSWORD)), "");
+    let (status, _) = server.http(
+        "POST",
+        "/api/agents/alice/ready",
+        Some(("alice", PASSWORD)),
+        "",
+    );
     assert_eq!(status, 429);
     // Another agent is not locked out by it.
     assert!(Page::sign_in(addr, "sue", PASSWORD).is_ok());

@@ -54,7 +54,29 @@ pub enum AgentAnswer {
     /// socket (a benchmark's shared one): the phone runs no media session of its own and
     /// hands the negotiated media on instead.
     AnswerElsewhere(MediaElsewhere),
+    /// 180, then 200 OK with an SDP answer once the test says so through the signal, as a
+    /// person picks up when they have read the screen (the browser tests).
+    AnswerWhenTold(AnswerSignal),
 }
+
+/// The go-ahead for [`AgentAnswer::AnswerWhenTold`]: one `answer()` picks up one call, even
+/// a call that rings after it was given.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerSignal(Arc<tokio::sync::Notify>);
+
+impl AnswerSignal {
+    pub fn answer(&self) {
+        self.0.notify_one();
+    }
+}
+
+impl PartialEq for AnswerSignal {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for AnswerSignal {}
 
 /// Where [`AgentAnswer::AnswerElsewhere`] points the media, and where it reports it.
 #[derive(Debug, Clone)]
@@ -438,30 +460,48 @@ impl AgentLeg {
                 self.converse(None, behaviour.hangup_after, behaviour.vanish_after)
                     .await
             }
+            AgentAnswer::AnswerWhenTold(signal) => {
+                self.ring();
+                let told = signal.0.clone();
+                tokio::select! {
+                    _ = told.notified() => {}
+                    end = self.wait(Duration::from_secs(3600)) => {
+                        if let Some(end) = end {
+                            return end;
+                        }
+                    }
+                }
+                self.answer_and_talk(behaviour).await
+            }
             AgentAnswer::AnswerAfter(delay) => {
                 self.ring();
                 if let Some(end) = self.wait(*delay).await {
                     return end;
                 }
-                let media = match self.negotiate() {
-                    Ok(media) => media,
-                    Err(end) => return end,
-                };
-                let (answer, session, events) = media;
-                if let Err(err) = self.accept(answer.into_bytes()) {
-                    return err;
-                }
-                if let Some(voice) = &behaviour.speak {
-                    session.play(voice.clone());
-                }
-                self.converse(
-                    Some((session, events)),
-                    behaviour.hangup_after,
-                    behaviour.vanish_after,
-                )
-                .await
+                self.answer_and_talk(behaviour).await
             }
         }
+    }
+
+    /// 200 OK with an SDP answer, then the conversation.
+    async fn answer_and_talk(&mut self, behaviour: &AgentBehaviour) -> AgentEnd {
+        let media = match self.negotiate() {
+            Ok(media) => media,
+            Err(end) => return end,
+        };
+        let (answer, session, events) = media;
+        if let Err(err) = self.accept(answer.into_bytes()) {
+            return err;
+        }
+        if let Some(voice) = &behaviour.speak {
+            session.play(voice.clone());
+        }
+        self.converse(
+            Some((session, events)),
+            behaviour.hangup_after,
+            behaviour.vanish_after,
+        )
+        .await
     }
 
     fn ring(&self) {

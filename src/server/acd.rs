@@ -208,11 +208,7 @@ impl AcdService {
                 let _ = reply.send(self.acd.figures(Utc::now()));
             }
             AcdRequest::Agents(reply) => {
-                let views = self
-                    .agents
-                    .iter()
-                    .filter_map(|id| self.view(id))
-                    .collect();
+                let views = self.agents.iter().filter_map(|id| self.view(id)).collect();
                 let _ = reply.send(views);
             }
         }

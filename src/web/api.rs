@@ -125,8 +125,7 @@ async fn login(State(desk): DeskState, headers: HeaderMap, body: axum::body::Byt
     if agents::check_login(&creds.login).is_err() {
         return error(StatusCode::UNAUTHORIZED, "wrong login or password");
     }
-    let record = match check_password(store, &desk.failures, &creds.login, &creds.password).await
-    {
+    let record = match check_password(store, &desk.failures, &creds.login, &creds.password).await {
         Ok(record) => record,
         Err(Refusal::Wrong) => return error(StatusCode::UNAUTHORIZED, "wrong login or password"),
         Err(Refusal::Blocked) => {
@@ -156,8 +155,7 @@ async fn login(State(desk): DeskState, headers: HeaderMap, body: axum::body::Byt
     );
     info!(agent = %session.login, role = session.role.as_str(), "desktop sign-in");
     let mut response = ok(whoami(&session));
-    if let Ok(cookie) = HeaderValue::from_str(&cookies::set_session(&token, ttl.as_secs(), false))
-    {
+    if let Ok(cookie) = HeaderValue::from_str(&cookies::set_session(&token, ttl.as_secs(), false)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -191,9 +189,14 @@ struct StateChange {
     reason: Option<String>,
 }
 
-const STATE_SHAPE: &str = "{\"state\": \"available\" | \"away\" | \"logged_out\", \"reason\": \"...\"}";
+const STATE_SHAPE: &str =
+    "{\"state\": \"available\" | \"away\" | \"logged_out\", \"reason\": \"...\"}";
 
-async fn own_state(State(desk): DeskState, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn own_state(
+    State(desk): DeskState,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let session = match changing(&desk, &headers) {
         Ok(s) => s,
         Err(refused) => return refused,
@@ -233,7 +236,10 @@ async fn forced_state(
 /// its WebSocket, as the ACD decides it.
 async fn set_state(desk: &Desk, login: &str, change: StateChange) -> Response {
     let Some(acd) = &desk.acd else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "agent queues are not running");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "agent queues are not running",
+        );
     };
     let agent = AgentId(login.to_string());
     match change.state.as_str() {
@@ -266,7 +272,10 @@ async fn set_state(desk: &Desk, login: &str, change: StateChange) -> Response {
             let reason = change.reason.unwrap_or_default();
             let reason = reason.trim();
             if reason.is_empty() || reason.len() > 64 {
-                return error(StatusCode::BAD_REQUEST, "away needs a reason (1-64 characters)");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "away needs a reason (1-64 characters)",
+                );
             }
             acd.report(AcdEvent::AgentAway {
                 agent,
@@ -290,7 +299,10 @@ async fn decline(State(desk): DeskState, headers: HeaderMap, body: axum::body::B
         Err(refused) => return refused,
     };
     let Some(acd) = &desk.acd else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "agent queues are not running");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "agent queues are not running",
+        );
     };
     match parse::<Decline>(&body, "{\"call\": \"...\"}") {
         Ok(d) => {
@@ -328,7 +340,15 @@ async fn wrapup(State(desk): DeskState, headers: HeaderMap, body: axum::body::By
             "that disposition is not one of the configured ones",
         );
     }
-    match wrap_up(&desk, &session.login, wrap.ticket, wrap.disposition, wrap.notes).await {
+    match wrap_up(
+        &desk,
+        &session.login,
+        wrap.ticket,
+        wrap.disposition,
+        wrap.notes,
+    )
+    .await
+    {
         Ok(()) => ok(json!({ "ok": true })),
         Err(refusal) => refusal.into_response(),
     }
@@ -346,9 +366,10 @@ pub enum WrapUpRefusal {
 impl IntoResponse for WrapUpRefusal {
     fn into_response(self) -> Response {
         match self {
-            WrapUpRefusal::NotYours => {
-                error(StatusCode::FORBIDDEN, "that ticket is not one of your calls")
-            }
+            WrapUpRefusal::NotYours => error(
+                StatusCode::FORBIDDEN,
+                "that ticket is not one of your calls",
+            ),
             WrapUpRefusal::Unavailable => {
                 error(StatusCode::SERVICE_UNAVAILABLE, "tickets are not available")
             }
@@ -434,7 +455,10 @@ mod tests {
     fn a_foreign_origin_is_not_this_host() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
-        assert!(same_origin(&headers), "no Origin: not a cross-site browser request");
+        assert!(
+            same_origin(&headers),
+            "no Origin: not a cross-site browser request"
+        );
         headers.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
         assert!(same_origin(&headers));
         headers.insert(header::ORIGIN, "http://evil.example".parse().unwrap());

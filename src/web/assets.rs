@@ -12,7 +12,11 @@ use axum::routing::get;
 /// (path under /assets/, content type, bytes).
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("desk.html", HTML, include_bytes!("assets/desk.html")),
-    ("wallboard.html", HTML, include_bytes!("assets/wallboard.html")),
+    (
+        "wallboard.html",
+        HTML,
+        include_bytes!("assets/wallboard.html"),
+    ),
     ("style.css", CSS, include_bytes!("assets/style.css")),
     ("common.js", JS, include_bytes!("assets/common.js")),
     ("desk.js", JS, include_bytes!("assets/desk.js")),
@@ -22,8 +26,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("assets/vendor/preact-htm.mjs"),
     ),
-    ("vendor/uplot.mjs", JS, include_bytes!("assets/vendor/uplot.mjs")),
-    ("vendor/uplot.css", CSS, include_bytes!("assets/vendor/uplot.css")),
+    (
+        "vendor/uplot.mjs",
+        JS,
+        include_bytes!("assets/vendor/uplot.mjs"),
+    ),
+    (
+        "vendor/uplot.css",
+        CSS,
+        include_bytes!("assets/vendor/uplot.css"),
+    ),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";

@@ -38,7 +38,10 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others_and_garbage_is_not() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, "a=1; hotline_session=abc123 ; b=2".parse().unwrap());
+        headers.append(
+            header::COOKIE,
+            "a=1; hotline_session=abc123 ; b=2".parse().unwrap(),
+        );
         assert_eq!(session_token(&headers).as_deref(), Some("abc123"));
         let mut headers = HeaderMap::new();
         headers.append(header::COOKIE, "hotline_session=; x".parse().unwrap());
@@ -46,7 +49,11 @@ mod tests {
         let long = format!("hotline_session={}", "a".repeat(200));
         let mut headers = HeaderMap::new();
         headers.append(header::COOKIE, long.parse().unwrap());
-        assert_eq!(session_token(&headers), None, "oversized tokens are not looked up");
+        assert_eq!(
+            session_token(&headers),
+            None,
+            "oversized tokens are not looked up"
+        );
     }
 
     #[test]

@@ -88,6 +88,9 @@ mod tests {
         }
         let points = history.points();
         assert_eq!(points.len(), POINTS);
-        assert_eq!(points[0].at, "1970-01-01T00:05:00Z", "the oldest went first");
+        assert_eq!(
+            points[0].at, "1970-01-01T00:05:00Z",
+            "the oldest went first"
+        );
     }
 }

@@ -18,8 +18,8 @@ mod hub;
 mod sessions;
 mod socket;
 
-pub use config::DeskConfig;
 pub use api::{WrapUpRefusal, wrap_up};
+pub use config::DeskConfig;
 pub use history::History;
 pub use hub::PAGE_GONE;
 pub use sessions::{Session, Sessions};

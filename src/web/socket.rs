@@ -40,7 +40,10 @@ async fn upgrade(
         return error(StatusCode::FORBIDDEN, "a foreign Origin");
     }
     if desk.hub.is_none() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "agent queues are not running");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "agent queues are not running",
+        );
     }
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
@@ -129,7 +132,9 @@ fn answer(text: &str) -> Value {
         Ok(message) if message.get("type").and_then(Value::as_str) == Some("ping") => {
             json!({"type": "pong"})
         }
-        Ok(_) => json!({"type": "error", "message": "the only message a page may send is {\"type\": \"ping\"}"}),
+        Ok(_) => {
+            json!({"type": "error", "message": "the only message a page may send is {\"type\": \"ping\"}"})
+        }
         Err(_) => json!({"type": "error", "message": "not JSON"}),
     }
 }
@@ -148,7 +153,8 @@ async fn present(desk: &Desk, agent: &AgentId, supervisor: bool, socket: &mut We
             own = Some(view.state.clone());
         }
         if supervisor || view.agent == *agent {
-            let message = json!({"type": "agent", "agent": view, "since": view.since, "decided_at": now});
+            let message =
+                json!({"type": "agent", "agent": view, "since": view.since, "decided_at": now});
             if !send(socket, &message).await {
                 return false;
             }

@@ -384,6 +384,41 @@ pub async fn register(
     assert_eq!(ok.status_code.code(), 200, "{ok}");
 }
 
+/// A call from the caller bot over UDP to `sip` that says `speak` and keys `keys` (a space is a
+/// 2.5 s pause, keys 300 ms apart, from 1.5 s on), hanging up after `seconds`, recorded.
+pub async fn keyed_call(
+    sip: SocketAddr,
+    keys: &str,
+    speak: Arc<[i16]>,
+    seconds: u64,
+) -> sip_testbench::caller::CallReport {
+    use sip_testbench::caller::{CallPlan, place_call};
+    use sip_testbench::uac::{SipTransport, Uac};
+    let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let uac = Uac::start(loopback).await.expect("caller bot");
+    let ports =
+        hotline::media::port_allocator::PortAllocator::new(loopback, 30000, 39999).expect("ports");
+    let mut at = 1500;
+    let mut plan_keys = Vec::new();
+    for key in keys.chars() {
+        if key == ' ' {
+            at += 2500;
+            continue;
+        }
+        plan_keys.push((Duration::from_millis(at), key));
+        at += 300;
+    }
+    let plan = CallPlan {
+        server: sip,
+        transport: SipTransport::Udp,
+        speak: Some(speak),
+        keys: plan_keys,
+        hangup_after: Duration::from_secs(seconds),
+        record: true,
+    };
+    place_call(&uac, &ports, &plan).await.expect("call")
+}
+
 /// `promtool check metrics` on `text`: its verdict and what it said.
 #[allow(dead_code)]
 pub fn promtool(text: &str) -> (bool, String) {

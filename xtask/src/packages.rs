@@ -78,7 +78,10 @@ pub const NODE: &[Package] = &[
         "nodejs",
         "runs the browser tests' driver (Playwright, tests/browser)",
     ),
-    package("npm", "installs that driver from tests/browser/package-lock.json"),
+    package(
+        "npm",
+        "installs that driver from tests/browser/package-lock.json",
+    ),
 ];
 
 /// Every package `task` needs, in the order they are reported.

@@ -46,6 +46,10 @@ fn debian_without(dir: &Path, absent: &[&str]) {
         "flite",
         "sox",
         "prometheus",
+        "chromium",
+        "fonts-dejavu-core",
+        "nodejs",
+        "npm",
     ] {
         if !absent.contains(&name) {
             answer.push_str(&format!("printf '%s\\tii \\n' '{name}'\n"));
