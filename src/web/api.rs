@@ -51,16 +51,23 @@ fn ok(body: serde_json::Value) -> Response {
     response
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|_| error(StatusCode::BAD_REQUEST, &format!("expected JSON {shape}")))
+/// A refusal already shaped as the answer; boxed, as a `Response` is large.
+pub type Refused = Box<Response>;
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, Refused> {
+    serde_json::from_slice(body).map_err(|_| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            &format!("expected JSON {shape}"),
+        ))
+    })
 }
 
 /// The request's live session.
-pub fn session(desk: &Desk, headers: &HeaderMap) -> Result<Session, Response> {
+pub fn session(desk: &Desk, headers: &HeaderMap) -> Result<Session, Refused> {
     cookies::session_token(headers)
         .and_then(|token| desk.sessions.get(&token, Instant::now()))
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "not signed in"))
+        .ok_or_else(|| Box::new(error(StatusCode::UNAUTHORIZED, "not signed in")))
 }
 
 /// Whether the browser's `Origin` (when it sent one) is this host.
@@ -78,17 +85,17 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// The session of a request that changes something: CSRF token and origin checked.
-fn changing(desk: &Desk, headers: &HeaderMap) -> Result<Session, Response> {
+fn changing(desk: &Desk, headers: &HeaderMap) -> Result<Session, Refused> {
     let session = session(desk, headers)?;
     let offered = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !session.csrf_matches(offered) || !same_origin(headers) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::FORBIDDEN,
             "missing or wrong X-CSRF-Token (or a foreign Origin)",
-        ));
+        )));
     }
     Ok(session)
 }
@@ -111,7 +118,7 @@ struct Credentials {
 async fn login(State(desk): DeskState, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let creds: Credentials = match parse(&body, "{\"login\": \"...\", \"password\": \"...\"}") {
         Ok(c) => c,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !same_origin(&headers) {
         return error(StatusCode::FORBIDDEN, "sign in from this server's own page");
@@ -164,13 +171,13 @@ async fn login(State(desk): DeskState, headers: HeaderMap, body: axum::body::Byt
 async fn me(State(desk): DeskState, headers: HeaderMap) -> Response {
     match session(&desk, &headers) {
         Ok(session) => ok(whoami(&session)),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
 async fn logout(State(desk): DeskState, headers: HeaderMap) -> Response {
     if let Err(refused) = changing(&desk, &headers) {
-        return refused;
+        return *refused;
     }
     if let Some(token) = cookies::session_token(&headers) {
         desk.sessions.close(&token);
@@ -199,11 +206,11 @@ async fn own_state(
 ) -> Response {
     let session = match changing(&desk, &headers) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     match parse::<StateChange>(&body, STATE_SHAPE) {
         Ok(change) => set_state(&desk, &session.login, change).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -215,7 +222,7 @@ async fn forced_state(
 ) -> Response {
     let session = match changing(&desk, &headers) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !session.is_supervisor() && session.login != login {
         return error(
@@ -228,7 +235,7 @@ async fn forced_state(
             info!(supervisor = %session.login, agent = %login, state = %change.state, "state set by a supervisor");
             set_state(&desk, &login, change).await
         }
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -296,7 +303,7 @@ struct Decline {
 async fn decline(State(desk): DeskState, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let session = match changing(&desk, &headers) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let Some(acd) = &desk.acd else {
         return error(
@@ -310,7 +317,7 @@ async fn decline(State(desk): DeskState, headers: HeaderMap, body: axum::body::B
             acd.decline(QueuedCallId(d.call), AgentId(session.login));
             ok(json!({ "ok": true }))
         }
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -325,14 +332,14 @@ struct WrapUpBody {
 async fn wrapup(State(desk): DeskState, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let session = match changing(&desk, &headers) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let wrap: WrapUpBody = match parse(
         &body,
         "{\"ticket\": N, \"disposition\": \"...\", \"notes\": \"...\"}",
     ) {
         Ok(w) => w,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !desk.config.dispositions.contains(&wrap.disposition) {
         return error(
@@ -420,7 +427,7 @@ async fn context(
 ) -> Response {
     let session = match session(&desk, &headers) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let read = desk
         .contexts
@@ -443,7 +450,7 @@ async fn history(State(desk): DeskState, headers: HeaderMap) -> Response {
     match session(&desk, &headers) {
         Ok(s) if s.is_supervisor() => ok(json!({ "points": desk.history.points() })),
         Ok(_) => error(StatusCode::FORBIDDEN, "supervisors only"),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 

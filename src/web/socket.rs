@@ -33,7 +33,7 @@ async fn upgrade(
 ) -> Response {
     let session = match session(&desk, &headers) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     // A cookie rides along on cross-site WebSocket handshakes too: the origin must be ours.
     if !same_origin(&headers) {
