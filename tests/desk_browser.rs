@@ -103,6 +103,7 @@ async fn an_agent_takes_a_call_from_the_desktop_and_a_supervisor_watches_the_wal
     let mut steps = Vec::new();
     let mut offered = serde_json::Value::Null;
     let mut wallboard = serde_json::Value::Null;
+    let mut wrapped_up = serde_json::Value::Null;
     let mut caller = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
@@ -130,6 +131,7 @@ async fn an_agent_takes_a_call_from_the_desktop_and_a_supervisor_watches_the_wal
                 pick_up.answer();
             }
             "wallboard" => wallboard = event.clone(),
+            "wrapped_up" => wrapped_up = event.clone(),
             "failed" => {
                 let mut stderr = String::new();
                 if let Some(mut err) = browser.stderr.take() {
@@ -219,7 +221,10 @@ async fn an_agent_takes_a_call_from_the_desktop_and_a_supervisor_watches_the_wal
     );
 
     // The wrap-up from the page closed the call's ticket with its disposition and notes.
-    let ticket = offered["ticket"].as_i64().expect("the ticket's number");
+    // The offer may ring before its ticket is opened; the wrap-up names the one it closed.
+    let ticket = wrapped_up["ticket"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("the ticket's number: {wrapped_up}"));
     let store =
         hotline::data::Store::open(&dir.path().join("data/hotline.db"), Duration::from_secs(5))
             .expect("the database");

@@ -28,6 +28,7 @@ const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 let at = 'start';
 const consoleErrors = [];
 let browser = null;
+let deskPage = null; // for the failure report
 
 // ---- stdin: the Rust test may abort us ----
 let abortRun;
@@ -92,6 +93,7 @@ async function scenario() {
   const deskContext = await browser.newContext({ viewport: VIEWPORT });
   deskContext.setDefaultTimeout(15000);
   const desk = await deskContext.newPage();
+  deskPage = desk;
   watchConsole(desk, 'desk');
   const frames = [];
   desk.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => frames.push(String(payload))));
@@ -160,8 +162,10 @@ async function scenario() {
   await desk.screenshot({ path: join(outDir, 'desk-wrapup.png') });
   await desk.click(byId('save-wrapup'));
   await desk.locator(byId('wrapup-saved')).waitFor({ state: 'visible', timeout: 15000 });
+  const saved = await text(desk, 'wrapup-saved');
   await waitText(desk, 'status-pill', 'available', 30000);
-  emit({ step: 'wrapped_up', ticket: asNumber(ticketText) });
+  const closed = /ticket #(\d+)/.exec(saved);
+  emit({ step: 'wrapped_up', ticket: closed ? Number(closed[1]) : null, saved });
 
   // 5. The wallboard: refused to an agent, shown to a supervisor, who logs alice out.
   at = 'wallboard_refused_for_agent';
@@ -201,7 +205,12 @@ try {
   await Promise.race([scenario(), aborted, overall]);
 } catch (e) {
   code = 1;
-  emit({ step: 'failed', error: String((e && e.message) || e).split('\n')[0], at, console_errors: consoleErrors });
+  // What the agent's page showed, so a failure far away (CI) can be read.
+  const shown = deskPage
+    ? await Promise.race([deskPage.locator('body').innerText(), new Promise((r) => setTimeout(() => r(null), 3000))]).catch(() => null)
+    : null;
+  if (deskPage) await deskPage.screenshot({ path: join(outDir, 'failed-desk.png') }).catch(() => {});
+  emit({ step: 'failed', error: String((e && e.message) || e).split('\n')[0], at, console_errors: consoleErrors, desk_shows: shown });
 } finally {
   if (browser) await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 10000))]).catch(() => {});
 }

@@ -275,7 +275,20 @@ function WrapUp({ call, hello, until, act, onSaved, onDismiss, last }) {
   const [disposition, setDisposition] = useState('');
   const [notes, setNotes] = useState('');
   const [busy, setBusy] = useState(false);
-  const ticket = call.offer.context ? call.offer.context.ticket_id : null;
+  // The ticket is opened while the call rings, so the context pushed with the offer may not
+  // name it yet: ask for the context again.
+  const known = call.offer.context ? call.offer.context.ticket_id : null;
+  const [fetched, setFetched] = useState(null);
+  useEffect(() => {
+    if ((known !== null && known !== undefined) || !call.offer.token) return undefined;
+    let gone = false;
+    fetch(`/desk/api/contexts/${call.offer.token}`, { credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((c) => { if (!gone && c && Number.isInteger(c.ticket_id)) setFetched(c.ticket_id); })
+      .catch(() => {});
+    return () => { gone = true; };
+  }, [call.offer.token, known]);
+  const ticket = known ?? fetched;
 
   async function save(ev) {
     ev.preventDefault();
