@@ -10,24 +10,11 @@ mod support;
 use futures::{SinkExt, StreamExt};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::Path;
-use support::{PATIENCE, TestServer, repo_root};
+use support::PATIENCE;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const PASSWORD: &str = "desk-Passw0rd";
-
-fn desk_server(dir: &Path, extra: &str) -> TestServer {
-    let data = dir.join("data");
-    support::add_agent(&data, "alice", PASSWORD, &["cards=4"]);
-    support::add_agent_as(&data, "sue", PASSWORD, &[], "supervisor");
-    let path = repo_root().join("dialplans/acme-bank.yaml");
-    TestServer::start(&format!(
-        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n{extra}",
-        path.display(),
-        data.display()
-    ))
-}
 
 /// One answer: status, headers (lower-case names), body.
 struct Answer {
@@ -186,7 +173,7 @@ impl Socket {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_signs_in_sets_their_state_and_hears_it_over_the_socket() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = desk_server(dir.path(), "");
+    let server = support::desk_server(dir.path(), PASSWORD, "");
     let addr = server.http.expect("http");
 
     let page = request(addr, "GET", "/desk", &[], "");
@@ -302,7 +289,7 @@ async fn an_agent_signs_in_sets_their_state_and_hears_it_over_the_socket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_sees_every_agent_and_the_figures_and_logs_a_stuck_agent_out() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = desk_server(dir.path(), "");
+    let server = support::desk_server(dir.path(), PASSWORD, "");
     let addr = server.http.expect("http");
     let alice = Page::sign_in(addr, "alice", PASSWORD).unwrap_or_else(|a| panic!("{}", a.body));
     let sue = Page::sign_in(addr, "sue", PASSWORD).unwrap_or_else(|a| panic!("{}", a.body));
@@ -338,7 +325,7 @@ async fn a_supervisor_sees_every_agent_and_the_figures_and_logs_a_stuck_agent_ou
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_whose_page_is_gone_is_put_away_and_comes_back_on_reconnecting() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = desk_server(dir.path(), "[desk]\npage_gone_secs = 1\n");
+    let server = support::desk_server(dir.path(), PASSWORD, "[desk]\npage_gone_secs = 1\n");
     let addr = server.http.expect("http");
     let alice = Page::sign_in(addr, "alice", PASSWORD).unwrap_or_else(|a| panic!("{}", a.body));
     let mut socket = alice.socket().await;
@@ -364,8 +351,9 @@ async fn an_agent_whose_page_is_gone_is_put_away_and_comes_back_on_reconnecting(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_guessing_is_locked_out_on_the_desktop_and_the_api_alike() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = desk_server(
+    let server = support::desk_server(
         dir.path(),
+        PASSWORD,
         "[registrar]\nmax_failures_per_user = 3\nfailure_window_secs = 600\n",
     );
     let addr = server.http.expect("http");

@@ -14,10 +14,9 @@ mod support;
 use sip_testbench::agent::AgentPhone;
 use sip_testbench::agent_call::{AgentAnswer, AgentBehaviour, AnswerSignal};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use support::{TestServer, noise, repo_root};
+use support::{noise, repo_root};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -26,18 +25,6 @@ const PASSWORD: &str = "desk-Passw0rd";
 const LOST_CARD_KEYS: &str = "2 12345678 1234";
 /// Longer than the keys, the transfer and the browser's reading of the offer.
 const CALL_SECONDS: u64 = 45;
-
-fn desk_server(dir: &Path) -> TestServer {
-    let data = dir.join("data");
-    support::add_agent(&data, "alice", PASSWORD, &["cards=4"]);
-    support::add_agent_as(&data, "sue", PASSWORD, &[], "supervisor");
-    let path = repo_root().join("dialplans/acme-bank.yaml");
-    TestServer::start(&format!(
-        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n",
-        path.display(),
-        data.display()
-    ))
-}
 
 fn node(args: &[&str]) -> Command {
     let mut command = Command::new("node");
@@ -65,7 +52,7 @@ async fn the_vendored_browser_libraries_are_the_npm_packages_they_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_takes_a_call_from_the_desktop_and_a_supervisor_watches_the_wallboard() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = desk_server(dir.path());
+    let server = support::desk_server(dir.path(), PASSWORD, "");
     let http = server.http.expect("the HTTP address");
     let base = format!("http://{http}");
 

@@ -384,6 +384,20 @@ pub async fn register(
     assert_eq!(ok.status_code.code(), 200, "{ok}");
 }
 
+/// The bank dialplan as shipped, with alice (cards=4) and sue (supervisor) sharing
+/// `password` in its database, and `extra` configuration after it.
+pub fn desk_server(dir: &std::path::Path, password: &str, extra: &str) -> TestServer {
+    let data = dir.join("data");
+    add_agent(&data, "alice", password, &["cards=4"]);
+    add_agent_as(&data, "sue", password, &[], "supervisor");
+    let path = repo_root().join("dialplans/acme-bank.yaml");
+    TestServer::start(&format!(
+        "[dialplan]\ndemo = false\npath = \"{}\"\n[asr]\nenabled = false\n[data]\ndir = \"{}\"\n{extra}",
+        path.display(),
+        data.display()
+    ))
+}
+
 /// A call from the caller bot over UDP to `sip` that says `speak` and keys `keys` (a space is a
 /// 2.5 s pause, keys 300 ms apart, from 1.5 s on), hanging up after `seconds`, recorded.
 pub async fn keyed_call(
